@@ -1,0 +1,1 @@
+"""nngrade: grades the exercise catalogue; see grader.cli and grader.check."""
