@@ -74,7 +74,7 @@ ACTIVATIONS = {
 }
 
 
-def bce_with_logits(scores, y):
+def _bce_with_logits(scores, y):
     """Mean binary cross-entropy of sigmoid(scores) against y, and d loss / d scores.
 
     scores (N,), y (N,) in {0, 1}. Computed from the scores, never from
@@ -88,14 +88,19 @@ def bce_with_logits(scores, y):
 
 def two_layer_net_loss(X, y, params, activation="tanh"):
     """Model answer for exercises/backprop.py::two_layer_net_loss."""
+    return _two_layer_net_loss(X, y, params, activation, affine_forward, affine_backward)
+
+
+def _two_layer_net_loss(X, y, params, activation, affine_fwd, affine_bwd):
+    """two_layer_net_loss built on the given affine layer (the reference passes its own)."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {activation!r}")
     act_forward, act_backward = ACTIVATIONS[activation]
-    z1, cache1 = affine_forward(X, params["W1"], params["b1"])
+    z1, cache1 = affine_fwd(X, params["W1"], params["b1"])
     hidden, cache_act = act_forward(z1)
-    scores, cache2 = affine_forward(hidden, params["W2"], params["b2"])
-    loss, dscores = bce_with_logits(scores[:, 0], y)
-    dhidden, dW2, db2 = affine_backward(dscores[:, None], cache2)
+    scores, cache2 = affine_fwd(hidden, params["W2"], params["b2"])
+    loss, dscores = _bce_with_logits(scores[:, 0], y)
+    dhidden, dW2, db2 = affine_bwd(dscores[:, None], cache2)
     dz1 = act_backward(dhidden, cache_act)
-    _, dW1, db1 = affine_backward(dz1, cache1)
+    _, dW1, db1 = affine_bwd(dz1, cache1)
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}

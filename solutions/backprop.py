@@ -1,0 +1,63 @@
+"""Reference for exercises/backprop.py.
+
+The affine layer's matmuls run on our Cython kernel (``csrc.matmul``, never
+BLAS); the elementwise activation layers are the model answer's own, and the
+two-layer network is composed from these reference layers.
+"""
+import numpy as np
+
+import csrc
+from solutions.model.backprop import (
+    _two_layer_net_loss,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+
+__all__ = [
+    "affine_forward",
+    "affine_backward",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "tanh_forward",
+    "tanh_backward",
+    "relu_forward",
+    "relu_backward",
+    "two_layer_net_loss",
+]
+
+
+def _common_float(*arrays):
+    """The arrays as C-contiguous arrays of one floating dtype for the kernel.
+
+    float32 only when every input is float32; integers and bools become float64.
+    """
+    arrays = [np.asarray(a) for a in arrays]
+    dtype = np.result_type(*arrays)
+    if not np.issubdtype(dtype, np.floating) or dtype not in (np.float32, np.float64):
+        dtype = np.dtype(np.float64)
+    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
+
+
+def affine_forward(x, W, b):
+    """out = x W + b, x (N, D), W (D, M), b (M,) -> out (N, M), cache (x, W, b)."""
+    xf, Wf, bf = _common_float(x, W, b)
+    out = csrc.matmul(xf, Wf) + bf
+    return out, (xf, Wf, bf)
+
+
+def affine_backward(dout, cache):
+    """dout (N, M) -> dx (N, D) = dout W^T, dW (D, M) = x^T dout, db (M,)."""
+    x, W, _ = cache
+    dout, x, W = _common_float(dout, x, W)
+    dx = csrc.matmul(dout, np.ascontiguousarray(W.T))
+    dW = csrc.matmul(np.ascontiguousarray(x.T), dout)
+    return dx, dW, np.sum(dout, axis=0)
+
+
+def two_layer_net_loss(X, y, params, activation="tanh"):
+    """Loss and gradients of the two-layer binary classifier, on the kernel-backed affine layer."""
+    return _two_layer_net_loss(X, y, params, activation, affine_forward, affine_backward)
