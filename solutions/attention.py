@@ -1,0 +1,110 @@
+"""Reference for exercises/attention.py.
+
+Every matrix product runs on our Cython kernel (``csrc.matmul``, 2-D only, never
+BLAS): batched products loop over the leading axes, and the projections of
+multi-head attention are single (N*L, E) x (E, 3E) products. The elementwise
+parts (masked softmax and its backward, head splitting, shape checks) and the
+positional encoding (no product at all) are the model answer's own.
+"""
+import math
+
+import numpy as np
+
+import csrc
+from solutions.backprop import _common_float
+from solutions.model.attention import (
+    _check_attention_inputs,
+    _check_heads,
+    _masked_softmax,
+    _merge_heads,
+    _softmax_backward,
+    _split_heads,
+    positional_encoding,
+)
+
+__all__ = [
+    "positional_encoding",
+    "self_attention_basic",
+    "scaled_dot_product_attention",
+    "scaled_dot_product_attention_backward",
+    "multi_head_attention_forward",
+    "multi_head_attention_backward",
+]
+
+
+def _bmm(a, b, transpose_a=False, transpose_b=False):
+    """Batched a @ b on the 2-D kernel: a (..., m, k), b (..., k, n) with equal leading axes.
+
+    ``transpose_a`` / ``transpose_b`` use the transpose of the last two axes instead.
+    """
+    if transpose_a:
+        a = np.swapaxes(a, -1, -2)
+    if transpose_b:
+        b = np.swapaxes(b, -1, -2)
+    lead = a.shape[:-2]
+    a3 = np.ascontiguousarray(a).reshape((-1,) + a.shape[-2:])
+    b3 = np.ascontiguousarray(b).reshape((-1,) + b.shape[-2:])
+    out = np.empty((a3.shape[0], a.shape[-2], b.shape[-1]), dtype=a3.dtype)
+    for i in range(a3.shape[0]):
+        out[i] = csrc.matmul(a3[i], b3[i])
+    return out.reshape(lead + out.shape[1:])
+
+
+def _rows_mm(x, W):
+    """x (..., E) @ W (E, M) as one (rows, E) x (E, M) kernel product."""
+    out = csrc.matmul(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), W)
+    return out.reshape(x.shape[:-1] + (W.shape[1],))
+
+
+def self_attention_basic(X):
+    """Z = softmax_rows(X X^T) X for X (n, d) -> Z (n, d)."""
+    (X,) = _common_float(X)
+    A = _masked_softmax(csrc.matmul(X, np.ascontiguousarray(X.T)))
+    return csrc.matmul(A, X)
+
+
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    """softmax(Q K^T / sqrt(dk), masked) V: -> out (..., Lq, dv), cache (Q, K, V, A, scale)."""
+    Q, K, V = _common_float(Q, K, V)
+    mask = _check_attention_inputs(Q, K, V, mask)
+    scale = 1.0 / math.sqrt(Q.shape[-1])
+    A = _masked_softmax(_bmm(Q, K, transpose_b=True) * scale, mask)
+    return _bmm(A, V), (Q, K, V, A, scale)
+
+
+def scaled_dot_product_attention_backward(dout, cache):
+    """dout (..., Lq, dv) -> dQ (..., Lq, dk), dK (..., Lk, dk), dV (..., Lk, dv)."""
+    Q, K, V, A, scale = cache
+    dout, Q, K, V, A = _common_float(dout, Q, K, V, A)
+    dV = _bmm(A, dout, transpose_a=True)
+    dS = _softmax_backward(A, _bmm(dout, V, transpose_b=True)) * scale
+    return _bmm(dS, K), _bmm(dS, Q, transpose_a=True), dV
+
+
+def multi_head_attention_forward(x, Wq, Wk, Wv, Wo, num_heads, mask=None):
+    """Multi-head self attention, x (N, L, E), W* (E, E) -> out (N, L, E), cache."""
+    x, Wq, Wk, Wv, Wo = _common_float(x, Wq, Wk, Wv, Wo)
+    E = x.shape[-1]
+    _check_heads(E, num_heads)
+    W_qkv = np.concatenate([Wq, Wk, Wv], axis=1)  # (E, 3E): one product for all three
+    qkv = _rows_mm(x, W_qkv)
+    q, k, v = (_split_heads(qkv[..., j * E:(j + 1) * E], num_heads) for j in range(3))
+    heads, attn_cache = scaled_dot_product_attention(q, k, v, mask)
+    concat = _merge_heads(heads)
+    return _rows_mm(concat, Wo), (x, W_qkv, Wo, num_heads, concat, attn_cache)
+
+
+def multi_head_attention_backward(dout, cache):
+    """dout (N, L, E) -> dx (N, L, E), dWq, dWk, dWv, dWo (E, E)."""
+    x, W_qkv, Wo, num_heads, concat, attn_cache = cache
+    dout, x, W_qkv, Wo, concat = _common_float(dout, x, W_qkv, Wo, concat)
+    E = x.shape[-1]
+    dout2 = dout.reshape(-1, E)
+    dWo = csrc.matmul(np.ascontiguousarray(concat.reshape(-1, E).T), dout2)
+    dconcat = _rows_mm(dout, np.ascontiguousarray(Wo.T))
+    grads = scaled_dot_product_attention_backward(_split_heads(dconcat, num_heads), attn_cache)
+    dqkv = np.concatenate([_merge_heads(g) for g in grads], axis=-1).reshape(-1, 3 * E)
+    dx = csrc.matmul(dqkv, np.ascontiguousarray(W_qkv.T)).reshape(x.shape)
+    dW_qkv = csrc.matmul(np.ascontiguousarray(x.reshape(-1, E).T), dqkv)
+    dWq, dWk, dWv = (np.ascontiguousarray(dW_qkv[:, j * E:(j + 1) * E]) for j in range(3))
+    return dx, dWq, dWk, dWv, dWo
