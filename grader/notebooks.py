@@ -1,0 +1,446 @@
+"""Publish the exercises as an nbgrader *source* assignment.
+
+``nngrade-notebooks SOURCE_DIR [--assignment NAME] [--modules m ...] [--exercises DIR]``
+writes ``SOURCE_DIR/<assignment>/<module>.ipynb``, one notebook per exercise
+module, ready for ``nbgrader generate_assignment``. Each notebook holds:
+
+1. a markdown introduction (the module docstring of ``exercises/<module>.py``);
+2. a locked, read-only code cell with the stub module's setup (its imports and
+   whatever else it defines besides the exercises);
+3. per exercise function, in the order of the stub file:
+
+   - a markdown cell with the function's teaching docstring;
+   - a *solution* cell: the stub's signature and docstring, then the model
+     answer's body (``solutions/model/<module>.py``) between
+     ``### BEGIN SOLUTION`` / ``### END SOLUTION``, which ``nbgrader
+     generate_assignment`` replaces by ``raise NotImplementedError()``;
+   - a locked, autograded *test* cell worth the catalogue's points that runs
+     ``grader.check(name, function)`` (a backward also hands over its forward,
+     taken from the notebook's globals).
+
+Private helpers and module constants that a model answer uses are inlined at
+the top of its solution region (so they vanish from the student version too),
+and so are the imports the model answer needs beyond the stub's.
+
+The pipeline is three steps: :func:`collect_module` (read the sources),
+:func:`render_notebook` (build the cells), :func:`write_assignment` (write the
+files). Everything configurable lives in :class:`Settings` and the constants
+below it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import builtins
+import importlib.util
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from grader.spec import Exercise
+
+# -- configuration -------------------------------------------------------------
+
+#: nbgrader's cell-metadata schema these notebooks are written in.
+NBGRADER_SCHEMA_VERSION = 3
+#: the delimiters nbgrader's ClearSolutions looks for (its defaults).
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+#: notebook-level metadata: the kernel nbgrader executes the notebooks with.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+LANGUAGE_INFO = {"name": "python"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the generator needs to know, in one place.
+
+    source_dir:        nbgrader's ``source`` folder; notebooks go to ``<source_dir>/<assignment>/``.
+    assignment:        the nbgrader assignment name.
+    modules:           the exercise modules to publish; empty: every module of the catalogue.
+    exercises_dir:     where the student stubs ``<module>.py`` are.
+    solutions_package: the package whose ``<module>`` submodules hold the model answers.
+    catalogue:         exercise name -> Exercise; None: ``grader.catalogue.EXERCISES``.
+    """
+
+    source_dir: Path
+    assignment: str = "nnfund"
+    modules: tuple[str, ...] = ()
+    exercises_dir: Path = Path("exercises")
+    solutions_package: str = "solutions.model"
+    catalogue: Mapping[str, Exercise] | None = field(default=None, compare=False, repr=False)
+
+    def exercises(self) -> Mapping[str, Exercise]:
+        if self.catalogue is not None:
+            return self.catalogue
+        from grader.catalogue import EXERCISES
+
+        return EXERCISES
+
+    def module_names(self) -> tuple[str, ...]:
+        """The modules to publish, in catalogue order unless given explicitly."""
+        if self.modules:
+            return self.modules
+        return tuple(dict.fromkeys(ex.module for ex in self.exercises().values()))
+
+
+class NotebookError(Exception):
+    """The stubs, model answers and catalogue do not fit together."""
+
+
+# -- step 1: collect the sources ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionSource:
+    """One exercise function as the notebook shows it.
+
+    header: the stub's decorators, signature and docstring, as written.
+    answer: the model answer's body (inlined helpers first), indented like the stub's body.
+    """
+
+    name: str
+    doc: str
+    header: str
+    answer: str
+    indent: str
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    name: str
+    doc: str
+    setup: str
+    functions: tuple[FunctionSource, ...]
+
+
+class _ParsedFile:
+    """A Python file: its lines, its AST, and what its top level defines."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.text = path.read_text(encoding="utf-8")
+        self.lines = self.text.splitlines()
+        try:
+            self.tree = ast.parse(self.text, filename=str(path))
+        except SyntaxError as exc:
+            raise NotebookError(f"{path}: cannot parse: {exc}") from exc
+        self.definitions: dict[str, ast.stmt] = {}
+        for node in self.tree.body:
+            for name in _bound_names(node):
+                self.definitions[name] = node
+
+    def public_functions(self) -> list[ast.FunctionDef]:
+        return [node for node in self.tree.body
+                if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
+
+    def function(self, name: str) -> ast.FunctionDef | None:
+        node = self.definitions.get(name)
+        return node if isinstance(node, ast.FunctionDef) else None
+
+    def segment(self, first: int, last: int) -> str:
+        """Lines ``first..last`` (1-based, inclusive)."""
+        return "\n".join(self.lines[first - 1:last])
+
+    def statement(self, node: ast.stmt) -> str:
+        """A top-level statement's source with its decorators and the comments right above it."""
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        while first > 1 and self.lines[first - 2].lstrip().startswith("#"):
+            first -= 1
+        return self.segment(first, node.end_lineno)
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    """The names a top-level statement binds (definitions, assignments, imports)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+    return []
+
+
+def _free_names(node: ast.AST) -> set[str]:
+    """Names a definition reads but never binds itself (a deliberately coarse scope rule)."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        # a module constant binds its targets; what it needs is what its value reads
+        return _free_names(node.value) if node.value is not None else set()
+    loaded, bound = set(), set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            (loaded if isinstance(sub.ctx, ast.Load) else bound).add(sub.id)
+        elif isinstance(sub, ast.arg):
+            bound.add(sub.arg)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and sub is not node:
+            bound.add(sub.name)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in sub.names)
+        elif isinstance(sub, ast.ExceptHandler) and sub.name:
+            bound.add(sub.name)
+    return loaded - bound
+
+
+def _signature(fn: ast.FunctionDef) -> tuple:
+    """What two defs must share to be the same exercise: parameter names, kinds, defaults."""
+    a = fn.args
+    return (
+        [p.arg for p in a.posonlyargs], [p.arg for p in a.args], a.vararg and a.vararg.arg,
+        [p.arg for p in a.kwonlyargs], a.kwarg and a.kwarg.arg,
+        [ast.unparse(d) for d in a.defaults],
+        [d and ast.unparse(d) for d in a.kw_defaults],
+    )
+
+
+def _docstring_node(fn: ast.FunctionDef) -> ast.Expr | None:
+    first = fn.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+            and isinstance(first.value.value, str):
+        return first
+    return None
+
+
+def _reindent(text: str, indent: str) -> str:
+    return textwrap.indent(textwrap.dedent(text), indent)
+
+
+class _AnswerBuilder:
+    """Turns one model answer into a notebook-ready body: its own body plus inlined helpers."""
+
+    def __init__(self, model: _ParsedFile, provided: set[str]) -> None:
+        self.model = model
+        #: names the notebook already defines: builtins, the setup cell, the exercises.
+        self.provided = provided
+
+    def helpers(self, fn: ast.FunctionDef) -> list[ast.stmt]:
+        """The model module's top-level statements ``fn`` needs, transitively, in file order."""
+        needed: dict[int, ast.stmt] = {}
+        pending = [fn]
+        while pending:
+            node = pending.pop()
+            for name in sorted(_free_names(node) - self.provided):
+                dep = self.model.definitions.get(name)
+                if dep is None:
+                    raise NotebookError(
+                        f"{self.model.path}: {fn.name} uses {name!r}, which neither the model "
+                        f"module nor the notebook defines")
+                if isinstance(dep, ast.ImportFrom) and (dep.level or (dep.module or "").startswith("solutions")):
+                    raise NotebookError(
+                        f"{self.model.path}: {fn.name} needs {name!r} from another solutions "
+                        f"module; a model answer must be self-contained")
+                if id(dep) not in needed and dep is not fn:
+                    needed[id(dep)] = dep
+                    pending.append(dep)
+        return sorted(needed.values(), key=lambda n: n.lineno)
+
+    def body(self, fn: ast.FunctionDef, indent: str) -> str:
+        doc = _docstring_node(fn)
+        if doc is not None:
+            first = doc.end_lineno + 1
+        else:
+            first = fn.body[0].lineno
+            while self.model.lines[first - 2].lstrip().startswith("#"):
+                first -= 1
+        own = self.model.segment(first, fn.end_lineno).strip("\n")
+        parts = [self.model.statement(dep) for dep in self.helpers(fn)] + [textwrap.dedent(own)]
+        return _reindent("\n\n".join(textwrap.dedent(p) for p in parts), indent)
+
+
+def exercise_path(settings: Settings, module: str) -> Path:
+    return settings.exercises_dir / f"{module}.py"
+
+
+def model_path(settings: Settings, module: str) -> Path:
+    """The model answer's file, found through the import system (installed or on sys.path)."""
+    qualified = f"{settings.solutions_package}.{module}"
+    try:
+        spec = importlib.util.find_spec(qualified)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None or not spec.origin:
+        raise NotebookError(f"no model answer module {qualified}")
+    return Path(spec.origin)
+
+
+def collect_module(settings: Settings, module: str) -> ModuleSource:
+    """Read the stub and the model answer of ``module`` and pair up their functions."""
+    path = exercise_path(settings, module)
+    if not path.is_file():
+        raise NotebookError(f"no exercise stub {path}")
+    stub, model = _ParsedFile(path), _ParsedFile(model_path(settings, module))
+    public = stub.public_functions()
+    public_names = {fn.name for fn in public}
+
+    expected = {n for n, ex in settings.exercises().items() if ex.module == module}
+    missing = sorted(expected - public_names)
+    if missing:
+        raise NotebookError(f"{path}: the catalogue grades {missing}, which the stub does not define")
+
+    setup_nodes = [n for n in stub.tree.body
+                   if n not in public and not (n is stub.tree.body[0] and _is_docstring(n))]
+    setup = "\n\n".join(stub.statement(n) for n in setup_nodes)
+    provided = set(dir(builtins)) | public_names | {
+        name for n in setup_nodes for name in _bound_names(n)}
+    builder = _AnswerBuilder(model, provided)
+
+    functions = []
+    for fn in public:
+        answer_fn = model.function(fn.name)
+        if answer_fn is None:
+            raise NotebookError(f"{model.path}: no model answer for {fn.name}")
+        if _signature(fn) != _signature(answer_fn):
+            raise NotebookError(
+                f"{fn.name}: the stub's parameters {_signature(fn)} differ from the model "
+                f"answer's {_signature(answer_fn)}")
+        doc = _docstring_node(fn)
+        if doc is None:
+            raise NotebookError(f"{path}: {fn.name} has no teaching docstring")
+        header = stub.segment(min([fn.lineno] + [d.lineno for d in fn.decorator_list]), doc.end_lineno)
+        indent = " " * doc.col_offset
+        functions.append(FunctionSource(
+            name=fn.name, doc=ast.get_docstring(fn), header=textwrap.dedent(header),
+            answer=builder.body(answer_fn, indent), indent=indent))
+
+    return ModuleSource(name=module, doc=ast.get_docstring(stub.tree) or "",
+                        setup=setup, functions=tuple(functions))
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
+
+
+# -- step 2: render the cells ------------------------------------------------------
+
+
+def nbgrader_metadata(grade_id: str, *, solution: bool = False, grade: bool = False,
+                      locked: bool = False, points: float | None = None) -> dict:
+    """The ``nbgrader`` cell metadata (schema 3) of one cell."""
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
+            "schema_version": NBGRADER_SCHEMA_VERSION, "solution": solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def solution_source(fn: FunctionSource) -> str:
+    for marker in (BEGIN_SOLUTION, END_SOLUTION):
+        if marker.lstrip("# ") in fn.header + fn.answer:
+            raise NotebookError(f"{fn.name}: its source already contains {marker!r}")
+    return "\n".join([fn.header, f"{fn.indent}{BEGIN_SOLUTION}", fn.answer,
+                      f"{fn.indent}{END_SOLUTION}"])
+
+
+def test_source(exercise: Exercise) -> str:
+    """The autograded test: grade the notebook's function in-process; a failure raises."""
+    forward = f", forward={exercise.forward}" if exercise.forward else ""
+    return f"import grader\n\ngrader.check({exercise.name!r}, {exercise.name}{forward})"
+
+
+def intro_markdown(module: ModuleSource, total_points: float) -> str:
+    return "\n\n".join([
+        f"# `{module.name}`",
+        module.doc,
+        f"**How to work.** Run the setup cell first. For each function, replace "
+        f"`raise NotImplementedError()` with your code, then run the test cell below it: "
+        f"it grades your function and says what is wrong. Do not edit the locked cells. "
+        f"This notebook is worth {total_points:g} points.",
+    ])
+
+
+def render_notebook(module: ModuleSource, exercises: Mapping[str, Exercise]):
+    """The nbformat v4 notebook of one module (cell ids are stable, so output is reproducible)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    graded = [fn for fn in module.functions if fn.name in exercises]
+    total = sum(exercises[fn.name].points for fn in graded)
+    cells = [
+        new_markdown_cell(intro_markdown(module, total), id="intro"),
+        new_code_cell(module.setup, id="setup",
+                      metadata={"nbgrader": nbgrader_metadata("setup", locked=True)}),
+    ]
+    for fn in module.functions:
+        exercise = exercises.get(fn.name)
+        title = f"## `{fn.name}`" + (f" ({exercise.points:g} points)" if exercise else "")
+        cells.append(new_markdown_cell(f"{title}\n\n{fn.doc}", id=f"{fn.name}-doc"))
+        cells.append(new_code_cell(
+            solution_source(fn), id=f"{fn.name}-solution",
+            metadata={"nbgrader": nbgrader_metadata(fn.name, solution=True)}))
+        if exercise is not None:
+            cells.append(new_code_cell(
+                test_source(exercise), id=f"{fn.name}-test",
+                metadata={"nbgrader": nbgrader_metadata(
+                    f"test_{fn.name}", grade=True, locked=True, points=exercise.points)}))
+    nb = new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC),
+                                             "language_info": dict(LANGUAGE_INFO)})
+    nbformat.validate(nb)
+    return nb
+
+
+# -- step 3: write the assignment --------------------------------------------------
+
+
+def write_assignment(settings: Settings) -> list[Path]:
+    """Write one source notebook per module; returns the paths written."""
+    import nbformat
+
+    exercises = settings.exercises()
+    out_dir = settings.source_dir / settings.assignment
+    notebooks = [render_notebook(collect_module(settings, m), exercises)
+                 for m in settings.module_names()]  # everything is checked before anything is written
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for module, nb in zip(settings.module_names(), notebooks):
+        path = out_dir / f"{module}.ipynb"
+        nbformat.write(nb, str(path))
+        paths.append(path)
+    return paths
+
+
+# -- command line ------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nngrade-notebooks",
+        description="Write the exercises as an nbgrader source assignment: "
+                    "SOURCE_DIR/<assignment>/<module>.ipynb, one notebook per module.")
+    parser.add_argument("source_dir", metavar="SOURCE_DIR", type=Path,
+                        help="nbgrader's source folder (usually <course>/source)")
+    parser.add_argument("--assignment", default=Settings.assignment,
+                        help="assignment name (default: %(default)s)")
+    parser.add_argument("--modules", nargs="+", default=(), metavar="MODULE",
+                        help="exercise modules to publish (default: all of the catalogue)")
+    parser.add_argument("--exercises", type=Path, default=Settings.exercises_dir, metavar="DIR",
+                        help="folder of the student stubs (default: ./%(default)s)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings(source_dir=args.source_dir, assignment=args.assignment,
+                        modules=tuple(args.modules), exercises_dir=args.exercises)
+    if not settings.exercises_dir.is_dir():
+        parser.error(f"no exercises folder {settings.exercises_dir}")
+    known = set(Settings(source_dir=args.source_dir).module_names())
+    unknown = [m for m in settings.modules if m not in known]
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}; the catalogue has {sorted(known)}")
+    try:
+        paths = write_assignment(settings)
+    except NotebookError as exc:
+        print(f"nngrade-notebooks: error: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
