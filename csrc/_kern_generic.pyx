@@ -1,0 +1,2 @@
+# Portable build of the csrc kernels (compiled with the default flags of the target).
+include "_kernels.pxi"

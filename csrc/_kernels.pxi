@@ -1,0 +1,498 @@
+# Kernel source shared by the two compiled variants of the csrc kernels.
+#
+# It is included by csrc/_kern_generic.pyx (portable flags) and csrc/_kern_avx2.pyx (built with
+# -mavx2 -mfma when the compiler accepts them); csrc/__init__.py picks one at import time after a
+# run-time CPU feature check. Everything here is our own code: no BLAS, no numeric library.
+#
+# Layout of the GEMM (BLIS/Goto style), C += A @ B with A (M, K) and B (K, N) given by a pointer and
+# element strides (so transposed operands cost nothing), C row-major with leading dimension ldc:
+#   for jc in N by NC:  for pc in K by KC:  pack B[pc:pc+kc, jc:jc+nc] into KC x NR panels
+#     for ic in M by MC:  pack A[ic:ic+mc, pc:pc+kc] into MR x KC panels
+#       for every (MR, NR) tile: register-tiled micro-kernel over kc.
+# The micro-kernel keeps an MR x NR accumulator in a local array whose loops have compile-time
+# trip counts, so GCC unrolls them fully and keeps the tile in vector registers (ymm + vfmadd on
+# the AVX2/FMA build). Float semantics are untouched apart from FMA contraction.
+#
+# Compiler directives (boundscheck, wraparound, cdivision, ...) are set once in setup.py.
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memset, memcpy
+
+cdef extern from "nnf_platform.h" nogil:
+    int nnf_cpu_has_avx2_fma()
+    int nnf_openmp_enabled()
+    int nnf_omp_max_threads()
+    int NNF_SIMD_COMPILED
+
+# Blocking parameters. MR rows by NR columns per micro-tile: 6 x 16 float32 or 6 x 8 float64, i.e.
+# 6 x 2 ymm accumulators (12 of the 16 AVX2 registers). KC x NR panels of B stay in L1, MC x KC
+# blocks of A in L2.
+cdef enum:
+    MR = 6
+    NR_F32 = 16
+    NR_F64 = 8
+    NR_MAX = 16
+    KC = 256
+    MC = 120          # multiple of MR
+    NC = 3072         # multiple of NR_MAX
+    DW_CHUNKS = 16    # fixed image chunks for weight gradients: results independent of threads
+
+
+SIMD_COMPILED = bool(NNF_SIMD_COMPILED)
+
+
+def cpu_has_avx2_fma():
+    """True when the running CPU supports AVX2 and FMA (run-time CPUID check)."""
+    return bool(nnf_cpu_has_avx2_fma())
+
+
+def openmp_enabled():
+    """True when this module was compiled with OpenMP."""
+    return bool(nnf_openmp_enabled())
+
+
+def omp_max_threads():
+    """Default thread count (OMP_NUM_THREADS or the number of cores; 1 without OpenMP)."""
+    return nnf_omp_max_threads()
+
+
+cdef inline Py_ssize_t _nr(const floating* dtype_tag) noexcept nogil:
+    """Micro-tile width for the dtype: two 256-bit vectors of it."""
+    if floating is float:
+        return NR_F32
+    else:
+        return NR_F64
+
+
+cdef inline Py_ssize_t _imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t m) noexcept nogil:
+    return ((a + m - 1) // m) * m
+
+
+# ----------------------------------------------------------------------------------------------
+# GEMM building blocks
+# ----------------------------------------------------------------------------------------------
+
+cdef void _pack_a(Py_ssize_t mc, Py_ssize_t kc, const floating* A, Py_ssize_t rs, Py_ssize_t cs,
+                  floating* Ap) noexcept nogil:
+    """A[0:mc, 0:kc] -> consecutive MR x kc panels, element (i, p) of a panel at p*MR + i.
+    Rows past mc are zero so the micro-kernel always runs full tiles."""
+    cdef Py_ssize_t ip, i, p, mr, ip_b
+    for ip_b in range((mc + MR - 1) // MR):
+        ip = ip_b * MR
+        mr = _imin(MR, mc - ip)
+        for p in range(kc):
+            for i in range(mr):
+                Ap[p * MR + i] = A[(ip + i) * rs + p * cs]
+            for i in range(mr, MR):
+                Ap[p * MR + i] = 0
+        Ap += MR * kc
+
+
+cdef void _pack_b_panel(Py_ssize_t kc, Py_ssize_t nr, const floating* B, Py_ssize_t rs,
+                        Py_ssize_t cs, floating* Bp) noexcept nogil:
+    """B[0:kc, 0:nr] (nr <= NR) -> one kc x NR panel, element (p, j) at p*NR + j, zero padded."""
+    cdef Py_ssize_t NR = _nr(Bp)
+    cdef Py_ssize_t p, j
+    for p in range(kc):
+        for j in range(nr):
+            Bp[p * NR + j] = B[p * rs + j * cs]
+        for j in range(nr, NR):
+            Bp[p * NR + j] = 0
+
+
+cdef void _pack_b(Py_ssize_t kc, Py_ssize_t nc, const floating* B, Py_ssize_t rs, Py_ssize_t cs,
+                  floating* Bp) noexcept nogil:
+    cdef Py_ssize_t NR = _nr(Bp)
+    cdef Py_ssize_t jp, jp_b
+    for jp_b in range((nc + NR - 1) // NR):
+        jp = jp_b * NR
+        _pack_b_panel(kc, _imin(NR, nc - jp), B + jp * cs, rs, cs, Bp + jp * kc)
+
+
+cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, floating* C,
+                        Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr) noexcept nogil:
+    """C[0:mr, 0:nr] += (MR x kc panel) @ (kc x NR panel); fixed-size loops, fully unrolled."""
+    cdef Py_ssize_t NR = _nr(Ap)
+    cdef floating acc[MR * NR_MAX]
+    cdef floating a
+    cdef Py_ssize_t i, j, p
+    for i in range(MR * NR):
+        acc[i] = 0
+    for p in range(kc):
+        for i in range(MR):
+            a = Ap[i]
+            for j in range(NR):
+                acc[i * NR + j] += a * Bp[j]
+        Ap += MR
+        Bp += NR
+    if mr == MR and nr == NR:
+        for i in range(MR):
+            for j in range(NR):
+                C[i * ldc + j] += acc[i * NR + j]
+    else:
+        for i in range(mr):
+            for j in range(nr):
+                C[i * ldc + j] += acc[i * NR + j]
+
+
+cdef void _macro(Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc, const floating* Ap,
+                 const floating* Bp, floating* C, Py_ssize_t ldc) noexcept nogil:
+    """C[0:mc, 0:nc] += packed A block @ packed B block."""
+    cdef Py_ssize_t NR = _nr(Ap)
+    cdef Py_ssize_t ir, jr, ir_b, jr_b
+    for jr_b in range((nc + NR - 1) // NR):
+        jr = jr_b * NR
+        for ir_b in range((mc + MR - 1) // MR):
+            ir = ir_b * MR
+            _micro(kc, Ap + ir * kc, Bp + jr * kc, C + ir * ldc + jr, ldc,
+                   _imin(MR, mc - ir), _imin(NR, nc - jr))
+
+
+cdef struct GemmBuffers:
+    void* a    # MC * KC elements
+    void* b    # KC * round_up(min(N, NC), NR_MAX) elements
+
+
+cdef int _gemm_buffers_alloc(GemmBuffers* buf, Py_ssize_t N, Py_ssize_t K,
+                             size_t itemsize) noexcept nogil:
+    """Allocates the packing buffers of one serial GEMM with this N and K; 0 on success."""
+    cdef Py_ssize_t kc = _imin(KC, K) if K > 0 else 1
+    cdef Py_ssize_t nc = _round_up(_imin(NC, N) if N > 0 else 1, NR_MAX)
+    buf.a = malloc(<size_t>(MC * kc) * itemsize)
+    buf.b = malloc(<size_t>(kc * nc) * itemsize)
+    if buf.a == NULL or buf.b == NULL:
+        free(buf.a)
+        free(buf.b)
+        buf.a = NULL
+        buf.b = NULL
+        return -1
+    return 0
+
+
+cdef void _gemm_buffers_free(GemmBuffers* buf) noexcept nogil:
+    free(buf.a)
+    free(buf.b)
+    buf.a = NULL
+    buf.b = NULL
+
+
+cdef void _gemm_serial(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                       const floating* A, Py_ssize_t ars, Py_ssize_t acs,
+                       const floating* B, Py_ssize_t brs, Py_ssize_t bcs,
+                       floating* C, Py_ssize_t ldc, GemmBuffers* buf) noexcept nogil:
+    """C += A @ B on the calling thread, with buffers from _gemm_buffers_alloc(N, K)."""
+    cdef floating* Ap = <floating*> buf.a
+    cdef floating* Bp = <floating*> buf.b
+    cdef Py_ssize_t jc, pc, ic, nc, kc, mc, jc_b, pc_b, ic_b
+    for jc_b in range((N + NC - 1) // NC):
+        jc = jc_b * NC
+        nc = _imin(NC, N - jc)
+        for pc_b in range((K + KC - 1) // KC):
+            pc = pc_b * KC
+            kc = _imin(KC, K - pc)
+            _pack_b(kc, nc, B + pc * brs + jc * bcs, brs, bcs, Bp)
+            for ic_b in range((M + MC - 1) // MC):
+                ic = ic_b * MC
+                mc = _imin(MC, M - ic)
+                _pack_a(mc, kc, A + ic * ars + pc * acs, ars, acs, Ap)
+                _macro(mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc)
+
+
+cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                        const floating* A, Py_ssize_t ars, Py_ssize_t acs,
+                        const floating* B, Py_ssize_t brs, Py_ssize_t bcs,
+                        floating* C, Py_ssize_t ldc, int nthreads) noexcept nogil:
+    """C += A @ B with nthreads threads: B panels packed in parallel, then the row blocks of A
+    shared out. Every element of C is computed by one thread in a fixed order, so the result does
+    not depend on the thread count. Returns -1 when out of memory."""
+    cdef Py_ssize_t NR = _nr(A)
+    cdef Py_ssize_t mc_blk, n_mblk, nc, kc, jc, pc, ib, jp, ic, mc, jc_b, pc_b
+    cdef floating* Bp
+    cdef floating* Ap_all
+    cdef floating* Ap
+    # Row block height: MC, or smaller so that every thread gets a block on short matrices.
+    mc_blk = _imin(MC, _round_up((M + nthreads - 1) // nthreads, MR))
+    n_mblk = (M + mc_blk - 1) // mc_blk
+    Bp = <floating*> malloc(<size_t>(_imin(KC, K) * _round_up(_imin(NC, N), NR)) * sizeof(floating))
+    Ap_all = <floating*> malloc(<size_t>(nthreads * mc_blk * _imin(KC, K)) * sizeof(floating))
+    if Bp == NULL or Ap_all == NULL:
+        free(Bp)
+        free(Ap_all)
+        return -1
+    for jc_b in range((N + NC - 1) // NC):
+        jc = jc_b * NC
+        nc = _imin(NC, N - jc)
+        for pc_b in range((K + KC - 1) // KC):
+            pc = pc_b * KC
+            kc = _imin(KC, K - pc)
+            for jp in prange(0, (nc + NR - 1) // NR, num_threads=nthreads, schedule='static'):
+                _pack_b_panel(kc, _imin(NR, nc - jp * NR), B + pc * brs + (jc + jp * NR) * bcs,
+                              brs, bcs, Bp + jp * NR * kc)
+            for ib in prange(n_mblk, num_threads=nthreads, schedule='dynamic'):
+                ic = ib * mc_blk
+                mc = _imin(mc_blk, M - ic)
+                Ap = Ap_all + threadid() * mc_blk * kc
+                _pack_a(mc, kc, A + ic * ars + pc * acs, ars, acs, Ap)
+                _macro(mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc)
+    free(Bp)
+    free(Ap_all)
+    return 0
+
+
+cdef inline Py_ssize_t _elem_stride(Py_ssize_t byte_stride, Py_ssize_t itemsize) except? -1:
+    if byte_stride % itemsize:
+        raise ValueError("array strides must be multiples of the item size")
+    return byte_stride // itemsize
+
+
+def matmul_into(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
+                int nthreads):
+    """out += a @ b. a (M, K), b (K, N) with any strides, out (M, N) C-contiguous; M, N, K >= 1."""
+    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
+    cdef Py_ssize_t isz = sizeof(floating)
+    cdef Py_ssize_t ars = _elem_stride(a.strides[0], isz), acs = _elem_stride(a.strides[1], isz)
+    cdef Py_ssize_t brs = _elem_stride(b.strides[0], isz), bcs = _elem_stride(b.strides[1], isz)
+    cdef int rc
+    with nogil:
+        rc = _gemm_parallel(M, N, K, &a[0, 0], ars, acs, &b[0, 0], brs, bcs, &out[0, 0], N,
+                            nthreads)
+    if rc:
+        raise MemoryError("matmul: could not allocate the packing buffers")
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolution: per-image im2col into a per-thread buffer + the serial GEMM, parallel over images.
+# ----------------------------------------------------------------------------------------------
+
+cdef struct ConvGeom:
+    Py_ssize_t C, H, W        # input image
+    Py_ssize_t F, KH, KW      # filters
+    Py_ssize_t OH, OW         # output image
+    Py_ssize_t sh, sw, ph, pw
+
+
+cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols) noexcept nogil:
+    """One image x (C, H, W) -> cols (C*KH*KW, OH*OW), row (c, kh, kw), zero where padded."""
+    cdef Py_ssize_t P = g.OH * g.OW
+    cdef Py_ssize_t c, kh, kw, oh, ow, ih, iw
+    cdef const floating* src
+    cdef floating* dst = cols
+    for c in range(g.C):
+        for kh in range(g.KH):
+            for kw in range(g.KW):
+                for oh in range(g.OH):
+                    ih = oh * g.sh + kh - g.ph
+                    if ih < 0 or ih >= g.H:
+                        memset(dst + oh * g.OW, 0, g.OW * sizeof(floating))
+                        continue
+                    src = x + (c * g.H + ih) * g.W
+                    for ow in range(g.OW):
+                        iw = ow * g.sw + kw - g.pw
+                        dst[oh * g.OW + ow] = src[iw] if 0 <= iw < g.W else 0
+                dst += P
+
+
+cdef void _col2im(const floating* cols, const ConvGeom* g, floating* x) noexcept nogil:
+    """Adjoint of _im2col: x (C, H, W) += every cols entry at the pixel it was read from."""
+    cdef Py_ssize_t P = g.OH * g.OW
+    cdef Py_ssize_t c, kh, kw, oh, ow, ih, iw
+    cdef floating* dst
+    cdef const floating* src = cols
+    for c in range(g.C):
+        for kh in range(g.KH):
+            for kw in range(g.KW):
+                for oh in range(g.OH):
+                    ih = oh * g.sh + kh - g.ph
+                    if ih < 0 or ih >= g.H:
+                        continue
+                    dst = x + (c * g.H + ih) * g.W
+                    for ow in range(g.OW):
+                        iw = ow * g.sw + kw - g.pw
+                        if 0 <= iw < g.W:
+                            dst[iw] += src[oh * g.OW + ow]
+                src += P
+
+
+cdef ConvGeom _geom(Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t F, Py_ssize_t KH,
+                    Py_ssize_t KW, Py_ssize_t OH, Py_ssize_t OW, int sh, int sw, int ph, int pw):
+    cdef ConvGeom g
+    g.C = C; g.H = H; g.W = W; g.F = F; g.KH = KH; g.KW = KW; g.OH = OH; g.OW = OW
+    g.sh = sh; g.sw = sw; g.ph = ph; g.pw = pw
+    return g
+
+
+cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, floating* out,
+                       const ConvGeom* g, int nthreads) noexcept nogil:
+    """out (N, F, OH, OW) += conv of x (N, C, H, W) with w (F, C, KH, KW); -1 when out of memory."""
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW
+    cdef Py_ssize_t n, t
+    cdef int failed = 0
+    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * P) * sizeof(floating))
+    cdef GemmBuffers* bufs = <GemmBuffers*> calloc(nthreads, sizeof(GemmBuffers))
+    cdef floating* cols
+    if cols_all == NULL or bufs == NULL:
+        failed = 1
+    else:
+        for t in range(nthreads):
+            if _gemm_buffers_alloc(&bufs[t], P, CKK, sizeof(floating)):
+                failed = 1
+    if not failed:
+        for n in prange(N, num_threads=nthreads, schedule='dynamic'):
+            cols = cols_all + threadid() * CKK * P
+            _im2col(x + n * g.C * g.H * g.W, g, cols)
+            _gemm_serial(g.F, P, CKK, w, CKK, 1, cols, P, 1, out + n * g.F * P, P,
+                         &bufs[threadid()])
+    if bufs != NULL:
+        for t in range(nthreads):
+            _gemm_buffers_free(&bufs[t])
+    free(bufs)
+    free(cols_all)
+    return -failed
+
+
+cdef int _conv_input_grad(Py_ssize_t N, const floating* dout, const floating* w, floating* dx,
+                          const ConvGeom* g, int nthreads) noexcept nogil:
+    """dx (N, C, H, W) += gradient of the conv w.r.t. its input, given dout (N, F, OH, OW).
+    This is also the forward pass of the transposed convolution."""
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW
+    cdef Py_ssize_t n, t
+    cdef int failed = 0
+    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * P) * sizeof(floating))
+    cdef GemmBuffers* bufs = <GemmBuffers*> calloc(nthreads, sizeof(GemmBuffers))
+    cdef floating* cols
+    if cols_all == NULL or bufs == NULL:
+        failed = 1
+    else:
+        for t in range(nthreads):
+            if _gemm_buffers_alloc(&bufs[t], P, g.F, sizeof(floating)):
+                failed = 1
+    if not failed:
+        for n in prange(N, num_threads=nthreads, schedule='dynamic'):
+            cols = cols_all + threadid() * CKK * P
+            memset(cols, 0, CKK * P * sizeof(floating))
+            # dcols (CKK, P) = w^T (CKK, F) @ dout_n (F, P)
+            _gemm_serial(CKK, P, g.F, w, 1, CKK, dout + n * g.F * P, P, 1, cols, P,
+                         &bufs[threadid()])
+            _col2im(cols, g, dx + n * g.C * g.H * g.W)
+    if bufs != NULL:
+        for t in range(nthreads):
+            _gemm_buffers_free(&bufs[t])
+    free(bufs)
+    free(cols_all)
+    return -failed
+
+
+cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x, floating* dw,
+                           const ConvGeom* g, int nthreads) noexcept nogil:
+    """dw (F, C, KH, KW) = gradient of the conv w.r.t. its weights, from x and dout.
+    Images are split into a fixed number of chunks, each with its own accumulator, summed in
+    chunk order at the end: the result does not depend on the thread count."""
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, FK = g.F * CKK
+    cdef Py_ssize_t n_chunks = _imin(N, DW_CHUNKS)
+    cdef Py_ssize_t n, t, ch, i
+    cdef int failed = 0
+    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * P) * sizeof(floating))
+    cdef floating* acc = <floating*> calloc(<size_t>(n_chunks * FK), sizeof(floating))
+    cdef GemmBuffers* bufs = <GemmBuffers*> calloc(nthreads, sizeof(GemmBuffers))
+    cdef floating* cols
+    if cols_all == NULL or acc == NULL or bufs == NULL:
+        failed = 1
+    else:
+        for t in range(nthreads):
+            if _gemm_buffers_alloc(&bufs[t], CKK, P, sizeof(floating)):
+                failed = 1
+    if not failed:
+        for ch in prange(n_chunks, num_threads=nthreads, schedule='dynamic'):
+            cols = cols_all + threadid() * CKK * P
+            for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
+                _im2col(x + n * g.C * g.H * g.W, g, cols)
+                # acc_ch (F, CKK) += dout_n (F, P) @ cols^T (P, CKK)
+                _gemm_serial(g.F, CKK, P, dout + n * g.F * P, P, 1, cols, 1, P,
+                             acc + ch * FK, CKK, &bufs[threadid()])
+        for ch in range(n_chunks):
+            for i in range(FK):
+                dw[i] += acc[ch * FK + i]
+    if bufs != NULL:
+        for t in range(nthreads):
+            _gemm_buffers_free(&bufs[t])
+    free(bufs)
+    free(acc)
+    free(cols_all)
+    return -failed
+
+
+def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
+                        floating[:, :, :, ::1] out, int sh, int sw, int ph, int pw,
+                        int nthreads):
+    """out (N, F, OH, OW) += conv2d(x (N, C, H, W), w (F, C, KH, KW)); all sizes >= 1."""
+    cdef ConvGeom g = _geom(x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2],
+                            w.shape[3], out.shape[2], out.shape[3], sh, sw, ph, pw)
+    cdef int rc
+    with nogil:
+        rc = _conv_forward(x.shape[0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &out[0, 0, 0, 0], &g,
+                           nthreads)
+    if rc:
+        raise MemoryError("conv2d: could not allocate the work buffers")
+
+
+def conv2d_input_grad_into(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] w,
+                           floating[:, :, :, ::1] dx, int sh, int sw, int ph, int pw,
+                           int nthreads):
+    """dx (N, C, H, W) += d conv2d / d x applied to dout (N, F, OH, OW); w (F, C, KH, KW)."""
+    cdef ConvGeom g = _geom(dx.shape[1], dx.shape[2], dx.shape[3], w.shape[0], w.shape[2],
+                            w.shape[3], dout.shape[2], dout.shape[3], sh, sw, ph, pw)
+    cdef int rc
+    with nogil:
+        rc = _conv_input_grad(dx.shape[0], &dout[0, 0, 0, 0], &w[0, 0, 0, 0],
+                              &dx[0, 0, 0, 0], &g, nthreads)
+    if rc:
+        raise MemoryError("conv2d: could not allocate the work buffers")
+
+
+def conv2d_weight_grad_into(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
+                            floating[:, :, :, ::1] dw, int sh, int sw, int ph, int pw,
+                            int nthreads):
+    """dw (F, C, KH, KW) += d conv2d / d w applied to dout (N, F, OH, OW); x (N, C, H, W)."""
+    cdef ConvGeom g = _geom(x.shape[1], x.shape[2], x.shape[3], dw.shape[0], dw.shape[2],
+                            dw.shape[3], dout.shape[2], dout.shape[3], sh, sw, ph, pw)
+    cdef int rc
+    with nogil:
+        rc = _conv_weight_grad(x.shape[0], &dout[0, 0, 0, 0], &x[0, 0, 0, 0],
+                               &dw[0, 0, 0, 0], &g, nthreads)
+    if rc:
+        raise MemoryError("conv2d: could not allocate the work buffers")
+
+
+def add_channel_bias(floating[:, :, :, ::1] out, const floating[::1] b):
+    """out (N, F, H, W) += b (F,) broadcast over images and pixels."""
+    cdef Py_ssize_t n, f, p, P = out.shape[2] * out.shape[3]
+    cdef floating* o
+    cdef floating bf
+    with nogil:
+        for n in range(out.shape[0]):
+            for f in range(out.shape[1]):
+                o = &out[n, f, 0, 0]
+                bf = b[f]
+                for p in range(P):
+                    o[p] += bf
+
+
+def channel_sum_into(const floating[:, :, :, ::1] dout, floating[::1] db):
+    """db (F,) += dout (N, F, H, W) summed over images and pixels (the bias gradient)."""
+    cdef Py_ssize_t n, f, p, P = dout.shape[2] * dout.shape[3]
+    cdef const floating* d
+    cdef floating s
+    with nogil:
+        for f in range(dout.shape[1]):
+            s = 0
+            for n in range(dout.shape[0]):
+                d = &dout[n, f, 0, 0]
+                for p in range(P):
+                    s += d[p]
+            db[f] += s
