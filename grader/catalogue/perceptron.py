@@ -192,7 +192,7 @@ def _fixed_order(order_of):
 
 _ref_train = reference("perceptron", "perceptron_train")
 perceptron_train = Ex(
-    name="perceptron_train", points=3, kind="function", cases=train_cases,
+    name="perceptron_train", points=4, kind="function", cases=train_cases,
     outputs=("w", "b", "updates"),
     hints=(
         matches_variant(_ref_train, _no_early_stop,
