@@ -6,8 +6,15 @@ student's folder.
 import numpy as np
 
 
+def _as_float(a):
+    """a as a floating array: float inputs keep their dtype, others become float64."""
+    a = np.asarray(a)
+    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
+
+
 def affine_forward(x, W, b):
     """Model answer for exercises/backprop.py::affine_forward."""
+    x, W, b = _as_float(x), _as_float(W), _as_float(b)
     out = x @ W + b
     return out, (x, W, b)
 
@@ -16,12 +23,6 @@ def affine_backward(dout, cache):
     """Model answer for exercises/backprop.py::affine_backward."""
     x, W, b = cache
     return dout @ W.T, x.T @ dout, np.sum(dout, axis=0)
-
-
-def _as_float(a):
-    """a as a floating array: float inputs keep their dtype, others become float64."""
-    a = np.asarray(a)
-    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.float64)
 
 
 def _sigmoid(z):
