@@ -1,1 +1,106 @@
-"""nngrade: grades the exercise catalogue; see grader.cli and grader.check."""
+"""nngrade: the auto-grader of the nnfund exercises.
+
+Design (for the README)
+=======================
+
+Command line
+------------
+``nngrade [NAME ...] [options]`` grades every exercise of the catalogue, or
+only the named ones (a module name such as ``conv`` stands for all of its
+exercises; an unknown name is a usage error that suggests close matches).
+
+=====================  =============================================================
+option                 meaning (default)
+=====================  =============================================================
+``--submission DIR``   folder holding ``perceptron.py``, ``conv.py``, ... (``./exercises``)
+``--seed N``           seed of the randomized cases (random; always reported)
+``--list``             list the exercises with their points and descriptions
+``--format F``         ``text`` | ``json`` | ``junit`` | ``gradescope`` | ``markdown`` (``text``)
+``--output FILE``      write the report there instead of stdout
+``--timeout SECONDS``  wall-clock limit per exercise, worker start included (10)
+``--memory MB``        address-space limit (RLIMIT_AS) per exercise, at least 256 (1024)
+``--jobs N``           exercises graded in parallel (the CPU count)
+``--no-progress``      no progress bar (shown on stderr only when it is a terminal)
+=====================  =============================================================
+
+The text report is a table (exercise, points, status, one-line reason), the
+full feedback of every exercise that did not pass, and a footer with the total
+and the seed; colours only on a terminal and never with ``NO_COLOR`` set.
+The same seed gives the same cases, whether an exercise is graded alone or
+with the others.
+
+Exit status (:class:`grader.results.ExitCode`): 0 every graded exercise
+passed; 1 some did not; 2 grading could not run (bad arguments, missing or
+unreadable submission folder, unknown exercise, unwritable ``--output``,
+broken installation, a reference that failed), with a one-line message.
+
+Statuses and scoring
+--------------------
+``passed``, ``failed`` (wrong output, wrong type / shape / dtype, an input
+modified in place), ``error`` (the code raised, called ``sys.exit``, crashed
+the worker or exceeded the memory limit), ``not_implemented`` (missing file or
+function, ``NotImplementedError``; a backward whose forward is not implemented
+yet), ``timeout``, ``forbidden`` (imports other than NumPy and the math-like
+standard modules, ``open``/``exec``/``eval``/``__import__``/``importlib``/
+``ctypes``, processes, sockets, reading the grader's files).
+
+An exercise earns all its points when every case passes, else 0. Floats are
+compared with ``|got - expected| <= atol + rtol*|expected|`` (default
+``rtol=1e-6``, ``atol=1e-9``; some cases set their own), must be finite where
+the reference is, and must be at least as precise as the reference's dtype;
+integers must be integers and equal.
+
+Isolation
+---------
+Student code never runs in the grader process. A pool of ``--jobs`` worker
+servers (``python -I grader/_worker.py``: fresh interpreters that import only
+NumPy, with one BLAS/OpenMP thread) fork one child per exercise; the child
+caps its address space, blocks forbidden imports, files, processes and sockets
+(audit hook), runs the cases and sends back only plain data (JSON, arrays as
+dtype/shape/base64, no pickle) on a dedicated pipe; prints go to /dev/null.
+The server kills a child at the time limit. References are computed and
+compared only in the grader process.
+
+JSON report (``--format json``)
+-------------------------------
+Top level: ``score``, ``max_score``, ``seed``, ``grader_version``, and the
+extras ``submission`` (absolute path), ``duration`` (s), ``limits``
+(``timeout``, ``memory_mb``), ``counts`` (status -> number of exercises).
+``exercises``: one object per exercise, in catalogue order: ``name``,
+``score``, ``max_score``, ``status``, ``message`` (the full feedback), and the
+extras ``module``, ``cases_passed``, ``cases_total``, ``failed_case`` (label of
+the first failing case or null), ``hint`` (recognised mistake or null),
+``gradient_check`` (backward exercises: the numerical check of the student's
+backward against central differences of their own forward, a diagnostic that
+never changes the status: ``{"report": [{"name", "max_rel_error",
+"coords"}]}``), ``duration`` (s), ``internal`` (true when the grader itself
+failed) and ``calls`` (one record per graded call: ``case``, ``outcome``,
+``duration``, ``error``).
+
+Python API
+----------
+``grader.check(name, func, *, seed=0, forward=None)`` grades one function in
+the current process (notebooks, nbgrader test cells): the same cases,
+comparison and feedback; returns the result (attributes and a dict view:
+``name``, ``score``, ``max_score``, ``status``, ``message``, ...) and raises
+``AssertionError(message)`` unless it passed.
+"""
+
+from __future__ import annotations
+
+try:
+    from importlib.metadata import PackageNotFoundError, version as _version
+
+    __version__ = _version("nnfund")
+except PackageNotFoundError:  # running from a checkout
+    __version__ = "0.1.0"
+
+
+def check(name, func, *, seed=0, forward=None):
+    """Grade ``func`` as exercise ``name`` in this process; see :func:`grader.inprocess.check`."""
+    from grader.inprocess import check as _check
+
+    return _check(name, func, seed=seed, forward=forward)
+
+
+__all__ = ["check", "__version__"]

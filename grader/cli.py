@@ -1,0 +1,175 @@
+"""``nngrade``: the command line (options documented in grader/__init__.py)."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from grader.reports import FORMATS
+from grader.results import ExitCode, Result
+from grader.runner import Limits, grade
+from grader.spec import Exercise
+
+MIN_MEMORY_MB = 256
+
+
+class UsageError(Exception):
+    """Grading cannot start: a one-line message, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump, exit 2
+        raise UsageError(message)
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError("must be between 0 and 2**63 - 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nngrade", description="Grade a submission of the nnfund NumPy exercises.")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="exercises (or whole modules, e.g. conv) to grade; default: all")
+    p.add_argument("--submission", metavar="DIR", default="exercises",
+                   help="folder with the student's modules (default: ./exercises)")
+    p.add_argument("--seed", type=_seed, help="seed of the randomized cases (default: random, reported)")
+    p.add_argument("--list", action="store_true", help="list the exercises with their points and exit")
+    p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
+    p.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    p.add_argument("--timeout", type=_positive(float), default=Limits.timeout, metavar="SECONDS",
+                   help=f"wall-clock limit per exercise (default: {Limits.timeout:g})")
+    p.add_argument("--memory", type=_positive(int), default=Limits.memory_mb, metavar="MB",
+                   help=f"address-space limit per exercise worker (default: {Limits.memory_mb})")
+    p.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
+                   help="exercises graded in parallel (default: the CPU count)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    return p
+
+
+def load_catalogue() -> Mapping[str, Exercise]:
+    from grader.catalogue import EXERCISES
+    return EXERCISES
+
+
+def select(catalogue: Mapping[str, Exercise], names: Sequence[str]) -> dict[str, Exercise]:
+    """The named exercises (a module name stands for all of its exercises), in catalogue order."""
+    if not names:
+        return dict(catalogue)
+    modules = {ex.module for ex in catalogue.values()}
+    wanted: set[str] = set()
+    for name in names:
+        if name in catalogue:
+            wanted.add(name)
+        elif name in modules:
+            wanted |= {n for n, ex in catalogue.items() if ex.module == name}
+        else:
+            close = difflib.get_close_matches(name, [*catalogue, *modules], n=3)
+            hint = f"; did you mean {' or '.join(close)}?" if close else "; see nngrade --list"
+            raise UsageError(f"unknown exercise {name!r}{hint}")
+    return {n: ex for n, ex in catalogue.items() if n in wanted}
+
+
+def list_exercises(catalogue: Mapping[str, Exercise], stream) -> None:
+    width = max((len(n) for n in catalogue), default=0)
+    module = None
+    for name, ex in catalogue.items():
+        if ex.module != module:
+            module = ex.module
+            stream.write(f"{module}.py\n")
+        stream.write(f"  {name:<{width}}  {ex.points:>2} pt{'s' if ex.points != 1 else ' '}  {ex.description}\n")
+    stream.write(f"total: {sum(ex.points for ex in catalogue.values())} points in {len(catalogue)} exercises\n")
+
+
+def _progress(total: int, enabled: bool):
+    """(callback, context) showing a rich progress bar on stderr, or doing nothing."""
+    import contextlib
+
+    if not enabled:
+        return (lambda result: None), contextlib.nullcontext()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+    task = progress.add_task("", total=total)
+
+    def advance(result: Result) -> None:
+        progress.update(task, advance=1, description=f"{result.name}: {result.status}")
+    return advance, progress
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run nngrade; returns the exit status (see :class:`ExitCode`)."""
+    from grader import __version__
+
+    try:
+        args = build_parser().parse_args(argv)
+        if args.memory < MIN_MEMORY_MB:
+            raise UsageError(f"--memory must be at least {MIN_MEMORY_MB} MB (NumPy needs room to import)")
+        try:
+            catalogue = load_catalogue()
+        except Exception as exc:  # noqa: BLE001 - a broken install, reported in one line
+            raise UsageError(f"the exercise catalogue could not be loaded ({type(exc).__name__}: {exc})") from None
+        if args.list:
+            list_exercises(catalogue, sys.stdout)
+            return ExitCode.ALL_PASSED
+        chosen = select(catalogue, args.names)
+        submission = Path(args.submission)
+        if not submission.is_dir():
+            raise UsageError(f"no submission folder {str(submission)!r} (use --submission DIR)")
+        if not os.access(submission, os.R_OK | os.X_OK):
+            raise UsageError(f"the submission folder {str(submission)!r} is not readable")
+        out = sys.stdout
+        if args.output:
+            try:
+                out = open(args.output, "w", encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.output!r}: {exc.strerror}") from None
+    except UsageError as exc:
+        print(f"nngrade: error: {exc}", file=sys.stderr)
+        return ExitCode.COULD_NOT_RUN
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    show = not args.no_progress and sys.stderr.isatty()
+    advance, context = _progress(len(chosen), show)
+    try:
+        with context:
+            report = grade(submission, chosen, seed=seed, limits=Limits(args.timeout, args.memory),
+                           jobs=args.jobs, on_result=advance, version=__version__)
+        terminal = out is sys.stdout and sys.stdout.isatty()
+        FORMATS[args.format]().write(report, out, terminal)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if any(r.internal for r in report.results):
+        print("nngrade: error: the grader could not compute some references (see the report)",
+              file=sys.stderr)
+        return ExitCode.COULD_NOT_RUN
+    return report.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

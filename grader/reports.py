@@ -1,0 +1,149 @@
+"""Report formats: one small class per format, registered in :data:`FORMATS`."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import TextIO
+
+from grader.results import Report, Status
+
+#: Colours of the statuses in the text report.
+STATUS_STYLE = {
+    Status.PASSED: "green",
+    Status.FAILED: "red",
+    Status.ERROR: "bold red",
+    Status.NOT_IMPLEMENTED: "yellow",
+    Status.TIMEOUT: "magenta",
+    Status.FORBIDDEN: "bold magenta",
+}
+
+
+class TextReport:
+    """A table (exercise, points, status, reason), failure details, a total and the seed.
+
+    Colours only when writing to a terminal (rich also honours NO_COLOR).
+    """
+
+    def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        console = Console(file=stream, force_terminal=terminal, no_color=not terminal or None,
+                          highlight=False, soft_wrap=False, width=None if terminal else 120)
+        table = Table(title=f"nngrade: {escape(report.submission)}", title_justify="left")
+        table.add_column("exercise", no_wrap=True)
+        table.add_column("points", justify="right", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=80)
+        for r in report.results:
+            style = STATUS_STYLE[r.status]
+            table.add_row(r.name, f"{r.score}/{r.max_score}", f"[{style}]{r.status}[/]", escape(r.summary))
+        console.print(table)
+        for r in report.results:
+            if not r.passed:
+                console.print(f"\n[bold]{escape(r.name)}[/] [{STATUS_STYLE[r.status]}]{r.status}[/]")
+                console.print(escape(r.message), highlight=False)
+        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
+        console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) "
+                      f"in {report.duration:.1f} s. Seed {report.seed}: rerun with --seed {report.seed}.")
+
+
+class JsonReport:
+    """``Report.as_dict()`` as JSON (keys documented in grader/__init__.py)."""
+
+    def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
+        json.dump(report.as_dict(), stream, indent=2, allow_nan=False, default=_json_default)
+        stream.write("\n")
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class JunitReport:
+    """JUnit XML: one testcase per exercise, a ``<failure>`` for each that did not pass."""
+
+    def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
+        not_passed = [r for r in report.results if not r.passed]
+        suite = ET.Element("testsuite", {
+            "name": "nngrade", "tests": str(len(report.results)), "failures": str(len(not_passed)),
+            "errors": "0", "skipped": "0", "time": f"{report.duration:.3f}",
+        })
+        props = ET.SubElement(suite, "properties")
+        for key, value in (("seed", report.seed), ("score", report.score), ("max_score", report.max_score),
+                           ("grader_version", report.grader_version)):
+            ET.SubElement(props, "property", {"name": key, "value": str(value)})
+        for r in report.results:
+            case = ET.SubElement(suite, "testcase", {
+                "classname": f"nngrade.{r.module}", "name": r.name, "time": f"{r.duration:.3f}"})
+            if not r.passed:
+                failure = ET.SubElement(case, "failure", {"type": str(r.status), "message": r.summary})
+                failure.text = r.message
+        root = ET.Element("testsuites")
+        root.append(suite)
+        ET.indent(root)
+        stream.write(ET.tostring(root, encoding="unicode", xml_declaration=True))
+        stream.write("\n")
+
+
+class GradescopeReport:
+    """Gradescope's ``results.json``: score, and one test per exercise."""
+
+    def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
+        doc = {
+            "score": report.score,
+            "max_score": report.max_score,
+            "output": f"nngrade {report.grader_version}: {report.score}/{report.max_score} (seed {report.seed})",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": [{
+                "name": r.name,
+                "score": r.score,
+                "max_score": r.max_score,
+                "status": "passed" if r.passed else "failed",
+                "output": f"[{r.status}] {r.message}",
+                "visibility": "visible",
+            } for r in report.results],
+            "extra_data": {"seed": report.seed, "counts": report.counts()},
+        }
+        json.dump(doc, stream, indent=2)
+        stream.write("\n")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+class MarkdownReport:
+    """GitHub-flavoured Markdown for a CI job summary: total, table, folded details."""
+
+    ICON = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥", Status.NOT_IMPLEMENTED: "🚧",
+            Status.TIMEOUT: "⏱️", Status.FORBIDDEN: "⛔"}
+
+    def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
+        out = [f"## nngrade: {report.score}/{report.max_score} points", "",
+               f"Seed `{report.seed}` (rerun with `--seed {report.seed}`), "
+               f"grader {report.grader_version}, {report.duration:.1f} s.", "",
+               "| exercise | points | status | reason |", "|---|---:|---|---|"]
+        for r in report.results:
+            out.append(f"| `{r.name}` | {r.score}/{r.max_score} | {self.ICON[r.status]} {r.status} "
+                       f"| {_md(r.summary)} |")
+        for r in report.results:
+            if not r.passed:
+                out += ["", f"<details><summary><code>{r.name}</code>: {r.status}</summary>", "",
+                        "```text", r.message.replace("```", "'''"), "```", "", "</details>"]
+        stream.write("\n".join(out) + "\n")
+
+
+#: Format name -> report class (the CLI's --format choices).
+FORMATS = {
+    "text": TextReport,
+    "json": JsonReport,
+    "junit": JunitReport,
+    "gradescope": GradescopeReport,
+    "markdown": MarkdownReport,
+}

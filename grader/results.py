@@ -1,0 +1,131 @@
+"""What grading produces: one :class:`Result` per exercise, a :class:`Report` per run."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+
+
+class Status(str, enum.Enum):
+    """The one status each exercise gets (the contract's vocabulary)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    NOT_IMPLEMENTED = "not_implemented"
+    TIMEOUT = "timeout"
+    FORBIDDEN = "forbidden"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ExitCode(enum.IntEnum):
+    """``nngrade``'s exit status."""
+
+    ALL_PASSED = 0
+    NOT_ALL_PASSED = 1
+    COULD_NOT_RUN = 2
+
+
+@dataclass
+class CallRecord:
+    """One graded call, pytest style: which case, how it ended, how long it took.
+
+    outcome: ``"passed"``, ``"failed"`` (wrong value), or how the call ended
+    otherwise (``"raised"``, ``"not_implemented"``, ...); error: the short
+    reason when not passed.
+    """
+
+    case: str
+    outcome: str
+    duration: float
+    error: str | None = None
+
+
+@dataclass
+class Result:
+    """The verdict on one exercise; ``as_dict()`` is its JSON entry."""
+
+    name: str
+    module: str
+    score: int
+    max_score: int
+    status: Status
+    message: str = ""
+    cases_passed: int = 0
+    cases_total: int = 0
+    failed_case: str | None = None
+    hint: str | None = None
+    gradient_check: list | dict | None = None
+    duration: float = 0.0
+    calls: list[CallRecord] = field(default_factory=list)
+    #: True when the grader itself failed (a reference raised): not the student's doing.
+    internal: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+    @property
+    def summary(self) -> str:
+        """The message's first line: the table's one-line reason."""
+        return self.message.splitlines()[0] if self.message else ""
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["status"] = str(self.status)
+        d["duration"] = round(self.duration, 4)
+        for call in d["calls"]:
+            call["duration"] = round(call["duration"], 6)
+        return d
+
+    # A mapping view, so a result reads like one entry of the JSON `exercises`.
+    def __getitem__(self, key: str):
+        return self.as_dict()[key]
+
+    def keys(self):
+        return self.as_dict().keys()
+
+
+@dataclass
+class Report:
+    """A whole run: results in catalogue order, and what makes it reproducible."""
+
+    results: list[Result]
+    seed: int
+    submission: str
+    grader_version: str
+    duration: float
+    limits: dict
+
+    @property
+    def score(self) -> int:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> int:
+        return sum(r.max_score for r in self.results)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.ALL_PASSED if all(r.passed for r in self.results) else ExitCode.NOT_ALL_PASSED
+
+    def counts(self) -> dict[str, int]:
+        out = {str(s): 0 for s in Status}
+        for r in self.results:
+            out[str(r.status)] += 1
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "seed": self.seed,
+            "grader_version": self.grader_version,
+            "submission": self.submission,
+            "duration": round(self.duration, 3),
+            "limits": self.limits,
+            "counts": self.counts(),
+            "exercises": [r.as_dict() for r in self.results],
+        }
