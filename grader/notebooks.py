@@ -34,6 +34,7 @@ import argparse
 import ast
 import builtins
 import importlib.util
+import re
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -341,6 +342,20 @@ def test_source(exercise: Exercise) -> str:
     return f"import grader\n\ngrader.check({exercise.name!r}, {exercise.name}{forward})"
 
 
+#: a numpydoc section title ("Returns" over a dashed line), which markdown would make a heading.
+_SECTION_TITLE = re.compile(r"^(\S[^\n]*)\n-{3,}[ \t]*$", re.MULTILINE)
+
+
+def points_text(points: float) -> str:
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
+
+def doc_markdown(fn: FunctionSource, exercise: Exercise | None) -> str:
+    """The function's heading and teaching docstring; numpydoc section titles become bold."""
+    title = f"## `{fn.name}`" + (f" ({points_text(exercise.points)})" if exercise else "")
+    return f"{title}\n\n" + _SECTION_TITLE.sub(r"**\1**", fn.doc)
+
+
 def intro_markdown(module: ModuleSource, total_points: float) -> str:
     return "\n\n".join([
         f"# `{module.name}`",
@@ -348,7 +363,7 @@ def intro_markdown(module: ModuleSource, total_points: float) -> str:
         f"**How to work.** Run the setup cell first. For each function, replace "
         f"`raise NotImplementedError()` with your code, then run the test cell below it: "
         f"it grades your function and says what is wrong. Do not edit the locked cells. "
-        f"This notebook is worth {total_points:g} points.",
+        f"This notebook is worth {points_text(total_points)}.",
     ])
 
 
@@ -366,8 +381,7 @@ def render_notebook(module: ModuleSource, exercises: Mapping[str, Exercise]):
     ]
     for fn in module.functions:
         exercise = exercises.get(fn.name)
-        title = f"## `{fn.name}`" + (f" ({exercise.points:g} points)" if exercise else "")
-        cells.append(new_markdown_cell(f"{title}\n\n{fn.doc}", id=f"{fn.name}-doc"))
+        cells.append(new_markdown_cell(doc_markdown(fn, exercise), id=f"{fn.name}-doc"))
         cells.append(new_code_cell(
             solution_source(fn), id=f"{fn.name}-solution",
             metadata={"nbgrader": nbgrader_metadata(fn.name, solution=True)}))

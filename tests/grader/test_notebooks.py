@@ -95,7 +95,12 @@ def double(x):
 
 
 def scale_forward(x, a=3.0):
-    """Return ``(a * x, cache)``."""
+    """Return ``(a * x, cache)``.
+
+    Returns
+    -------
+    out : ndarray, shape (N,)
+    """
     raise NotImplementedError
 
 
@@ -143,9 +148,9 @@ def scale_backward(dout, cache):
     return dout * a
 '''
 
-TOY_POINTS = {"double": 2, "scale_forward": 3, "scale_backward": 4}
+TOY_POINTS = {"double": 1, "scale_forward": 3, "scale_backward": 4}
 TOY_CATALOGUE = {
-    "double": Exercise(name="double", module="toy", points=2, kind="function", cases=list),
+    "double": Exercise(name="double", module="toy", points=1, kind="function", cases=list),
     "scale_forward": Exercise(name="scale_forward", module="toy", points=3, kind="forward",
                               cases=list),
     "scale_backward": Exercise(name="scale_backward", module="toy", points=4, kind="backward",
@@ -214,7 +219,7 @@ def test_cells_are_intro_setup_then_doc_solution_test_per_function_in_stub_order
 def test_intro_holds_module_docstring_and_total_points(toy_nb):
     intro = cells_by_id(toy_nb)["intro"].source
     assert "Toy exercises: doubling and scaling.\n\nRead the docstrings." in intro
-    assert "worth 9 points" in intro
+    assert "worth 8 points" in intro
 
 
 def test_setup_cell_is_locked_and_holds_the_stubs_imports_and_helpers(toy_nb):
@@ -228,8 +233,14 @@ def test_setup_cell_is_locked_and_holds_the_stubs_imports_and_helpers(toy_nb):
 
 def test_doc_cell_shows_the_teaching_docstring_and_points(toy_nb):
     doc = cells_by_id(toy_nb)["double-doc"].source
-    assert doc == "## `double` (2 points)\n\nReturn ``2 * x``.\n\nx : ndarray, shape (N,)"
+    assert doc == "## `double` (1 point)\n\nReturn ``2 * x``.\n\nx : ndarray, shape (N,)"
     assert "nbgrader" not in cells_by_id(toy_nb)["double-doc"].metadata
+
+
+def test_doc_cell_turns_numpydoc_section_titles_into_bold_not_headings(toy_nb):
+    doc = cells_by_id(toy_nb)["scale_forward-doc"].source
+    assert doc == ("## `scale_forward` (3 points)\n\nReturn ``(a * x, cache)``.\n\n"
+                   "**Returns**\nout : ndarray, shape (N,)")
 
 
 def test_solution_cell_is_stub_header_then_model_body_and_helpers_between_markers(toy_nb):
