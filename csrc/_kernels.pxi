@@ -26,6 +26,10 @@ cdef extern from "nnf_platform.h" nogil:
     int nnf_omp_max_threads()
     int NNF_SIMD_COMPILED
 
+cdef extern from "nnf_microkernel.h" nogil:
+    void nnf_micro_f32(Py_ssize_t kc, const float* A, const float* B, float* acc)
+    void nnf_micro_f64(Py_ssize_t kc, const double* A, const double* B, double* acc)
+
 # Blocking parameters. MR rows by NR columns per micro-tile: 6 x 16 float32 or 6 x 8 float64, i.e.
 # 6 x 2 ymm accumulators (12 of the 16 AVX2 registers). KC x NR panels of B stay in L1, MC x KC
 # blocks of A in L2.
@@ -86,9 +90,15 @@ cdef void _pack_a(Py_ssize_t mc, Py_ssize_t kc, const floating* A, Py_ssize_t rs
     for ip_b in range((mc + MR - 1) // MR):
         ip = ip_b * MR
         mr = _imin(MR, mc - ip)
-        for p in range(kc):
+        if cs <= rs:     # walk the source along its rows
             for i in range(mr):
-                Ap[p * MR + i] = A[(ip + i) * rs + p * cs]
+                for p in range(kc):
+                    Ap[p * MR + i] = A[(ip + i) * rs + p * cs]
+        else:
+            for p in range(kc):
+                for i in range(mr):
+                    Ap[p * MR + i] = A[(ip + i) * rs + p * cs]
+        for p in range(kc):
             for i in range(mr, MR):
                 Ap[p * MR + i] = 0
         Ap += MR * kc
@@ -99,9 +109,15 @@ cdef void _pack_b_panel(Py_ssize_t kc, Py_ssize_t nr, const floating* B, Py_ssiz
     """B[0:kc, 0:nr] (nr <= NR) -> one kc x NR panel, element (p, j) at p*NR + j, zero padded."""
     cdef Py_ssize_t NR = _nr(Bp)
     cdef Py_ssize_t p, j
-    for p in range(kc):
+    if cs <= rs:         # walk the source along its rows
+        for p in range(kc):
+            for j in range(nr):
+                Bp[p * NR + j] = B[p * rs + j * cs]
+    else:
         for j in range(nr):
-            Bp[p * NR + j] = B[p * rs + j * cs]
+            for p in range(kc):
+                Bp[p * NR + j] = B[p * rs + j * cs]
+    for p in range(kc):
         for j in range(nr, NR):
             Bp[p * NR + j] = 0
 
@@ -117,28 +133,18 @@ cdef void _pack_b(Py_ssize_t kc, Py_ssize_t nc, const floating* B, Py_ssize_t rs
 
 cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, floating* C,
                         Py_ssize_t ldc, Py_ssize_t mr, Py_ssize_t nr) noexcept nogil:
-    """C[0:mr, 0:nr] += (MR x kc panel) @ (kc x NR panel); fixed-size loops, fully unrolled."""
+    """C[0:mr, 0:nr] += (MR x kc panel) @ (kc x NR panel), the tile computed in registers by
+    the micro-kernel of nnf_microkernel.h."""
     cdef Py_ssize_t NR = _nr(Ap)
     cdef floating acc[MR * NR_MAX]
-    cdef floating a
-    cdef Py_ssize_t i, j, p
-    for i in range(MR * NR):
-        acc[i] = 0
-    for p in range(kc):
-        for i in range(MR):
-            a = Ap[i]
-            for j in range(NR):
-                acc[i * NR + j] += a * Bp[j]
-        Ap += MR
-        Bp += NR
-    if mr == MR and nr == NR:
-        for i in range(MR):
-            for j in range(NR):
-                C[i * ldc + j] += acc[i * NR + j]
+    cdef Py_ssize_t i, j
+    if floating is float:
+        nnf_micro_f32(kc, Ap, Bp, acc)
     else:
-        for i in range(mr):
-            for j in range(nr):
-                C[i * ldc + j] += acc[i * NR + j]
+        nnf_micro_f64(kc, Ap, Bp, acc)
+    for i in range(mr):
+        for j in range(nr):
+            C[i * ldc + j] += acc[i * NR + j]
 
 
 cdef void _macro(Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc, const floating* Ap,
