@@ -68,6 +68,11 @@ def plain(value):
 # ----------------------------------------------------------------- references
 
 
+#: References and hints run one at a time: they are not promised to be thread-safe
+#: (kernels may keep workspaces), and the worker threads of :func:`grade` share them.
+REFERENCE_LOCK = threading.RLock()
+
+
 class ReferenceError_(Exception):
     """The reference could not produce a case's value: a grader problem."""
 
@@ -80,6 +85,11 @@ def reference_values(ex: Exercise, cases: list[Case], package: str = "solutions"
         forward = getattr(mod, ex.forward) if ex.forward else None
     except (ImportError, AttributeError) as exc:
         raise ReferenceError_(f"the reference {package}.{ex.module}.{ex.name} is unavailable ({exc})") from None
+    with REFERENCE_LOCK:
+        return _reference_values(ex, cases, package, func, forward)
+
+
+def _reference_values(ex, cases, package, func, forward) -> list:
     out = []
     for case in cases:
         args, kwargs, upstream = copy.deepcopy((case.args, dict(case.kwargs), case.upstream))
@@ -132,11 +142,17 @@ def _param_name(params, i: int) -> str:
     return params[i] if params and i < len(params) else f"argument {i + 1}"
 
 
-def modified_names(case: Case, after, params) -> list[str]:
-    """Names of the case inputs a call changed, from the post-call copies."""
+def modified_names(case: Case, after, params, upstream_only: bool = False) -> list[str]:
+    """Names of the case inputs a call changed, from the post-call copies.
+
+    ``upstream_only``: a backward answers only for its upstream gradients (the
+    forward's inputs are the forward's business, graded with the forward).
+    """
     before = plain([list(case.args), dict(case.kwargs), list(case.upstream)])
     changed = []
     for path in inputs_modified(before, after):
+        if upstream_only and not path.startswith("[2]"):
+            continue
         # path looks like "[0][1]..." (args), "[1]['x']" (kwargs) or "[2][0]" (upstream)
         head, _, rest = path[1:].partition("]")
         tail = rest[rest.index("]") + 1:] if rest.startswith("[") else ""
@@ -155,7 +171,8 @@ def modified_names(case: Case, after, params) -> list[str]:
 def _first_hint(ex: Exercise, case: Case, got) -> str | None:
     for hint in ex.hints:
         try:
-            text = hint(case, got)
+            with REFERENCE_LOCK:
+                text = hint(case, got)
         except Exception:  # noqa: BLE001 - a hint never breaks grading
             continue
         if text:
@@ -189,6 +206,9 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
     total = len(cases)
     for i, (case, exp, rec) in enumerate(zip(cases, expected, records)):
         where = f"case {i + 1} of {total} ({case.label})"
+        if rec.get("index") != i:
+            return _fail(res, Status.ERROR, "The worker's results are out of order; "
+                         "did the code tamper with the grader's worker?")
         duration = float(rec.get("duration", 0.0))
         kind = rec.get("outcome")
         if kind != "ok":
@@ -207,7 +227,8 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         atol = ex.atol if case.atol is None else case.atol
         mismatch = compare(exp, got, rtol, atol, ex.outputs)
         try:
-            changed = modified_names(case, _worker.decode(rec.get("inputs_after")), params)
+            changed = modified_names(case, _worker.decode(rec.get("inputs_after")), params,
+                                     upstream_only=ex.kind == "backward")
         except _worker.DecodeError:
             changed = ["an input"]
         if mismatch is None and not changed:
