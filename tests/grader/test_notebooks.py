@@ -406,11 +406,19 @@ def test_module_runs_as_a_script(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    """Every module of the catalogue, published once with the default settings."""
+def published(tmp_path_factory):
+    """``published(module)``: the module's notebook, published once with the default settings."""
     source = tmp_path_factory.mktemp("source")
-    assert main([str(source), "--exercises", str(EXERCISES_DIR)]) == 0
-    return source / "nnfund"
+    notebooks = {}
+
+    def publish(module: str):
+        if module not in notebooks:
+            assert main([str(source), "--modules", module, "--exercises", str(EXERCISES_DIR)]) == 0
+            notebooks[module] = nbformat.read(str(source / "nnfund" / f"{module}.ipynb"),
+                                              as_version=4)
+        return notebooks[module]
+
+    return publish
 
 
 def catalogue_of(module: str) -> dict[str, Exercise]:
@@ -421,21 +429,18 @@ def catalogue_of(module: str) -> dict[str, Exercise]:
     return exercises
 
 
-def read_published(published: Path, module: str):
-    return nbformat.read(str(published / f"{module}.ipynb"), as_version=4)
-
-
-def test_every_catalogue_module_is_published(published):
+def test_without_modules_every_catalogue_module_is_published(tmp_path):
     from grader.catalogue import EXERCISES
 
+    assert main([str(tmp_path), "--exercises", str(EXERCISES_DIR)]) == 0
     modules = {ex.module for ex in EXERCISES.values()}
     assert modules == set(MODULES)
-    assert {p.stem for p in published.glob("*.ipynb")} == modules
+    assert {p.stem for p in (tmp_path / "nnfund").glob("*.ipynb")} == modules
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_published_notebook_validates(published, module):
-    nb = read_published(published, module)
+    nb = published(module)
     nbformat.validate(nb)
     try:
         from nbgrader.nbgraderformat import MetadataValidator
@@ -446,7 +451,7 @@ def test_published_notebook_validates(published, module):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_published_points_are_the_catalogues(published, module):
-    nb = read_published(published, module)
+    nb = published(module)
     points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
               for c in nb.cells if nbgrader_meta(c).get("grade")}
     assert points == {f"test_{n}": ex.points for n, ex in catalogue_of(module).items()}
@@ -454,7 +459,7 @@ def test_published_points_are_the_catalogues(published, module):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_solution_cell_carries_the_markers_and_solution_metadata(published, module):
-    nb = read_published(published, module)
+    nb = published(module)
     solutions = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
     assert {nbgrader_meta(c)["grade_id"] for c in solutions} >= set(catalogue_of(module))
     for cell in solutions:
@@ -476,7 +481,7 @@ def test_running_a_published_notebook_in_order_passes_every_check(published, mod
         return results[name]
 
     monkeypatch.setattr(grader, "check", recording_check)
-    run_code_cells(read_published(published, module))
+    run_code_cells(published(module))
     expected = catalogue_of(module)
     assert set(results) == set(expected)
     for name, result in results.items():
