@@ -114,14 +114,14 @@ def _arrays(fname, **named):
     arrays = {}
     for name, value in named.items():
         arr = np.asarray(value)
-        if arr.dtype not in _FLOAT_DTYPES:
+        if arr.dtype.newbyteorder("=") not in _FLOAT_DTYPES:
             raise TypeError(
                 f"{fname}: {name} has dtype {arr.dtype}, but only float32 and float64 are "
                 f"supported; convert it first, e.g. {name}.astype(np.float64)")
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
         arrays[name] = arr
-    dtypes = {name: arr.dtype for name, arr in arrays.items()}
+    dtypes = {name: arr.dtype.name for name, arr in arrays.items()}
     if len(set(dtypes.values())) > 1:
         listed = ", ".join(f"{name} is {dt}" for name, dt in dtypes.items())
         raise TypeError(
