@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from grader._worker import run_protocol
 from grader.spec import Case, Hint
 
 #: Tolerances a variant is matched with: loose enough for float64 round-off in
@@ -41,30 +42,17 @@ ATOL = 1e-9
 
 # -- running a reference ---------------------------------------------------
 
-def run_protocol(kind: str, fn: Callable, case: Case, forward: Callable | None = None) -> Any:
-    """Call ``fn`` on ``case`` following the call protocol of ``kind`` (see
-    :mod:`grader.spec`) and return what would be compared."""
-    if kind == "function":
-        return fn(*case.args, **dict(case.kwargs))
-    if kind == "forward":
-        res = fn(*case.args, **dict(case.kwargs))
-        return res[0] if len(res) == 2 else tuple(res[:-1])
-    if kind == "backward":
-        res = forward(*case.args, **dict(case.kwargs))
-        return fn(*case.upstream, res[-1])
-    raise ValueError(f"unknown kind {kind!r}")
-
-
 def reference(module: str, name: str, kind: str = "function",
               forward: str | None = None) -> Callable[[Case], Any]:
     """``ref(case)``: the reference ``solutions.<module>.<name>`` run on ``case``
-    through the protocol of ``kind``. The module is imported at the first call,
-    so the catalogue imports without the references."""
+    through the protocol of ``kind`` (the grader's one implementation of it).
+    The module is imported at the first call, so the catalogue imports without
+    the references."""
 
     def ref(case: Case) -> Any:
         mod = importlib.import_module(f"solutions.{module}")
         fwd = getattr(mod, forward) if forward else None
-        return run_protocol(kind, getattr(mod, name), case, fwd)
+        return run_protocol(kind, getattr(mod, name), fwd, case.args, dict(case.kwargs), case.upstream)
 
     ref.__name__ = f"ref_{name}"
     return ref
