@@ -88,7 +88,7 @@ def encode(obj, _depth: int = 0):
         arr = np.ndarray.view(obj, np.ndarray) if isinstance(obj, np.ndarray) else np.asarray(obj)
         if arr.dtype.kind not in NUMERIC_KINDS:
             return {"t": "unsupported", "type": f"ndarray of dtype {arr.dtype.str}"}
-        arr = np.ascontiguousarray(arr)
+        arr = np.array(arr, order="C", copy=True)  # (ascontiguousarray would make 0-d 1-d)
         doc = {"t": "nd" if isinstance(obj, np.ndarray) else "np", "dtype": arr.dtype.str,
                "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode("ascii")}
         if type(obj) is not np.ndarray and isinstance(obj, np.ndarray):

@@ -44,10 +44,11 @@ class TextReport:
         for r in report.results:
             if not r.passed:
                 console.print(f"\n[bold]{escape(r.name)}[/] [{STATUS_STYLE[r.status]}]{r.status}[/]")
-                console.print(escape(r.message), highlight=False)
+                console.print(escape(r.message), highlight=False, soft_wrap=True)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
         console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) "
-                      f"in {report.duration:.1f} s. Seed {report.seed}: rerun with --seed {report.seed}.")
+                      f"in {report.duration:.1f} s. Seed {report.seed}: rerun with --seed {report.seed}.",
+                      soft_wrap=True)
 
 
 class JsonReport:
