@@ -389,6 +389,56 @@ def test_mha_rejects_heads_that_do_not_divide_E(att, num_heads):
         att.multi_head_attention_forward(x, *Ws, num_heads)
 
 
+# ------------------------------------------------------ the reference's kernels
+
+
+def test_reference_does_every_product_on_the_kernel(monkeypatch):
+    """Exact kernel calls: one per (batch, head) in attention, fused (E, 3E) projections in MHA."""
+    import csrc
+
+    ref = importlib.import_module("solutions.attention")
+    calls = []
+    real = csrc.matmul
+    monkeypatch.setattr(csrc, "matmul", lambda a, b: calls.append((a.shape, b.shape)) or real(a, b))
+    rng = np.random.default_rng(17)
+
+    ref.positional_encoding(5, 4)
+    assert calls == []
+    ref.self_attention_basic(rng.standard_normal((5, 3)))
+    assert calls == [((5, 3), (3, 5)), ((5, 5), (5, 3))]
+
+    calls.clear()
+    B, Lq, Lk, dk, dv = 3, 4, 6, 2, 5
+    Q, K, V = _qkv(rng, (B,), Lq, Lk, dk, dv)
+    out, cache = ref.scaled_dot_product_attention(Q, K, V)
+    assert calls == [((Lq, dk), (dk, Lk))] * B + [((Lq, Lk), (Lk, dv))] * B
+    calls.clear()
+    ref.scaled_dot_product_attention_backward(out, cache)
+    assert calls == (
+        [((Lk, Lq), (Lq, dv))] * B  # dV = A^T dout
+        + [((Lq, dv), (dv, Lk))] * B  # dA = dout V^T
+        + [((Lq, Lk), (Lk, dk))] * B  # dQ = dS K
+        + [((Lk, Lq), (Lq, dk))] * B  # dK = dS^T Q
+    )
+
+    calls.clear()
+    N, L, E, h = 2, 3, 4, 2
+    x, Ws = _mha_inputs(rng, N, L, E)
+    out, cache = ref.multi_head_attention_forward(x, *Ws, h)
+    d = E // h
+    assert calls == (
+        [((N * L, E), (E, 3 * E))]
+        + [((L, d), (d, L))] * (N * h)
+        + [((L, L), (L, d))] * (N * h)
+        + [((N * L, E), (E, E))]
+    )
+    calls.clear()
+    ref.multi_head_attention_backward(out, cache)
+    assert calls[:2] == [((E, N * L), (N * L, E)), ((N * L, E), (E, E))]
+    assert len(calls) == 2 + 4 * N * h + 2
+    assert calls[-2:] == [((N * L, 3 * E), (3 * E, E)), ((E, N * L), (N * L, 3 * E))]
+
+
 # ------------------------------------------------ both implementations, contract
 
 

@@ -289,6 +289,48 @@ def test_lstm_forward_steps_the_cell_from_a_zero_cell_state(rnn):
         np.testing.assert_allclose(hs[:, t], h, rtol=1e-12, atol=1e-14)
 
 
+# ------------------------------------------------------ the reference's kernels
+
+
+def test_reference_does_every_product_on_the_kernel_batching_over_time(monkeypatch):
+    """Exact kernel calls: the sequence-wide products run once over N*T rows, not per step."""
+    import csrc
+
+    ref = importlib.import_module("solutions.rnn")
+    calls = []
+    real = csrc.matmul
+    monkeypatch.setattr(csrc, "matmul", lambda a, b: calls.append((a.shape, b.shape)) or real(a, b))
+    N, T, D, H = 2, 3, 4, 5
+    rng = np.random.default_rng(12)
+    x, h_prev, c_prev, Wx, Wh, b = _params(rng, N, D, H, 4)
+
+    _, cache = ref.rnn_cell_forward(x, h_prev, Wx[:, :H], Wh[:, :H], b[:H])
+    ref.rnn_cell_backward(h_prev, cache)
+    _, _, cache = ref.lstm_cell_forward(x, h_prev, c_prev, Wx, Wh, b)
+    ref.lstm_cell_backward(h_prev, c_prev, cache)
+    cell = [((N, D), (D, H)), ((N, H), (H, H))]
+    cell_backward = [((N, H), (H, D)), ((N, H), (H, H)), ((D, N), (N, H)), ((H, N), (N, H))]
+    lstm_cell = [((N, D), (D, 4 * H)), ((N, H), (H, 4 * H))]
+    lstm_cell_backward = [
+        ((N, 4 * H), (4 * H, D)),
+        ((N, 4 * H), (4 * H, H)),
+        ((D, N), (N, 4 * H)),
+        ((H, N), (N, 4 * H)),
+    ]
+    assert calls == cell + cell_backward + lstm_cell + lstm_cell_backward
+
+    calls.clear()
+    hs, cache = ref.lstm_forward(rng.standard_normal((N, T, D)), h_prev, Wx, Wh, b)
+    assert calls == [((N * T, D), (D, 4 * H))] + [((N, H), (H, 4 * H))] * T
+    calls.clear()
+    ref.lstm_backward(np.ones_like(hs), cache)
+    assert calls == [((N, 4 * H), (4 * H, H))] * T + [
+        ((N * T, 4 * H), (4 * H, D)),
+        ((D, N * T), (N * T, 4 * H)),
+        ((H, N * T), (N * T, 4 * H)),
+    ]
+
+
 # ------------------------------------------------ both implementations, contract
 
 
