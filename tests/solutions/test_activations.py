@@ -70,6 +70,7 @@ def test_softmax_is_shift_invariant_and_sums_to_one(act):
         np.testing.assert_allclose(act.softmax(z + 123.0, axis=axis), p, rtol=1e-12)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", ["sigmoid", "relu", "leaky_relu", "softmax"])
 def test_functions_match_torch(act, name, dtype_pair):
     torch = pytest.importorskip("torch")
@@ -87,6 +88,7 @@ def test_functions_match_torch(act, name, dtype_pair):
     np.testing.assert_allclose(got, oracle(torch.from_numpy(z)).numpy(), rtol=rtol, atol=atol)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name, torch_name", [("sigmoid_grad", "sigmoid"), ("tanh_grad", "tanh"),
                                               ("relu_grad", "relu"), ("leaky_relu_grad", "leaky_relu")])
 def test_derivatives_match_torch_autograd(act, name, torch_name, dtype_pair):

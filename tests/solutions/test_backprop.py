@@ -70,6 +70,7 @@ def test_affine_small_example(bp):
     np.testing.assert_array_equal(db, [1.0, 0.0, 2.0])
 
 
+@pytest.mark.torch
 def test_affine_matches_torch_forward_and_autograd(bp, dtype_pair):
     torch = pytest.importorskip("torch")
     dtype, rtol, atol = dtype_pair
@@ -125,6 +126,7 @@ def test_reference_affine_runs_on_the_cython_kernel(monkeypatch):
 
 # --- elementwise layers ---------------------------------------------------------------------
 
+@pytest.mark.torch
 @pytest.mark.parametrize("layer", sorted(TORCH_LAYERS))
 def test_elementwise_layers_match_torch_autograd(bp, layer, dtype_pair):
     torch = pytest.importorskip("torch")
@@ -171,6 +173,7 @@ def test_sigmoid_layer_is_stable_for_huge_inputs(bp):
 
 # --- the two-layer network --------------------------------------------------------------------
 
+@pytest.mark.torch
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_two_layer_net_matches_torch_autograd(bp, activation):
     torch = pytest.importorskip("torch")
@@ -207,6 +210,7 @@ def test_two_layer_net_gradients_match_central_differences(bp, activation):
         np.testing.assert_allclose(grads[k], numeric, rtol=1e-6, atol=1e-9, err_msg=k)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_two_layer_net_is_stable_when_the_output_saturates(bp, activation):
     """Scores of about +-1e4: finite loss and gradients, equal to torch's BCE-with-logits."""

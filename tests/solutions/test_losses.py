@@ -88,6 +88,7 @@ def test_softmax_cross_entropy_small_example(lo):
 
 # --- torch as an independent oracle -------------------------------------------------------
 
+@pytest.mark.torch
 def test_mse_loss_matches_torch(lo, dtype_pair):
     torch = pytest.importorskip("torch")
     dtype, rtol, atol = dtype_pair
@@ -102,6 +103,7 @@ def test_mse_loss_matches_torch(lo, dtype_pair):
     np.testing.assert_allclose(d, t.grad.numpy(), rtol=rtol, atol=atol)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("extreme", [False, True], ids=["interior", "saturated"])
 def test_binary_cross_entropy_matches_torch(lo, dtype_pair, extreme):
     """Also with y_hat exactly 0 and 1, where torch clamps log at -100 as the API does."""
@@ -125,6 +127,7 @@ def test_binary_cross_entropy_matches_torch(lo, dtype_pair, extreme):
     np.testing.assert_allclose(d, t.grad.numpy(), rtol=grad_rtol, atol=atol)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("scale", [1.0, 1e4], ids=["ordinary", "huge-logits"])
 def test_softmax_cross_entropy_matches_torch(lo, dtype_pair, scale):
     torch = pytest.importorskip("torch")
@@ -143,6 +146,7 @@ def test_softmax_cross_entropy_matches_torch(lo, dtype_pair, scale):
     np.testing.assert_allclose(d, t.grad.numpy(), rtol=rtol, atol=atol)
 
 
+@pytest.mark.torch
 def test_sigmoid_unit_mse_grad_matches_torch_autograd(lo):
     torch = pytest.importorskip("torch")
     X, y, w, b = sigmoid_unit_problem(seed=4)
