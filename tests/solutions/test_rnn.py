@@ -381,6 +381,7 @@ def test_integer_inputs_give_float64(rnn):
     rng = np.random.default_rng(11)
     arrays, upstream = _random_problem(rng, np.float64)
     as_int = [np.round(3 * a).astype(np.int64) for a in arrays]
-    for got, want in zip(_run_everything(rnn, as_int, upstream), _run_everything(rnn, [a.astype(np.float64) for a in as_int], upstream)):
+    as_float = [a.astype(np.float64) for a in as_int]
+    for got, want in zip(_run_everything(rnn, as_int, upstream), _run_everything(rnn, as_float, upstream)):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
