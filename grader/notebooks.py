@@ -148,10 +148,24 @@ class _ParsedFile:
 
     def statement(self, node: ast.stmt) -> str:
         """A top-level statement's source with its decorators and the comments right above it."""
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        first = _first_line(node)
         while first > 1 and self.lines[first - 2].lstrip().startswith("#"):
             first -= 1
         return self.segment(first, node.end_lineno)
+
+
+def _first_line(node: ast.stmt) -> int:
+    """Where a statement starts, decorators included."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
+
+
+def _docstring_node(fn: ast.FunctionDef) -> ast.Expr | None:
+    return fn.body[0] if _is_docstring(fn.body[0]) else None
 
 
 def _bound_names(node: ast.stmt) -> list[str]:
@@ -197,14 +211,6 @@ def _signature(fn: ast.FunctionDef) -> tuple:
     )
 
 
-def _docstring_node(fn: ast.FunctionDef) -> ast.Expr | None:
-    first = fn.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-            and isinstance(first.value.value, str):
-        return first
-    return None
-
-
 def _reindent(text: str, indent: str) -> str:
     return textwrap.indent(textwrap.dedent(text), indent)
 
@@ -244,6 +250,8 @@ class _AnswerBuilder:
             first = doc.end_lineno + 1
         else:
             first = fn.body[0].lineno
+            if first == fn.lineno:
+                raise NotebookError(f"{self.model.path}: write {fn.name}'s body below its def line")
             while self.model.lines[first - 2].lstrip().startswith("#"):
                 first -= 1
         own = self.model.segment(first, fn.end_lineno).strip("\n")
@@ -300,7 +308,7 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
         doc = _docstring_node(fn)
         if doc is None:
             raise NotebookError(f"{path}: {fn.name} has no teaching docstring")
-        header = stub.segment(min([fn.lineno] + [d.lineno for d in fn.decorator_list]), doc.end_lineno)
+        header = stub.segment(_first_line(fn), doc.end_lineno)
         indent = " " * doc.col_offset
         functions.append(FunctionSource(
             name=fn.name, doc=ast.get_docstring(fn), header=textwrap.dedent(header),
@@ -308,11 +316,6 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
 
     return ModuleSource(name=module, doc=ast.get_docstring(stub.tree) or "",
                         setup=setup, functions=tuple(functions))
-
-
-def _is_docstring(node: ast.stmt) -> bool:
-    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
-        and isinstance(node.value.value, str)
 
 
 # -- step 2: render the cells ------------------------------------------------------

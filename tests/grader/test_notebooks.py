@@ -355,6 +355,9 @@ def test_public_function_outside_the_catalogue_gets_a_solution_cell_but_no_test(
     pytest.param(lambda stub, model: (stub.replace('"""Return ``dx`` for :func:`scale_forward`."""',
                                                    "pass"), model),
                  r"scale_backward has no teaching docstring", id="stub-without-docstring"),
+    pytest.param(lambda stub, model: (stub, model.replace("cache):\n    a, _ = cache\n    return",
+                                                          "cache): return cache[0] *")),
+                 r"write scale_backward's body below its def line", id="one-line-model"),
     pytest.param(lambda stub, model: (stub, model.replace("# a comment", "# ### END SOLUTION")),
                  r"already contains '### END SOLUTION'", id="source-holds-a-marker"),
 ])
