@@ -28,6 +28,8 @@ def numerical_gradient(f, x, df=None, h=1e-6):
     """
     if not isinstance(x, np.ndarray):
         raise TypeError("numerical_gradient: x must be a NumPy array (perturbed in place)")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"numerical_gradient: x must be a float array (float64 for accuracy), not {x.dtype}")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
     while not it.finished:
