@@ -327,19 +327,32 @@ DENIED_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.sp
                  "os.forkpty", "pty.", "socket.", "ctypes.", "os.kill", "os.killpg", "signal.")
 
 
-class Blocked(ImportError):
-    """Raised by the guard; the violation is recorded whether or not it is caught."""
+#: Audit events whose path arguments may not point into the protected dirs.
+PATH_EVENTS = frozenset({"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
+                         "os.truncate", "os.link", "os.symlink", "os.utime", "os.listdir",
+                         "os.scandir", "shutil.rmtree", "shutil.copyfile", "shutil.move"})
+BLOCKED_EVENT = "nngrade.blocked"
 
 
-def install_guard(student_dir: str, protected_dirs, siblings, violations: list) -> None:
+def _plain_text(text: str) -> str:
+    """A message safe to put between JSON quotes without the json module."""
+    return "".join(c if (c.isalnum() or c in " ._-()/:,") else "?" for c in str(text)[:200])
+
+
+def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) -> None:
     """The runtime half of ``forbidden`` (the static half is grader.forbidden).
 
-    An audit hook blocks: first-time imports of denied modules (anyone) and of
-    non-allowed modules requested by the student's files; opening files inside
-    the protected package dirs; processes, sockets, ctypes and signals. A
-    wrapper of ``__import__`` also catches imports of already-loaded modules.
-    Every block is appended to ``violations`` (kept in a closure, not reachable
-    by name from student code).
+    An audit hook watches: first-time imports of denied modules (whoever asks)
+    and of non-allowed modules requested by the student's files; opening, or
+    changing, files inside the protected package dirs; processes, sockets,
+    ctypes and signals. A wrapper of ``__import__`` also catches imports of
+    modules already loaded (it reports through the hook).
+
+    On the first violation the hook itself writes a ``forbidden`` result on
+    ``report_fd`` and ends the process at once: nothing the student code does
+    afterwards (catching the error, clearing lists reachable through frames,
+    patching modules) can hide it. The hook is unreachable from Python code
+    (audit hooks cannot be listed or removed) and holds its own references.
     """
     import builtins
 
@@ -348,16 +361,21 @@ def install_guard(student_dir: str, protected_dirs, siblings, violations: list) 
     allowed = ALLOWED_IMPORTS | frozenset(siblings)
     importlib_dir = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
     busy = [False]
-    getframe = sys._getframe
-    realpath = os.path.realpath
+    getframe, realpath, fsdecode, audit = sys._getframe, os.path.realpath, os.fsdecode, sys.audit
+    write, exit_now = os.write, os._exit
 
     def is_student(filename) -> bool:
         return isinstance(filename, str) and realpath(filename).startswith(student_prefix)
 
-    def record(what: str):
-        if len(violations) < 20:
-            violations.append(what)
-        return Blocked(f"nngrade: {what} is not allowed in a submission")
+    def stop(what: str):
+        doc = ('{"load": {"outcome": "ok"}, "cases": [], "params": null, "gradcheck": null, '
+               '"violations": ["' + _plain_text(what) + '"]}').encode()
+        while doc:
+            try:
+                doc = doc[write(report_fd, doc):]
+            except OSError:
+                break
+        exit_now(0)
 
     def importer_is_student() -> bool:
         frame = getframe(2)
@@ -369,27 +387,32 @@ def install_guard(student_dir: str, protected_dirs, siblings, violations: list) 
             return is_student(fn)
         return False
 
+    def is_protected(path) -> bool:
+        if not isinstance(path, (str, bytes)) or not protected:
+            return False
+        full = realpath(fsdecode(path))
+        return not full.startswith(student_prefix) and (full.startswith(protected) or full + os.sep in protected)
+
     def hook(event, args):
         if busy[0]:
             return
         busy[0] = True
         try:
-            if event == "import":
+            if event == BLOCKED_EVENT:
+                stop(str(args[0]))
+            elif event == "import":
                 name = str(args[0])
                 top = name.partition(".")[0]
-                if top in DENIED_IMPORTS:
-                    raise record(f"importing {name}")
-                if top not in allowed and importer_is_student():
-                    raise record(f"importing {name}")
+                if top in DENIED_IMPORTS or (top not in allowed and importer_is_student()):
+                    stop(f"importing {name}")
             elif event == "open":
-                path = args[0]
-                if isinstance(path, (str, bytes)) and protected:
-                    full = realpath(os.fsdecode(path))
-                    if not full.startswith(student_prefix) and (
-                            full.startswith(protected) or full + os.sep in protected):
-                        raise record(f"opening {os.path.basename(full) or full} (grader files)")
+                if is_protected(args[0]):
+                    stop(f"opening {os.path.basename(realpath(fsdecode(args[0])))} (grader files)")
+            elif event in PATH_EVENTS:
+                if any(is_protected(a) for a in args):
+                    stop(f"{event}() on grader files")
             elif event.startswith(DENIED_EVENTS):
-                raise record(f"{event}()")
+                stop(f"{event}()")
         finally:
             busy[0] = False
 
@@ -399,10 +422,9 @@ def install_guard(student_dir: str, protected_dirs, siblings, violations: list) 
         # The importing module's globals say who asks; called by hand without
         # them (``__builtins__["__import__"]("os")``), the calling frame does.
         caller = globals.get("__file__") if isinstance(globals, dict) else getframe(1).f_code.co_filename
-        if level == 0 and is_student(caller):
-            top = str(name).partition(".")[0]
-            if top not in allowed:
-                raise record(f"importing {name}")
+        if level == 0 and is_student(caller) and str(name).partition(".")[0] not in allowed:
+            audit(BLOCKED_EVENT, f"importing {name}")
+            raise ImportError(f"nngrade: importing {name} is not allowed in a submission")
         return real_import(name, globals, locals, fromlist, level)
 
     sys.addaudithook(hook)
@@ -488,8 +510,12 @@ def run_gradcheck(func, forward, encoded_case: dict, records: list, gc: dict):
         return {"error": f"{type(exc).__name__} during the check"}
 
 
-def run_exercise(req: dict) -> dict:
-    """Everything a child does for one exercise; returns the plain result document."""
+def run_exercise(req: dict, report_fd: int) -> dict:
+    """Everything a child does for one exercise; returns the plain result document.
+
+    A violation of the guard does not return: the guard reports it on
+    ``report_fd`` itself and ends the process.
+    """
     violations: list = []
     student_dir = os.path.dirname(os.path.realpath(req["path"]))
     keep = lambda fn: isinstance(fn, str) and os.path.realpath(fn).startswith(student_dir + os.sep)  # noqa: E731
@@ -498,7 +524,7 @@ def run_exercise(req: dict) -> dict:
                     "gradcheck": None}
     cases = [(decode(c["args"]), decode(c["kwargs"]), decode(c["upstream"])) for c in req["cases"]]
     sys.path.insert(0, student_dir)
-    install_guard(student_dir, req.get("protected", ()), req.get("siblings", ()), violations)
+    install_guard(student_dir, req.get("protected", ()), req.get("siblings", ()), report_fd)
 
     try:
         mod = load_student_module(req["path"], req["module"])
@@ -542,7 +568,7 @@ def _child(req: dict, wfd: int) -> None:
             import resource
             limit = int(memory_mb) << 20
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        payload = json.dumps(run_exercise(req), allow_nan=False).encode()
+        payload = json.dumps(run_exercise(req, wfd), allow_nan=False).encode()
         with os.fdopen(wfd, "wb", closefd=True) as out:
             out.write(payload)
     except MemoryError:

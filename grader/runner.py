@@ -42,6 +42,8 @@ WORKER_SCRIPT = str(Path(_worker.__file__).resolve())
 #: Extra seconds the grader waits for a worker server beyond the exercise's limit.
 SERVER_GRACE = 10.0
 GRADCHECK_FLAG = 1e-5
+FORBIDDEN_RULE = ("A submission may use NumPy and the math-like standard modules only, "
+                  "and may not reach the grader's files, processes or the network.")
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
     load = doc.get("load") or {}
     if violations:
         return _fail(res, Status.FORBIDDEN, "Forbidden: " + "; ".join(dict.fromkeys(map(str, violations)))
-                     + ". Submissions may import only NumPy and math-like standard modules.")
+                     + ". " + FORBIDDEN_RULE)
     outcome = load.get("outcome")
     if outcome == "missing":
         return _fail(res, Status.NOT_IMPLEMENTED, f"{module_file} {load.get('message')}.")
@@ -468,7 +470,7 @@ class Grader:
         found = static.violations_for(ex.name, ex.forward)
         if found:
             return _fail(res, Status.FORBIDDEN, f"Forbidden in {module_file}: " + "; ".join(found)
-                         + ". Submissions may import only NumPy and math-like standard modules.")
+                         + ". " + FORBIDDEN_RULE)
         cases = ex.cases(case_rng(self.seed, ex.name))
         res.cases_total = len(cases)
         try:

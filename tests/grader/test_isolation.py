@@ -94,6 +94,16 @@ OVERRIDES = {
                 f.read()
             return dout * (cache > 0)
     """,
+    "attention": """
+        _model_positional_encoding = positional_encoding
+
+        def positional_encoding(n_positions, d_model):   # hides a blocked import, then answers right
+            try:
+                getattr(np, "__builtins__")["__import__"]("torch")
+            except BaseException:
+                pass
+            return _model_positional_encoding(n_positions, d_model)
+    """,
     # an exit at import time: every exercise of the module
     "losses": "raise SystemExit(3)\n",
     # prints at import time are never parsed: every exercise still passes
@@ -119,6 +129,7 @@ EXPECTED = {
     "tanh_backward": ("not_implemented", "needs your tanh_forward first"),
     "relu_forward": ("failed", "modified the input x"),
     "relu_backward": ("forbidden", "opening activations.py"),
+    "positional_encoding": ("forbidden", "importing torch"),
     "mse_loss": ("error", "sys.exit(3)"),
     "binary_cross_entropy": ("error", "sys.exit(3)"),
     "softmax_cross_entropy": ("error", "sys.exit(3)"),
@@ -156,7 +167,7 @@ def attacked(tmp_path_factory):
 
 
 def test_modules_under_attack_have_model_answers():
-    assert {"perceptron", "activations", "losses", "backprop", "rnn"} <= set(MODEL_MODULES)
+    assert {"perceptron", "activations", "losses", "backprop", "rnn", "attention"} <= set(MODEL_MODULES)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
