@@ -327,10 +327,11 @@ DENIED_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.sp
                  "os.forkpty", "pty.", "socket.", "ctypes.", "os.kill", "os.killpg", "signal.")
 
 
-#: Audit events whose path arguments may not point into the protected dirs.
+#: Audit events whose path arguments may not point into the protected dirs
+#: (listing directories stays allowed: the import system does it all the time).
 PATH_EVENTS = frozenset({"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
-                         "os.truncate", "os.link", "os.symlink", "os.utime", "os.listdir",
-                         "os.scandir", "shutil.rmtree", "shutil.copyfile", "shutil.move"})
+                         "os.truncate", "os.link", "os.symlink", "os.utime",
+                         "shutil.rmtree", "shutil.copyfile", "shutil.move"})
 BLOCKED_EVENT = "nngrade.blocked"
 
 

@@ -33,10 +33,11 @@ class TextReport:
         console = Console(file=stream, force_terminal=terminal, no_color=not terminal or None,
                           highlight=False, soft_wrap=False, width=None if terminal else 120)
         table = Table(title=f"nngrade: {escape(report.submission)}", title_justify="left")
-        table.add_column("exercise", no_wrap=True)
-        table.add_column("points", justify="right", no_wrap=True)
-        table.add_column("status", no_wrap=True)
-        table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=80)
+        name_width = max((len(r.name) for r in report.results), default=8)
+        table.add_column("exercise", no_wrap=True, min_width=name_width)
+        table.add_column("points", justify="right", no_wrap=True, min_width=6)
+        table.add_column("status", no_wrap=True, min_width=len("not_implemented"))
+        table.add_column("reason", overflow="ellipsis", no_wrap=True, ratio=1)
         for r in report.results:
             style = STATUS_STYLE[r.status]
             table.add_row(r.name, f"{r.score}/{r.max_score}", f"[{style}]{r.status}[/]", escape(r.summary))
