@@ -492,3 +492,15 @@ def test_integer_inputs_give_float64(att):
     for got, want in zip(_run_everything(att, as_int, upstream, mask), _run_everything(att, as_float, upstream, mask)):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_mixed_float32_and_float64_inputs_give_float64(att):
+    # The reference widens every input before its kernel; the model answer follows NumPy's
+    # promotion per operation, so a product of two float32 inputs is rounded to float32.
+    tol = TOL[np.float64] if att.__name__ == IMPLEMENTATIONS[0] else TOL[np.float32]
+    arrays, upstream, mask = _random_problem(np.random.default_rng(18), np.float64)
+    mixed = [a.astype(np.float32) if k % 2 else a for k, a in enumerate(arrays)]
+    widened = [a.astype(np.float64) for a in mixed]
+    for got, want in zip(_run_everything(att, mixed, upstream, mask), _run_everything(att, widened, upstream, mask)):
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, **tol)

@@ -385,3 +385,15 @@ def test_integer_inputs_give_float64(rnn):
     for got, want in zip(_run_everything(rnn, as_int, upstream), _run_everything(rnn, as_float, upstream)):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_mixed_float32_and_float64_inputs_give_float64(rnn):
+    # The reference widens every input before its kernel; the model answer follows NumPy's
+    # promotion per operation, so a product of two float32 inputs is rounded to float32.
+    tol = TOL[np.float64] if rnn.__name__ == IMPLEMENTATIONS[0] else TOL[np.float32]
+    arrays, upstream = _random_problem(np.random.default_rng(13), np.float64)
+    mixed = [a.astype(np.float32) if k % 2 else a for k, a in enumerate(arrays)]
+    widened = [a.astype(np.float64) for a in mixed]
+    for got, want in zip(_run_everything(rnn, mixed, upstream), _run_everything(rnn, widened, upstream)):
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, **tol)
