@@ -218,8 +218,10 @@ def _reindent(text: str, indent: str) -> str:
 class _AnswerBuilder:
     """Turns one model answer into a notebook-ready body: its own body plus inlined helpers."""
 
-    def __init__(self, model: _ParsedFile, provided: set[str]) -> None:
+    def __init__(self, model: _ParsedFile, provided: set[str], model_package: str) -> None:
         self.model = model
+        #: the top-level package of the model answers; importing from it is not self-contained.
+        self.model_package = model_package
         #: names the notebook already defines: builtins, the setup cell, the exercises.
         self.provided = provided
 
@@ -235,7 +237,8 @@ class _AnswerBuilder:
                     raise NotebookError(
                         f"{self.model.path}: {fn.name} uses {name!r}, which neither the model "
                         f"module nor the notebook defines")
-                if isinstance(dep, ast.ImportFrom) and (dep.level or (dep.module or "").startswith("solutions")):
+                if isinstance(dep, ast.ImportFrom) and (
+                        dep.level or (dep.module or "").split(".")[0] == self.model_package):
                     raise NotebookError(
                         f"{self.model.path}: {fn.name} needs {name!r} from another solutions "
                         f"module; a model answer must be self-contained")
@@ -294,7 +297,7 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
     setup = "\n\n".join(stub.statement(n) for n in setup_nodes)
     provided = set(dir(builtins)) | public_names | {
         name for n in setup_nodes for name in _bound_names(n)}
-    builder = _AnswerBuilder(model, provided)
+    builder = _AnswerBuilder(model, provided, settings.solutions_package.split(".")[0])
 
     functions = []
     for fn in public:

@@ -349,7 +349,10 @@ def test_public_function_outside_the_catalogue_gets_a_solution_cell_but_no_test(
     pytest.param(lambda stub, model: (stub, model.replace("def double(", "def _double(")),
                  r"no model answer for double", id="model-misses-function"),
     pytest.param(lambda stub, model: (stub, model.replace("import math", "from .other import math")),
-                 r"needs 'math' from another solutions module", id="model-not-self-contained"),
+                 r"needs 'math' from another solutions module", id="model-imports-a-sibling"),
+    pytest.param(lambda stub, model: (stub, model.replace(
+        "import math", f"from {TOY_PACKAGE}.other import math")),
+                 r"needs 'math' from another solutions module", id="model-imports-its-package"),
     pytest.param(lambda stub, model: (stub, model.replace("dout * a", "dout * a * undefined_k")),
                  r"uses 'undefined_k'", id="model-uses-unknown-name"),
     pytest.param(lambda stub, model: (stub.replace('"""Return ``dx`` for :func:`scale_forward`."""',
