@@ -74,18 +74,20 @@ class Settings:
     solutions_package: str = "solutions.model"
     catalogue: Mapping[str, Exercise] | None = field(default=None, compare=False, repr=False)
 
-    def exercises(self) -> Mapping[str, Exercise]:
+    def exercise_catalogue(self) -> Mapping[str, Exercise]:
         if self.catalogue is not None:
             return self.catalogue
         from grader.catalogue import EXERCISES
 
         return EXERCISES
 
+    def catalogue_modules(self) -> tuple[str, ...]:
+        """Every module the catalogue grades, in catalogue order."""
+        return tuple(dict.fromkeys(ex.module for ex in self.exercise_catalogue().values()))
+
     def module_names(self) -> tuple[str, ...]:
-        """The modules to publish, in catalogue order unless given explicitly."""
-        if self.modules:
-            return self.modules
-        return tuple(dict.fromkeys(ex.module for ex in self.exercises().values()))
+        """The modules to publish: the ones asked for, else all of the catalogue's."""
+        return self.modules or self.catalogue_modules()
 
 
 class NotebookError(Exception):
@@ -287,7 +289,7 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
     public = stub.public_functions()
     public_names = {fn.name for fn in public}
 
-    expected = {n for n, ex in settings.exercises().items() if ex.module == module}
+    expected = {n for n, ex in settings.exercise_catalogue().items() if ex.module == module}
     missing = sorted(expected - public_names)
     if missing:
         raise NotebookError(f"{path}: the catalogue grades {missing}, which the stub does not define")
@@ -409,13 +411,14 @@ def write_assignment(settings: Settings) -> list[Path]:
     """Write one source notebook per module; returns the paths written."""
     import nbformat
 
-    exercises = settings.exercises()
+    exercises = settings.exercise_catalogue()
     out_dir = settings.source_dir / settings.assignment
-    notebooks = [render_notebook(collect_module(settings, m), exercises)
-                 for m in settings.module_names()]  # everything is checked before anything is written
+    # every module is collected and checked before anything is written
+    notebooks = {m: render_notebook(collect_module(settings, m), exercises)
+                 for m in settings.module_names()}
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for module, nb in zip(settings.module_names(), notebooks):
+    for module, nb in notebooks.items():
         path = out_dir / f"{module}.ipynb"
         nbformat.write(nb, str(path))
         paths.append(path)
@@ -448,10 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         modules=tuple(args.modules), exercises_dir=args.exercises)
     if not settings.exercises_dir.is_dir():
         parser.error(f"no exercises folder {settings.exercises_dir}")
-    known = set(Settings(source_dir=args.source_dir).module_names())
+    known = settings.catalogue_modules()
     unknown = [m for m in settings.modules if m not in known]
     if unknown:
-        parser.error(f"unknown module(s) {unknown}; the catalogue has {sorted(known)}")
+        parser.error(f"unknown module(s) {unknown}; the catalogue has {list(known)}")
     try:
         paths = write_assignment(settings)
     except NotebookError as exc:

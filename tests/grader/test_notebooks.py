@@ -390,6 +390,15 @@ def test_main_rejects_a_missing_exercises_folder_with_usage_error(tmp_path, caps
     assert "no exercises folder" in capsys.readouterr().err
 
 
+def test_main_reports_inconsistent_sources_with_exit_status_1(tmp_path, capsys):
+    (tmp_path / "stubs").mkdir()
+    code = main([str(tmp_path / "source"), "--modules", "activations",
+                 "--exercises", str(tmp_path / "stubs")])
+    assert code == 1
+    assert "error: no exercise stub" in capsys.readouterr().err
+    assert not (tmp_path / "source").exists()
+
+
 def test_main_writes_the_named_modules_and_prints_their_paths(tmp_path, capsys):
     code = main([str(tmp_path / "src"), "--assignment", "hw1", "--modules", "losses",
                  "activations", "--exercises", str(EXERCISES_DIR)])
