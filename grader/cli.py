@@ -100,7 +100,8 @@ def list_exercises(catalogue: Mapping[str, Exercise], stream) -> None:
             module = ex.module
             stream.write(f"{module}.py\n")
         stream.write(f"  {name:<{width}}  {ex.points:>2} pt{'s' if ex.points != 1 else ' '}  {ex.description}\n")
-    stream.write(f"total: {sum(ex.points for ex in catalogue.values())} points in {len(catalogue)} exercises\n")
+    stream.write(f"total: {sum(ex.points for ex in catalogue.values())} points in {len(catalogue)} exercises; "
+                 "an exercise earns its points only when every one of its cases passes\n")
 
 
 def _progress(total: int, enabled: bool):
@@ -121,6 +122,16 @@ def _progress(total: int, enabled: bool):
     return advance, progress
 
 
+def _quiet_on_broken_pipe(write, *args) -> None:
+    """Write; if the reader went away (``nngrade --list | head``), stop quietly."""
+    try:
+        write(*args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet too
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run nngrade; returns the exit status (see :class:`ExitCode`)."""
     from grader import __version__
@@ -134,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - a broken install, reported in one line
             raise UsageError(f"the exercise catalogue could not be loaded ({type(exc).__name__}: {exc})") from None
         if args.list:
-            list_exercises(catalogue, sys.stdout)
+            _quiet_on_broken_pipe(list_exercises, catalogue, sys.stdout)
             return ExitCode.ALL_PASSED
         chosen = select(catalogue, args.names)
         submission = Path(args.submission)
@@ -160,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = grade(submission, chosen, seed=seed, limits=Limits(args.timeout, args.memory),
                            jobs=args.jobs, on_result=advance, version=__version__)
         terminal = out is sys.stdout and sys.stdout.isatty()
-        FORMATS[args.format]().write(report, out, terminal)
+        _quiet_on_broken_pipe(FORMATS[args.format]().write, report, out, terminal)
     finally:
         if out is not sys.stdout:
             out.close()

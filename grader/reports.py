@@ -37,7 +37,9 @@ class TextReport:
         table.add_column("exercise", no_wrap=True, min_width=name_width)
         table.add_column("points", justify="right", no_wrap=True, min_width=6)
         table.add_column("status", no_wrap=True, min_width=len("not_implemented"))
-        table.add_column("reason", overflow="ellipsis", no_wrap=True, ratio=1)
+        # what is left of the width after the other columns and the borders
+        reason_width = max(20, console.width - name_width - 6 - len("not_implemented") - 13)
+        table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=reason_width)
         for r in report.results:
             style = STATUS_STYLE[r.status]
             table.add_row(r.name, f"{r.score}/{r.max_score}", f"[{style}]{r.status}[/]", escape(r.summary))

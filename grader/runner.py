@@ -455,7 +455,12 @@ class Grader:
 
     def grade_one(self, ex: Exercise, pool: WorkerPool) -> Result:
         start = time.perf_counter()
-        result = self._grade_one(ex, pool)
+        try:
+            result = self._grade_one(ex, pool)
+        except Exception as exc:  # noqa: BLE001 - a grader bug: one line, never a traceback
+            result = _fail(Result(ex.name, ex.module, 0, ex.points, Status.ERROR), Status.ERROR,
+                           f"Grader problem, not yours: {type(exc).__name__}: {exc}.")
+            result.internal = True
         result.duration = time.perf_counter() - start
         return result
 

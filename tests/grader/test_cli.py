@@ -204,3 +204,19 @@ def test_real_command_usage_error_exit_2(tmp_path):
     done = run_nngrade("--submission", str(tmp_path / "missing"))
     assert done.returncode == 2
     assert done.stderr.startswith("nngrade: error:") and "Traceback" not in done.stderr
+
+
+def test_a_failing_reference_is_a_grader_problem_exit_2(tmp_path, monkeypatch, capsys):
+    import grader.runner as runner
+
+    def broken(*args, **kwargs):
+        raise runner.ReferenceError_("the reference exploded")
+
+    monkeypatch.setattr(runner, "reference_values", broken)
+    sub = copy_model(tmp_path / "sub")
+    code, report = grade_json(tmp_path, "relu", "--submission", str(sub), "--seed", "1")
+    entry = by_name(report)["relu"]
+    assert code == ExitCode.COULD_NOT_RUN
+    assert entry["status"] == "error" and entry["internal"] is True
+    assert entry["message"].startswith("Grader problem, not yours") and "Traceback" not in entry["message"]
+    assert "could not compute some references" in capsys.readouterr().err
