@@ -9,7 +9,12 @@ worthless), and torch's time as a yardstick when torch is installed.
 
 Usage (from the repository root, after the kernels are built)::
 
-    python benchmarks/bench_solutions.py [--repeat 7] [--threads N] [--only conv attention]
+    python benchmarks/bench_solutions.py [--repeat 7] [--only conv attention] [--no-torch]
+
+Threads: csrc reads OMP_NUM_THREADS and NumPy's BLAS reads OPENBLAS_NUM_THREADS at
+import, so pin both from the environment to compare like with like, e.g.
+``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_solutions.py``;
+torch is given csrc's thread count.
 """
 import argparse
 import importlib
@@ -142,15 +147,12 @@ def _max_diff(a, b):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (median)")
-    parser.add_argument("--threads", type=int, default=None, help="kernel (and torch) threads")
     parser.add_argument("--only", nargs="*", default=None, help="modules to bench: conv, attention")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch yardstick")
     args = parser.parse_args(argv)
 
     import csrc
 
-    if args.threads is not None:
-        csrc.set_num_threads(args.threads)
     torch = None
     if not args.no_torch:
         try:
@@ -161,8 +163,8 @@ def main(argv=None):
             torch.set_num_threads(csrc.get_num_threads())
 
     print(f"csrc: {csrc.simd_path()}, {csrc.get_num_threads()} thread(s), openmp={csrc.openmp_enabled()}; "
-          f"numpy {np.__version__}; torch {torch.__version__ if torch else 'absent'}; "
-          f"median of {args.repeat} runs, float64")
+          f"numpy {np.__version__} (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}); "
+          f"torch {torch.__version__ if torch else 'absent'}; median of {args.repeat} runs, float64")
     header = f"{'case':<52} {'reference':>10} {'model':>10} {'model/ref':>9} {'torch':>10} {'max|diff|':>9}"
     print(header)
     print("-" * len(header))
@@ -175,8 +177,12 @@ def main(argv=None):
             print(f"{name:<52} skipped: {exc}")
             continue
         prepare, prepare_torch = make(np.random.default_rng(0))
-        t_ref, out_ref = _median_time(prepare(ref), args.repeat)
-        t_model, out_model = _median_time(prepare(model), args.repeat)
+        try:
+            t_ref, out_ref = _median_time(prepare(ref), args.repeat)
+            t_model, out_model = _median_time(prepare(model), args.repeat)
+        except Exception as exc:  # report and go on: one broken case should not hide the rest
+            print(f"{name:<52} failed: {type(exc).__name__}: {exc}")
+            continue
         t_torch = _median_time(prepare_torch(torch), args.repeat)[0] if torch else float("nan")
         print(f"{name:<52} {t_ref * 1e3:>8.1f}ms {t_model * 1e3:>8.1f}ms {t_model / t_ref:>8.2f}x "
               f"{t_torch * 1e3:>8.1f}ms {_max_diff(out_ref, out_model):>9.1e}")
