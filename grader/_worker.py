@@ -10,8 +10,10 @@ request per line on stdin, forks one child per request and answers on the
 dedicated pipe ``RESULT_FD`` with one header line (JSON: exit code, signal,
 timed out, payload size) followed by the child's payload. Each child:
 
-* detaches (own session), sends its stdout/stderr to /dev/null (students'
-  prints are never parsed), caps its address space (``RLIMIT_AS``);
+* stays in the server's process group (so the grader can end a server and its
+  child at once; the guard forbids the child any process of its own), sends
+  its stdout/stderr to /dev/null (students' prints are never parsed), caps its
+  address space (``RLIMIT_AS``) and, as a backstop, its CPU time;
 * installs the runtime guard (:func:`install_guard`), loads the student module
   by file path, runs the exercise's call protocol (``grader/spec.py``) on every
   case, timing each call, and
@@ -19,8 +21,8 @@ timed out, payload size) followed by the child's payload. Each child:
   dtype/shape/base64: no pickle), including copies of the inputs taken after
   the call, so the grader process decides whether the inputs were modified.
 
-The server enforces the wall-clock limit of each child (``SIGKILL`` of its
-process group); the grader process in turn watches the server.
+The server enforces the wall-clock limit of each child (``SIGKILL``); the
+grader process in turn watches the server.
 
 This file is also imported by the grader process for :func:`encode`,
 :func:`decode` and :func:`run_protocol`, the one implementation of each, so
@@ -560,15 +562,17 @@ def _child(req: dict, wfd: int) -> None:
     """In the forked child: isolate, run, write the payload, exit without cleanup."""
     code = 0
     try:
-        os.setsid()
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        import resource
         memory_mb = req.get("memory_mb")
         if memory_mb:
-            import resource
             limit = int(memory_mb) << 20
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # A CPU-time backstop: should the server die, a spinning child still ends.
+        cpu = int(math.ceil(float(req.get("timeout", 10.0)))) + 2
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         payload = json.dumps(run_exercise(req, wfd), allow_nan=False).encode()
         with os.fdopen(wfd, "wb", closefd=True) as out:
             out.write(payload)
@@ -617,11 +621,10 @@ def _serve_one(req: dict, out) -> None:
         chunks.append(chunk)
     os.close(rfd)
     if timed_out or too_large:
-        for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-            try:
-                kill()
-            except OSError:
-                pass
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     # A child may close its pipe and linger: give it the rest of its time, then kill.
     status = None
     while status is None:
@@ -630,17 +633,10 @@ def _serve_one(req: dict, out) -> None:
             status = st
         elif time.monotonic() > deadline:
             timed_out = True
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
             status = os.waitpid(pid, 0)[1]
         else:
             time.sleep(0.002)
-    try:  # reap anything the child left in its session
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
     payload = b"" if (timed_out or too_large) else b"".join(chunks)
     header = {
         "timed_out": timed_out,

@@ -172,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                            jobs=args.jobs, on_result=advance, version=__version__)
         terminal = out is sys.stdout and sys.stdout.isatty()
         _quiet_on_broken_pipe(FORMATS[args.format]().write, report, out, terminal)
+    except KeyboardInterrupt:
+        print("nngrade: error: interrupted", file=sys.stderr)
+        return ExitCode.COULD_NOT_RUN
     finally:
         if out is not sys.stdout:
             out.close()

@@ -359,7 +359,12 @@ class WorkerServer:
         payload = self._read(int(header["nbytes"]), deadline)
         return header, payload
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
         try:
             self.proc.stdin.close()
         except OSError:
@@ -404,18 +409,12 @@ class WorkerPool:
         self.idle.put(server)
         return result
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         for server in self.all:
             try:
-                server.close()
+                server.close(kill)
             except OSError:
                 pass
-
-    def __enter__(self) -> "WorkerPool":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 # ---------------------------------------------------------------------- grading
@@ -519,11 +518,19 @@ def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: L
     grader = Grader(Path(submission), exercises, seed, limits, reference_package)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(exercises) or 1))
     results: dict[str, Result] = {}
-    with WorkerPool(jobs) as pool, ThreadPoolExecutor(max_workers=jobs) as executor:
+    pool = WorkerPool(jobs)
+    executor = ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures = {executor.submit(grader.grade_one, ex, pool): name for name, ex in exercises.items()}
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             if on_result is not None:
                 on_result(results[futures[future]])
+    except BaseException:  # Ctrl-C: stop the servers now rather than wait for every exercise
+        executor.shutdown(wait=False, cancel_futures=True)
+        pool.close(kill=True)
+        raise
+    executor.shutdown()
+    pool.close()
     return Report([results[n] for n in exercises], seed, str(grader.submission), version,
                   time.perf_counter() - start, limits.as_dict())
