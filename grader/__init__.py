@@ -54,12 +54,41 @@ Isolation
 ---------
 Student code never runs in the grader process. A pool of ``--jobs`` worker
 servers (``python -I grader/_worker.py``: fresh interpreters that import only
-NumPy, with one BLAS/OpenMP thread) fork one child per exercise; the child
-caps its address space, blocks forbidden imports, files, processes and sockets
-(audit hook), runs the cases and sends back only plain data (JSON, arrays as
+NumPy, with one BLAS/OpenMP thread) fork one child per exercise. The child
+caps its address space (``--memory``) and CPU time, loads the student's file
+by path, runs the cases and sends back only plain data (JSON, arrays as
 dtype/shape/base64, no pickle) on a dedicated pipe; prints go to /dev/null.
-The server kills a child at the time limit. References are computed and
-compared only in the grader process.
+The server kills a child at the time limit; the grader watches the servers and
+replaces a broken one. References are computed and compared only in the grader
+process, which decodes the answer strictly (numeric dtypes, bounded size and
+depth) and itself decides whether inputs were modified.
+
+Forbidden code is caught twice. Before running, a static check of the file's
+AST: imports (anywhere, functions included) outside NumPy, ``math``,
+``cmath``, ``numbers``, ``fractions``, ``decimal``, ``statistics``,
+``random``, ``functools``, ``itertools``, ``operator``, ``collections``,
+``typing``, ``dataclasses``, ``__future__``, ``warnings`` and the sibling
+submission modules, and any use of ``__import__``, ``importlib``, ``exec``,
+``eval``, ``compile``, ``open``, ``ctypes``, ``__builtins__``. A violation
+inside an exercise's own function forbids that exercise; anywhere else, every
+exercise of the module. While running, an audit hook in the child stops the
+exercise as ``forbidden`` at the first import of the references, the grader,
+the kernels, PyTorch, TensorFlow, JAX or SciPy (or of any non-allowed module
+by the student's code), opening or changing files of the ``solutions``,
+``csrc`` or ``grader`` packages, processes, sockets, signals or ctypes. The
+hook reports and ends the child itself, so catching the error hides nothing.
+
+Limits and statuses of a worker: over ``--timeout`` -> ``timeout``;
+``MemoryError`` or killed at the memory limit -> ``error`` "exceeded the
+memory limit of N MB"; ``sys.exit``/``SystemExit``/``KeyboardInterrupt`` or
+any ``BaseException`` -> ``error`` saying so; ``os._exit`` or a crash ->
+``error`` "the worker died (exit code N / signal)". Exceptions show the
+student's traceback, trimmed to frames in their own files. Each exercise is
+graded as if it were alone: the same result whatever the others do.
+Ctrl-C stops the servers and their children at once (exit status 2).
+
+The whole catalogue (46 exercises) of a correct submission grades in about
+2-4 s wall on 2 cores (measured with the machine otherwise busy).
 
 JSON report (``--format json``)
 -------------------------------

@@ -127,3 +127,35 @@ def test_seed_changes_the_random_cases_deterministically():
 def test_unknown_exercise_suggests_close_names():
     with pytest.raises(KeyError, match="did you mean softmax"):
         grader.check("sofmax", lambda z: z)
+
+
+def test_wrong_backward_fails_and_the_gradient_check_says_it_disagrees():
+    ns = model_cell("backprop")
+    wrong = notebook("""
+        def affine_backward(dout, cache):
+            x, W, b = cache
+            return dout @ W.T, 2 * (x.T @ dout), dout.sum(axis=0)
+    """)
+    with pytest.raises(AssertionError) as info:
+        grader.check("affine_backward", wrong["affine_backward"], forward=ns["affine_forward"])
+    message = str(info.value)
+    assert "dW: wrong values" in message
+    assert "Gradient check (diagnostic): your backward disagrees" in message
+    report = {item["name"]: item for item in info.value.result.gradient_check["report"]}
+    assert report["dW"]["max_rel_error"] > 0.1 > 1e-5 > report["dx"]["max_rel_error"]
+
+
+@pytest.mark.parametrize("returned, phrase", [
+    ("{1, 2}", "an object of type set"),
+    ("z.tolist()", "expected a NumPy array"),
+    ("(z, z)", "expected a NumPy array"),
+    ("np.maximum(z, 0).astype(np.float32)", "less precise float32"),
+])
+def test_wrong_return_types_are_named(returned, phrase):
+    ns = notebook(f"""
+        import numpy as np
+        def relu(z):
+            return {returned}
+    """)
+    with pytest.raises(AssertionError, match=phrase):
+        grader.check("relu", ns["relu"])
