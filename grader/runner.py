@@ -87,7 +87,7 @@ def reference_values(ex: Exercise, cases: list[Case], package: str = "solutions"
         forward = getattr(mod, ex.forward) if ex.forward else None
     except (ImportError, AttributeError) as exc:
         raise ReferenceError_(f"the reference {package}.{ex.module}.{ex.name} is unavailable ({exc})") from None
-    with REFERENCE_LOCK:
+    with REFERENCE_LOCK, np.errstate(all="ignore"):  # a reference's overflow is no news to students
         return _reference_values(ex, cases, package, func, forward)
 
 
@@ -173,7 +173,7 @@ def modified_names(case: Case, after, params, upstream_only: bool = False) -> li
 def _first_hint(ex: Exercise, case: Case, got) -> str | None:
     for hint in ex.hints:
         try:
-            with REFERENCE_LOCK:
+            with REFERENCE_LOCK, np.errstate(all="ignore"):
                 text = hint(case, got)
         except Exception:  # noqa: BLE001 - a hint never breaks grading
             continue
@@ -510,13 +510,21 @@ def build_request(ex: Exercise, cases: list[Case], path: Path, siblings, limits:
     }
 
 
+def default_jobs() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: Limits = Limits(),
           jobs: int | None = None, on_result: Callable[[Result], None] | None = None,
           reference_package: str = "solutions", version: str = "") -> Report:
     """Grade ``exercises`` (name -> Exercise, in report order) of ``submission``."""
     start = time.perf_counter()
     grader = Grader(Path(submission), exercises, seed, limits, reference_package)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(exercises) or 1))
+    jobs = max(1, min(jobs or default_jobs(), len(exercises) or 1))
     results: dict[str, Result] = {}
     pool = WorkerPool(jobs)
     executor = ThreadPoolExecutor(max_workers=jobs)
