@@ -7,7 +7,7 @@ Points add up to ``TOTAL_POINTS``.
 
 Each catalogue module (``grader/catalogue/conv.py``, ...) lists its exercises
 in ``EXERCISES``; this package only collects them. The references the hints
-call (``solutions.<module>``) are imported lazily, at the first hint, so the
+call (``solutions.model.<module>``) are imported lazily, at the first hint, so the
 catalogue imports without them.
 """
 

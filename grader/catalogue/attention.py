@@ -222,7 +222,7 @@ def _mha_reshape_straight(case: Case):
     dh = e // heads
     if heads == 1 or length == 1:
         return None
-    sdpa = importlib.import_module("solutions.attention").scaled_dot_product_attention
+    sdpa = importlib.import_module("solutions.model.attention").scaled_dot_product_attention
     split = [(x @ W).reshape(n, heads, length, dh) for W in (Wq, Wk, Wv)]
     out = sdpa(*split, mask=case.kwargs.get("mask"))[0]
     return out.reshape(n, length, e) @ Wo

@@ -12,6 +12,17 @@ from grader.spec import Case, Exercise
 
 Ex = functools.partial(Exercise, module="conv")
 
+#: The convolution chapter's worked example (exercises/conv.py, corr2d): the
+#: 4x5 input and the edge-detecting Laplacian kernel; the document's results
+#: are checked against the reference in tests/grader/test_catalogue.py.
+WORKED_X = np.array([[2.0, 7.0, 1.0, 0.0, 3.0],
+                     [4.0, 5.0, 0.0, 1.0, 0.0],
+                     [9.0, 5.0, 2.0, 3.0, 8.0],
+                     [0.0, 9.0, 3.0, 5.0, 1.0]])
+WORKED_K = np.array([[0.0, -1.0, 0.0],
+                     [-1.0, 4.0, -1.0],
+                     [0.0, -1.0, 0.0]])
+
 FLIPPED = ("this is a true convolution (the kernel is flipped): the exercise asks for "
            "cross-correlation, out[i, j] = sum(window * k) with k as given.")
 ONE_SIDED = ("the padding was added on one side only: pad `padding` zeros on each side "
@@ -72,7 +83,10 @@ def _with_params(case: Case, stride_index: int, padding_index: int, *, stride, p
 # -- corr2d -------------------------------------------------------------------------
 
 def corr2d_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
+    cases = [Case("worked example: the chapter's 4x5 input and Laplacian edge kernel, padding 0",
+                  args=(WORKED_X.copy(), WORKED_K.copy())),
+             Case("worked example: the chapter's 4x5 input and Laplacian edge kernel, padding 1, stride 2",
+                  args=(WORKED_X.copy(), WORKED_K.copy()), kwargs={"padding": 1, "stride": 2})]
     for (h, w), (kh, kw), padding, stride in (((5, 7), (2, 3), 0, 1), ((6, 5), (3, 1), (1, 0), (2, 1)),
                                               ((7, 8), (3, 3), 2, 3), ((3, 4), (3, 4), 0, 1),
                                               ((4, 6), (1, 2), (0, 2), (1, 2))):
@@ -91,7 +105,10 @@ corr2d = Ex(name="corr2d", points=2, kind="function", cases=corr2d_cases,
 # -- conv2d -------------------------------------------------------------------------
 
 def conv_cases(rng: np.random.Generator) -> list[Case]:
-    cases = []
+    x, w = WORKED_X[None, None].copy(), WORKED_K[None, None].copy()
+    cases = [Case("worked example: the chapter's input and edge kernel as x(1, 1, 4, 5) w(1, 1, 3, 3), "
+                  "b = [0.5], padding 1, stride 2",
+                  args=(x, w, np.array([0.5])), kwargs={"stride": 2, "padding": 1})]
     for (n, c, h, wd), (f, kh, kw), stride, padding in (
             ((2, 3, 5, 7), (4, 3, 2), (2, 1), (1, 0)), ((1, 2, 6, 6), (3, 3, 3), 1, 1),
             ((2, 1, 7, 5), (2, 2, 4), 2, (0, 2)), ((3, 2, 4, 4), (2, 1, 1), 1, 0),
@@ -137,7 +154,7 @@ def pool_cases(rng: np.random.Generator) -> list[Case]:
     # the smallest case, where the grader's numerical gradient check runs: no ties
     x = randn(rng, 1, 1, 2, 3)
     cases.append(Case(label("random (no ties)", {"x": x}, kernel_size=2), args=(x, 2)))
-    for shape, k, stride in (((2, 3, 6, 6), 2, None), ((1, 2, 5, 7), 2, None),
+    for shape, k, stride in (((2, 3, 6, 6), 2, None), ((1, 2, 5, 7), 2, None), ((2, 1, 6, 7), (2, 3), None),
                              ((2, 1, 5, 5), 3, 1), ((1, 2, 6, 8), 3, (2, 3)), ((3, 1, 4, 6), 2, 1)):
         x = integers(rng, *shape, low=0, high=3)  # few distinct values: ties everywhere
         kwargs = {} if stride is None else {"stride": stride}

@@ -163,11 +163,14 @@ def train_cases(rng: np.random.Generator) -> list[Case]:
         cases.append(Case(label("random separable, random orders", {"X": X}, epochs=epochs, lr=lr),
                           args=(X, y), kwargs={"epochs": epochs, "lr": lr,
                                                "orders": _orders(rng, n, epochs)}))
-    X, y = _separable(rng, 8, 2)
+    X, y = _separable(rng, 12, 3)
     seed = int(rng.integers(0, 2**31))
     cases.append(Case(label("random separable, shuffled with default_rng(seed)", {"X": X},
                             epochs=12, seed=seed),
                       args=(X, y), kwargs={"epochs": 12, "seed": seed}))
+    seed = int(rng.integers(0, 2**31))
+    cases.append(Case(f"XOR gate, shuffled with default_rng(seed) epochs=7 seed={seed}",
+                      args=(GATE_X, XOR_Y), kwargs={"epochs": 7, "seed": seed}))
     return cases
 
 

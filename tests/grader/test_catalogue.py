@@ -368,13 +368,16 @@ def _replace_leaf(x, k, value):
 
 WORKED = [
     ("perceptron_train", 0, (np.array([1.0, 1.0]), 1.0, [3])),
+    ("corr2d", 0, np.array([[4.0, -9.0, 1.0], [-5.0, -3.0, -4.0]])),
+    ("corr2d", 1, np.array([[-3.0, -3.0, 12.0], [27.0, -3.0, 28.0]])),
+    ("conv2d_forward", 0, np.array([[[[-2.5, -2.5, 12.5], [27.5, -2.5, 28.5]]]])),
     ("trans_conv2d", 0, np.array([[2.0, 4.0, 0.0], [9.0, 17.0, 2.0], [10.0, 17.0, 3.0]])),
     ("sigmoid_unit_mse_grad", 0, (0.1130, np.array([-0.0575, -0.0591]), -0.0591)),
     ("gradient_descent_step", 0, (np.array([0.2057, 0.1059]), -0.0941)),
 ]
 
 
-@pytest.mark.parametrize("name, index, documented", WORKED, ids=[w[0] for w in WORKED])
+@pytest.mark.parametrize("name, index, documented", WORKED, ids=[f"{w[0]}-{w[1]}" for w in WORKED])
 def test_worked_example_gives_the_documented_result(name, index, documented):
     needs_reference(name)
     ex = EXERCISES[name]
