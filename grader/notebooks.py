@@ -20,7 +20,13 @@ module, ready for ``nbgrader generate_assignment``. Each notebook holds:
 
 Private helpers and module constants that a model answer uses are inlined at
 the top of its solution region (so they vanish from the student version too),
-and so are the imports the model answer needs beyond the stub's.
+and so are the imports the model answer needs beyond the stub's. A public stub
+function the catalogue does not grade gets its solution cell but no test cell.
+
+nbgrader ``grade_id`` values: ``setup``, ``<name>`` (solution cell) and
+``test_<name>`` (its test). nbformat cell ids: ``intro``, ``setup``,
+``<name>-doc``, ``<name>-solution``, ``<name>-test``. The output is
+deterministic: regenerating an unchanged assignment rewrites identical files.
 
 The pipeline is three steps: :func:`collect_module` (read the sources),
 :func:`render_notebook` (build the cells), :func:`write_assignment` (write the
@@ -447,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("nbformat") is None:
+        parser.error("writing notebooks needs nbformat: pip install 'nnfund[instructor]'")
     settings = Settings(source_dir=args.source_dir, assignment=args.assignment,
                         modules=tuple(args.modules), exercises_dir=args.exercises)
     if not settings.exercises_dir.is_dir():
