@@ -26,7 +26,8 @@ class Mismatch:
     where:    which output (``"dw"``, ``"output 2"``, ``""`` for the only one).
     problem:  one sentence (type, shape, dtype, non-finite or value mismatch).
     index:    first mismatching index (value mismatches), expected / got there,
-    max_abs, max_rel: the largest absolute and relative errors over the output.
+    max_abs, max_rel: the largest absolute and relative errors over the output
+              (relative: over the entries whose expected value is not 0).
     """
 
     where: str
@@ -44,7 +45,8 @@ class Mismatch:
             at = f" at index {self.index}" if self.index != () else ""
             text += f"; first mismatch{at}: expected {_fmt(self.expected)}, got {_fmt(self.got)}"
         if self.max_abs is not None:
-            text += f" (max abs error {self.max_abs:.3g}, max rel error {self.max_rel:.3g})"
+            rel = f", max rel error {self.max_rel:.3g}" if self.max_rel is not None else ""
+            text += f" (max abs error {self.max_abs:.3g}{rel})"
         return text
 
 
@@ -139,20 +141,23 @@ def _compare_values(exp: np.ndarray, got: np.ndarray, rtol, atol, where):
     finite_exp = np.isfinite(exp64)
     with np.errstate(all="ignore"):
         abs_err = np.abs(got64 - exp64)
-        rel_err = abs_err / np.maximum(np.abs(exp64), np.finfo(np.float64).tiny)
+        rel_err = abs_err / np.where(exp64 != 0, np.abs(exp64), 1.0)
         ok = abs_err <= atol + rtol * np.abs(exp64)
     # Where the reference is not finite, the student must give the same value.
     ok = np.where(finite_exp, ok & np.isfinite(got64), (got64 == exp64) | (np.isnan(exp64) & np.isnan(got64)))
     if ok.all():
         return None
     idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-    errs = np.where(finite_exp & np.isfinite(got64), abs_err, np.inf)
-    rels = np.where(finite_exp & np.isfinite(got64), rel_err, np.inf)
+    both = finite_exp & np.isfinite(got64)
+    errs = np.where(both, abs_err, np.inf)
+    # relative errors where the expected value is not 0 (there it means nothing)
+    rels = np.where(both, rel_err, np.inf)[exp64 != 0]
     nonfinite = finite_exp & ~np.isfinite(got64)
     problem = "got NaN or inf where the expected values are finite" if nonfinite.any() else "wrong values"
     if nonfinite.any():
         idx = tuple(int(i) for i in np.argwhere(nonfinite)[0])
-    return Mismatch(where, problem, idx, exp[idx], got[idx], float(np.max(errs)), float(np.max(rels)))
+    return Mismatch(where, problem, idx, exp[idx], got[idx], float(np.max(errs)),
+                    float(np.max(rels)) if rels.size else None)
 
 
 def inputs_modified(before, after) -> list[str]:

@@ -214,11 +214,10 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         duration = float(rec.get("duration", 0.0))
         kind = rec.get("outcome")
         if kind != "ok":
-            status, message = _call_problem(ex, kind, str(rec.get("message", "")), rec)
+            status, message = _call_problem(ex, kind, str(rec.get("message", "")), rec, where)
             res.calls.append(CallRecord(case.label, kind, duration, message.splitlines()[0]))
             res.failed_case = case.label
-            return _fail(res, status, f"{message}\n  in {where}" if status is not Status.NOT_IMPLEMENTED
-                         else message, gradcheck)
+            return _fail(res, status, message, gradcheck)
         try:
             got = _worker.decode(rec.get("value"))
         except _worker.DecodeError as exc:
@@ -245,7 +244,6 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
             lines.append(f"You modified the input {', '.join(changed)} in place"
                          + ("; " if mismatch else f" in {where}; ")
                          + "copy it before changing it, a function must not modify its inputs.")
-            res.hint = res.hint or None
         if res.hint:
             lines.append(f"Hint: {res.hint}")
         res.calls.append(CallRecord(case.label, "failed", duration, lines[0]))
@@ -261,19 +259,19 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
 #: How a call that did not return normally is graded: outcome -> (status, message template).
 CALL_PROBLEMS: Mapping[str, tuple[Status, str]] = {
     "not_implemented": (Status.NOT_IMPLEMENTED, "Not implemented yet: {name} {msg}."),
-    "raised": (Status.ERROR, "{name} {msg}:"),
-    "memory": (Status.ERROR, "{name} {msg}."),
-    "bad_return": (Status.FAILED, "{name} {msg}."),
+    "raised": (Status.ERROR, "{name} {msg} in {where}:"),
+    "memory": (Status.ERROR, "{name} {msg} in {where}."),
+    "bad_return": (Status.FAILED, "{name} {msg} in {where}."),
     "forward_not_implemented": (Status.NOT_IMPLEMENTED,
                                 "{name} needs your {forward} first: {forward} {msg}."),
-    "forward_raised": (Status.ERROR, "{name} could not run: your {forward} {msg}:"),
-    "forward_bad_return": (Status.FAILED, "{name} could not run: your {forward} {msg}."),
+    "forward_raised": (Status.ERROR, "{name} could not run: your {forward} {msg} in {where}:"),
+    "forward_bad_return": (Status.FAILED, "{name} could not run: your {forward} {msg} in {where}."),
 }
 
 
-def _call_problem(ex: Exercise, kind: str, msg: str, rec: dict) -> tuple[Status, str]:
-    status, template = CALL_PROBLEMS.get(kind, (Status.ERROR, "{name}: {msg}"))
-    text = template.format(name=ex.name, forward=ex.forward, msg=msg)
+def _call_problem(ex: Exercise, kind: str, msg: str, rec: dict, where: str) -> tuple[Status, str]:
+    status, template = CALL_PROBLEMS.get(kind, (Status.ERROR, "{name}: {msg} in {where}."))
+    text = template.format(name=ex.name, forward=ex.forward, msg=msg, where=where)
     if text.endswith(":"):
         text = _with_tb(text, rec) if rec.get("traceback") else text[:-1] + "."
     return status, text

@@ -177,3 +177,10 @@ def test_static_check_allows_numpy_math_likes_and_sibling_modules():
 def test_static_check_reports_a_syntax_error_with_its_line():
     report = check_source("def f(:\n", "conv.py", [])
     assert report.syntax_error.startswith("conv.py does not parse (line 1)")
+
+
+def test_relative_error_ignores_entries_expected_to_be_zero():
+    only_zero_off = compare(np.array([0.0, 2.0]), np.array([0.5, 2.0]), 1e-6, 1e-9)
+    assert only_zero_off.max_rel is None and "max rel error" not in only_zero_off.describe()
+    both_off = compare(np.array([0.0, 2.0]), np.array([0.5, 3.0]), 1e-6, 1e-9)
+    assert both_off.max_rel == pytest.approx(0.5) and both_off.max_abs == pytest.approx(1.0)
