@@ -181,6 +181,8 @@ def test_static_check_reports_a_syntax_error_with_its_line():
 
 def test_relative_error_ignores_entries_expected_to_be_zero():
     only_zero_off = compare(np.array([0.0, 2.0]), np.array([0.5, 2.0]), 1e-6, 1e-9)
-    assert only_zero_off.max_rel is None and "max rel error" not in only_zero_off.describe()
+    assert only_zero_off.max_rel == 0.0 and only_zero_off.max_abs == 0.5
+    all_zero = compare(np.zeros(2), np.array([0.5, 0.0]), 1e-6, 1e-9)
+    assert all_zero.max_rel is None and "max rel error" not in all_zero.describe()
     both_off = compare(np.array([0.0, 2.0]), np.array([0.5, 3.0]), 1e-6, 1e-9)
     assert both_off.max_rel == pytest.approx(0.5) and both_off.max_abs == pytest.approx(1.0)
