@@ -264,23 +264,35 @@ def _nonempty(*arrays):
     return all(a.size for a in arrays)
 
 
-# The three kernels every convolution direction is made of. Each accumulates into `target`.
-# conv (N, C, H, W) * w (F, C, KH, KW) -> (N, F, OH, OW)
+# The three kernels every convolution direction is made of, for a conv2d of an input
+# (N, C, H, W) with w (F, C, KH, KW) giving an output (N, F, OH, OW).
 
-def _run_forward(x, w, target, stride, padding):
-    if _nonempty(x, w, target):
-        _kernels.conv2d_forward_into(_c(x), _c(w), target, *stride, *padding, _num_threads)
+def _forward(x, w, b, shape, stride, padding):
+    """New array `shape` = conv2d(x, w) + b (b may be None)."""
+    if not (_nonempty(x, w) and all(shape)):
+        out = np.zeros(shape, dtype=x.dtype)
+        _add_bias(out, b)
+        return out
+    out = np.empty(shape, dtype=x.dtype)
+    bias = _c(b) if b is not None else np.empty(0, dtype=x.dtype)
+    _kernels.conv2d_forward_into(_c(x), _c(w), bias, out, *stride, *padding, _num_threads)
+    return out
 
 
-def _run_input_grad(dout, w, target, stride, padding):
-    if _nonempty(dout, w, target):
-        _kernels.conv2d_input_grad_into(_c(dout), _c(w), target, *stride, *padding, _num_threads)
+def _input_grad(dout, w, shape, stride, padding):
+    """New array `shape` (the input's) = gradient of conv2d(., w) w.r.t. its input at dout."""
+    dx = np.zeros(shape, dtype=dout.dtype)
+    if _nonempty(dout, w, dx):
+        _kernels.conv2d_input_grad_into(_c(dout), _c(w), dx, *stride, *padding, _num_threads)
+    return dx
 
 
-def _run_weight_grad(dout, x, target, stride, padding):
-    if _nonempty(dout, x, target):
-        _kernels.conv2d_weight_grad_into(_c(dout), _c(x), target, *stride, *padding,
-                                         _num_threads)
+def _weight_grad(dout, x, shape, stride, padding):
+    """New array `shape` (the weights') = gradient of conv2d(x, .) w.r.t. its weights at dout."""
+    dw = np.zeros(shape, dtype=x.dtype)
+    if _nonempty(dout, x, dw):
+        _kernels.conv2d_weight_grad_into(_c(dout), _c(x), dw, *stride, *padding, _num_threads)
+    return dw
 
 
 def _add_bias(out, b):
@@ -303,10 +315,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0):
     stride, padding = _geometry(fname, stride, padding)
     shape = _conv2d_checked(fname, x, w, stride, padding)
     _check_bias(fname, b, w.shape[0], "w.shape[0]")
-    out = np.zeros(shape, dtype=x.dtype)
-    _run_forward(x, w, out, stride, padding)
-    _add_bias(out, b)
-    return out
+    return _forward(x, w, b, shape, stride, padding)
 
 
 def conv2d_backward(dout, x, w, stride=1, padding=0):
@@ -318,11 +327,9 @@ def conv2d_backward(dout, x, w, stride=1, padding=0):
     stride, padding = _geometry(fname, stride, padding)
     shape = _conv2d_checked(fname, x, w, stride, padding)
     _check_dout(fname, dout, shape, "conv2d_forward(x, w) with this stride and padding")
-    dx = np.zeros(x.shape, dtype=x.dtype)
-    dw = np.zeros(w.shape, dtype=x.dtype)
-    _run_input_grad(dout, w, dx, stride, padding)
-    _run_weight_grad(dout, x, dw, stride, padding)
-    return dx, dw, _channel_sum(dout, w.shape[0])
+    return (_input_grad(dout, w, x.shape, stride, padding),
+            _weight_grad(dout, x, w.shape, stride, padding),
+            _channel_sum(dout, w.shape[0]))
 
 
 def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0):
@@ -334,9 +341,8 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0):
     stride, padding = _geometry(fname, stride, padding)
     shape = _conv_transpose2d_checked(fname, x, w, stride, padding)
     _check_bias(fname, b, w.shape[1], "w.shape[1]")
-    out = np.zeros(shape, dtype=x.dtype)
     # The conv2d whose input is `out` and whose output is `x` has weights w: its input gradient.
-    _run_input_grad(x, w, out, stride, padding)
+    out = _input_grad(x, w, shape, stride, padding)
     _add_bias(out, b)
     return out
 
@@ -351,9 +357,7 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0):
     shape = _conv_transpose2d_checked(fname, x, w, stride, padding)
     _check_dout(fname, dout, shape,
                 "conv_transpose2d_forward(x, w) with this stride and padding")
-    dx = np.zeros(x.shape, dtype=x.dtype)
-    dw = np.zeros(w.shape, dtype=x.dtype)
     # Roles swapped: dout is the conv2d input, x its output.
-    _run_forward(dout, w, dx, stride, padding)
-    _run_weight_grad(x, dout, dw, stride, padding)
-    return dx, dw, _channel_sum(dout, w.shape[1])
+    return (_forward(dout, w, None, x.shape, stride, padding),
+            _weight_grad(x, dout, w.shape, stride, padding),
+            _channel_sum(dout, w.shape[1]))

@@ -78,6 +78,12 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t a, Py_ssize_t m) noexcept nogil:
     return ((a + m - 1) // m) * m
 
 
+cdef inline Py_ssize_t _cols_ld(Py_ssize_t P) noexcept nogil:
+    """Row stride of an im2col buffer with P columns: padded so that rows are not a multiple of
+    4 KiB apart (reading a panel down the rows would otherwise hit one L1 set)."""
+    return _round_up(P, NR_MAX) + NR_MAX
+
+
 # ----------------------------------------------------------------------------------------------
 # GEMM building blocks
 # ----------------------------------------------------------------------------------------------
@@ -160,54 +166,41 @@ cdef void _macro(Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc, const floating* Ap
                    _imin(MR, mc - ir), _imin(NR, nc - jr))
 
 
-cdef struct GemmBuffers:
-    void* a    # MC * KC elements
-    void* b    # KC * round_up(min(N, NC), NR_MAX) elements
+cdef void _pack_a_full(Py_ssize_t M, Py_ssize_t K, const floating* A, Py_ssize_t rs,
+                       Py_ssize_t cs, floating* Ap) noexcept nogil:
+    """All of A (M, K) packed for _gemm_packed: K cut in KC blocks, block pc at
+    Ap + pc*round_up(M, MR), each made of MR x kc panels."""
+    cdef Py_ssize_t Mround = _round_up(M, MR)
+    cdef Py_ssize_t pc, pc_b
+    for pc_b in range((K + KC - 1) // KC):
+        pc = pc_b * KC
+        _pack_a(M, _imin(KC, K - pc), A + pc * cs, rs, cs, Ap + pc * Mround)
 
 
-cdef int _gemm_buffers_alloc(GemmBuffers* buf, Py_ssize_t N, Py_ssize_t K,
-                             size_t itemsize) noexcept nogil:
-    """Allocates the packing buffers of one serial GEMM with this N and K; 0 on success."""
-    cdef Py_ssize_t kc = _imin(KC, K) if K > 0 else 1
-    cdef Py_ssize_t nc = _round_up(_imin(NC, N) if N > 0 else 1, NR_MAX)
-    buf.a = malloc(<size_t>(MC * kc) * itemsize)
-    buf.b = malloc(<size_t>(kc * nc) * itemsize)
-    if buf.a == NULL or buf.b == NULL:
-        free(buf.a)
-        free(buf.b)
-        buf.a = NULL
-        buf.b = NULL
-        return -1
-    return 0
+cdef void _pack_b_full(Py_ssize_t K, Py_ssize_t N, const floating* B, Py_ssize_t rs,
+                       Py_ssize_t cs, floating* Bp) noexcept nogil:
+    """All of B (K, N) packed for _gemm_packed: block pc at Bp + pc*round_up(N, NR), each made
+    of kc x NR panels."""
+    cdef Py_ssize_t Nround = _round_up(N, _nr(Bp))
+    cdef Py_ssize_t pc, pc_b
+    for pc_b in range((K + KC - 1) // KC):
+        pc = pc_b * KC
+        _pack_b(_imin(KC, K - pc), N, B + pc * rs, rs, cs, Bp + pc * Nround)
 
 
-cdef void _gemm_buffers_free(GemmBuffers* buf) noexcept nogil:
-    free(buf.a)
-    free(buf.b)
-    buf.a = NULL
-    buf.b = NULL
-
-
-cdef void _gemm_serial(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                       const floating* A, Py_ssize_t ars, Py_ssize_t acs,
-                       const floating* B, Py_ssize_t brs, Py_ssize_t bcs,
-                       floating* C, Py_ssize_t ldc, GemmBuffers* buf) noexcept nogil:
-    """C += A @ B on the calling thread, with buffers from _gemm_buffers_alloc(N, K)."""
-    cdef floating* Ap = <floating*> buf.a
-    cdef floating* Bp = <floating*> buf.b
-    cdef Py_ssize_t jc, pc, ic, nc, kc, mc, jc_b, pc_b, ic_b
-    for jc_b in range((N + NC - 1) // NC):
-        jc = jc_b * NC
-        nc = _imin(NC, N - jc)
-        for pc_b in range((K + KC - 1) // KC):
-            pc = pc_b * KC
-            kc = _imin(KC, K - pc)
-            _pack_b(kc, nc, B + pc * brs + jc * bcs, brs, bcs, Bp)
-            for ic_b in range((M + MC - 1) // MC):
-                ic = ic_b * MC
-                mc = _imin(MC, M - ic)
-                _pack_a(mc, kc, A + ic * ars + pc * acs, ars, acs, Ap)
-                _macro(mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc)
+cdef void _gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const floating* Ap,
+                       const floating* Bp, floating* C, Py_ssize_t ldc) noexcept nogil:
+    """C (M, N) += A @ B on the calling thread, both operands already packed by _pack_a_full /
+    _pack_b_full."""
+    cdef Py_ssize_t Mround = _round_up(M, MR), Nround = _round_up(N, _nr(Ap))
+    cdef Py_ssize_t pc, pc_b, ic, ic_b, kc
+    for pc_b in range((K + KC - 1) // KC):
+        pc = pc_b * KC
+        kc = _imin(KC, K - pc)
+        for ic_b in range((M + MC - 1) // MC):
+            ic = ic_b * MC
+            _macro(_imin(MC, M - ic), N, kc, Ap + pc * Mround + ic * kc, Bp + pc * Nround,
+                   C + ic * ldc, ldc)
 
 
 cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
@@ -283,46 +276,82 @@ cdef struct ConvGeom:
     Py_ssize_t sh, sw, ph, pw
 
 
-cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols) noexcept nogil:
-    """One image x (C, H, W) -> cols (C*KH*KW, OH*OW), row (c, kh, kw), zero where padded."""
-    cdef Py_ssize_t P = g.OH * g.OW
-    cdef Py_ssize_t c, kh, kw, oh, ow, ih, iw
+cdef inline void _valid_range(Py_ssize_t n_out, Py_ssize_t stride, Py_ssize_t offset,
+                              Py_ssize_t size, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """[lo, hi): the output positions o < n_out whose input position o*stride + offset lies in
+    [0, size)."""
+    cdef Py_ssize_t l = 0, h = n_out
+    if offset < 0:
+        l = (-offset + stride - 1) // stride
+    if size - offset <= 0:
+        h = 0
+    else:
+        h = _imin(n_out, (size - offset + stride - 1) // stride)
+    if l > h:
+        l = h
+    lo[0] = l
+    hi[0] = h
+
+
+cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols,
+                  Py_ssize_t ld) noexcept nogil:
+    """One image x (C, H, W) -> cols (C*KH*KW, OH*OW) with row stride ld >= OH*OW, row
+    (c, kh, kw), zero where the window reads padding."""
+    # Geometry in locals: the module is built with -fno-strict-aliasing (CPython's flags), so
+    # fields read through `g` would be reloaded after every store to `cols`.
+    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW
+    cdef Py_ssize_t sh = g.sh, sw = g.sw, ph = g.ph, pw = g.pw
+    cdef Py_ssize_t c, kh, kw, oh, ow, lo, hi, oh_lo, oh_hi
     cdef const floating* src
+    cdef floating* row
     cdef floating* dst = cols
-    for c in range(g.C):
-        for kh in range(g.KH):
-            for kw in range(g.KW):
-                for oh in range(g.OH):
-                    ih = oh * g.sh + kh - g.ph
-                    if ih < 0 or ih >= g.H:
-                        memset(dst + oh * g.OW, 0, g.OW * sizeof(floating))
-                        continue
-                    src = x + (c * g.H + ih) * g.W
-                    for ow in range(g.OW):
-                        iw = ow * g.sw + kw - g.pw
-                        dst[oh * g.OW + ow] = src[iw] if 0 <= iw < g.W else 0
-                dst += P
+    for c in range(C):
+        for kh in range(KH):
+            _valid_range(OH, sh, kh - ph, H, &oh_lo, &oh_hi)
+            for kw in range(KW):
+                _valid_range(OW, sw, kw - pw, W, &lo, &hi)
+                memset(dst, 0, oh_lo * OW * sizeof(floating))
+                for oh in range(oh_lo, oh_hi):
+                    row = dst + oh * OW
+                    src = x + (c * H + oh * sh + kh - ph) * W + kw - pw
+                    for ow in range(lo):
+                        row[ow] = 0
+                    if sw == 1:
+                        memcpy(row + lo, src + lo, (hi - lo) * sizeof(floating))
+                    else:
+                        for ow in range(lo, hi):
+                            row[ow] = src[ow * sw]
+                    for ow in range(hi, OW):
+                        row[ow] = 0
+                memset(dst + oh_hi * OW, 0, (OH - oh_hi) * OW * sizeof(floating))
+                dst += ld
 
 
-cdef void _col2im(const floating* cols, const ConvGeom* g, floating* x) noexcept nogil:
-    """Adjoint of _im2col: x (C, H, W) += every cols entry at the pixel it was read from."""
-    cdef Py_ssize_t P = g.OH * g.OW
-    cdef Py_ssize_t c, kh, kw, oh, ow, ih, iw
+cdef void _col2im(const floating* cols, const ConvGeom* g, floating* x,
+                  Py_ssize_t ld) noexcept nogil:
+    """Adjoint of _im2col: x (C, H, W) += every cols entry (row stride ld) at the pixel it was
+    read from."""
+    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW
+    cdef Py_ssize_t sh = g.sh, sw = g.sw, ph = g.ph, pw = g.pw
+    cdef Py_ssize_t c, kh, kw, oh, ow, lo, hi, oh_lo, oh_hi
     cdef floating* dst
+    cdef const floating* row
     cdef const floating* src = cols
-    for c in range(g.C):
-        for kh in range(g.KH):
-            for kw in range(g.KW):
-                for oh in range(g.OH):
-                    ih = oh * g.sh + kh - g.ph
-                    if ih < 0 or ih >= g.H:
-                        continue
-                    dst = x + (c * g.H + ih) * g.W
-                    for ow in range(g.OW):
-                        iw = ow * g.sw + kw - g.pw
-                        if 0 <= iw < g.W:
-                            dst[iw] += src[oh * g.OW + ow]
-                src += P
+    for c in range(C):
+        for kh in range(KH):
+            _valid_range(OH, sh, kh - ph, H, &oh_lo, &oh_hi)
+            for kw in range(KW):
+                _valid_range(OW, sw, kw - pw, W, &lo, &hi)
+                for oh in range(oh_lo, oh_hi):
+                    row = src + oh * OW
+                    dst = x + (c * H + oh * sh + kh - ph) * W + kw - pw
+                    if sw == 1:
+                        for ow in range(lo, hi):
+                            dst[ow] += row[ow]
+                    else:
+                        for ow in range(lo, hi):
+                            dst[ow * sw] += row[ow]
+                src += ld
 
 
 cdef ConvGeom _geom(Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t F, Py_ssize_t KH,
@@ -333,116 +362,135 @@ cdef ConvGeom _geom(Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t F, Py_s
     return g
 
 
-cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, floating* out,
-                       const ConvGeom* g, int nthreads) noexcept nogil:
-    """out (N, F, OH, OW) += conv of x (N, C, H, W) with w (F, C, KH, KW); -1 when out of memory."""
-    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW
-    cdef Py_ssize_t n, t
-    cdef int failed = 0
-    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * P) * sizeof(floating))
-    cdef GemmBuffers* bufs = <GemmBuffers*> calloc(nthreads, sizeof(GemmBuffers))
+cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, const floating* bias,
+                       floating* out, const ConvGeom* g, int nthreads) noexcept nogil:
+    """out (N, F, OH, OW) = conv of x (N, C, H, W) with w (F, C, KH, KW) + bias (F,) or NULL.
+    Per image: out_n (F, P) = w (F, CKK) @ cols (CKK, P); w packed once, cols built and packed
+    in per-thread buffers. Returns -1 when out of memory."""
+    cdef Py_ssize_t NR = _nr(x)
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, ld = _cols_ld(P)
+    cdef Py_ssize_t b_size = CKK * _round_up(P, NR)
+    cdef Py_ssize_t n, f, i
+    cdef floating bf
+    cdef floating* o
+    cdef floating* Bp
     cdef floating* cols
-    if cols_all == NULL or bufs == NULL:
-        failed = 1
-    else:
-        for t in range(nthreads):
-            if _gemm_buffers_alloc(&bufs[t], P, CKK, sizeof(floating)):
-                failed = 1
-    if not failed:
-        for n in prange(N, num_threads=nthreads, schedule='dynamic'):
-            cols = cols_all + threadid() * CKK * P
-            _im2col(x + n * g.C * g.H * g.W, g, cols)
-            _gemm_serial(g.F, P, CKK, w, CKK, 1, cols, P, 1, out + n * g.F * P, P,
-                         &bufs[threadid()])
-    if bufs != NULL:
-        for t in range(nthreads):
-            _gemm_buffers_free(&bufs[t])
-    free(bufs)
+    cdef floating* Ap = <floating*> malloc(<size_t>(_round_up(F, MR) * CKK) * sizeof(floating))
+    cdef floating* Bp_all = <floating*> malloc(<size_t>(nthreads * b_size) * sizeof(floating))
+    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * ld) * sizeof(floating))
+    if Ap == NULL or Bp_all == NULL or cols_all == NULL:
+        free(Ap)
+        free(Bp_all)
+        free(cols_all)
+        return -1
+    _pack_a_full(F, CKK, w, CKK, 1, Ap)
+    for n in prange(N, num_threads=nthreads, schedule='dynamic'):
+        Bp = Bp_all + threadid() * b_size
+        cols = cols_all + threadid() * CKK * ld
+        _im2col(x + n * g.C * g.H * g.W, g, cols, ld)
+        _pack_b_full(CKK, P, cols, ld, 1, Bp)
+        o = out + n * F * P
+        for f in range(F):
+            bf = bias[f] if bias != NULL else 0
+            for i in range(P):
+                o[f * P + i] = bf
+        _gemm_packed(F, P, CKK, Ap, Bp, o, P)
+    free(Ap)
+    free(Bp_all)
     free(cols_all)
-    return -failed
+    return 0
 
 
 cdef int _conv_input_grad(Py_ssize_t N, const floating* dout, const floating* w, floating* dx,
                           const ConvGeom* g, int nthreads) noexcept nogil:
     """dx (N, C, H, W) += gradient of the conv w.r.t. its input, given dout (N, F, OH, OW).
-    This is also the forward pass of the transposed convolution."""
-    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW
-    cdef Py_ssize_t n, t
-    cdef int failed = 0
-    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * P) * sizeof(floating))
-    cdef GemmBuffers* bufs = <GemmBuffers*> calloc(nthreads, sizeof(GemmBuffers))
+    Per image: dcols (CKK, P) = w^T (CKK, F) @ dout_n (F, P), then col2im. This is also the
+    forward pass of the transposed convolution. Returns -1 when out of memory."""
+    cdef Py_ssize_t NR = _nr(w)
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, ld = _cols_ld(P)
+    cdef Py_ssize_t b_size = F * _round_up(P, NR)
+    cdef Py_ssize_t n
     cdef floating* cols
-    if cols_all == NULL or bufs == NULL:
-        failed = 1
-    else:
-        for t in range(nthreads):
-            if _gemm_buffers_alloc(&bufs[t], P, g.F, sizeof(floating)):
-                failed = 1
-    if not failed:
-        for n in prange(N, num_threads=nthreads, schedule='dynamic'):
-            cols = cols_all + threadid() * CKK * P
-            memset(cols, 0, CKK * P * sizeof(floating))
-            # dcols (CKK, P) = w^T (CKK, F) @ dout_n (F, P)
-            _gemm_serial(CKK, P, g.F, w, 1, CKK, dout + n * g.F * P, P, 1, cols, P,
-                         &bufs[threadid()])
-            _col2im(cols, g, dx + n * g.C * g.H * g.W)
-    if bufs != NULL:
-        for t in range(nthreads):
-            _gemm_buffers_free(&bufs[t])
-    free(bufs)
+    cdef floating* Bp
+    cdef floating* Ap = <floating*> malloc(<size_t>(_round_up(CKK, MR) * F) * sizeof(floating))
+    cdef floating* Bp_all = <floating*> malloc(<size_t>(nthreads * b_size) * sizeof(floating))
+    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * ld) * sizeof(floating))
+    if Ap == NULL or Bp_all == NULL or cols_all == NULL:
+        free(Ap)
+        free(Bp_all)
+        free(cols_all)
+        return -1
+    _pack_a_full(CKK, F, w, 1, CKK, Ap)
+    for n in prange(N, num_threads=nthreads, schedule='dynamic'):
+        Bp = Bp_all + threadid() * b_size
+        cols = cols_all + threadid() * CKK * ld
+        _pack_b_full(F, P, dout + n * F * P, P, 1, Bp)
+        memset(cols, 0, CKK * ld * sizeof(floating))
+        _gemm_packed(CKK, P, F, Ap, Bp, cols, ld)
+        _col2im(cols, g, dx + n * g.C * g.H * g.W, ld)
+    free(Ap)
+    free(Bp_all)
     free(cols_all)
-    return -failed
+    return 0
 
 
 cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x, floating* dw,
                            const ConvGeom* g, int nthreads) noexcept nogil:
-    """dw (F, C, KH, KW) = gradient of the conv w.r.t. its weights, from x and dout.
-    Images are split into a fixed number of chunks, each with its own accumulator, summed in
-    chunk order at the end: the result does not depend on the thread count."""
-    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, FK = g.F * CKK
+    """dw (F, C, KH, KW) += gradient of the conv w.r.t. its weights, from x and dout.
+    Per image: acc (CKK, F) += cols (CKK, P) @ dout_n^T (P, F), i.e. dw transposed, which
+    packs both operands along their contiguous axis. Images are split into a fixed number of
+    chunks, each with its own accumulator, summed in chunk order at the end: the result does
+    not depend on the thread count. Returns -1 when out of memory."""
+    cdef Py_ssize_t NR = _nr(x)
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, FK = F * CKK
+    cdef Py_ssize_t ld = _cols_ld(P)
+    cdef Py_ssize_t a_size = _round_up(CKK, MR) * P, b_size = P * _round_up(F, NR)
     cdef Py_ssize_t n_chunks = _imin(N, DW_CHUNKS)
-    cdef Py_ssize_t n, t, ch, i
-    cdef int failed = 0
-    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * P) * sizeof(floating))
-    cdef floating* acc = <floating*> calloc(<size_t>(n_chunks * FK), sizeof(floating))
-    cdef GemmBuffers* bufs = <GemmBuffers*> calloc(nthreads, sizeof(GemmBuffers))
+    cdef Py_ssize_t n, ch, f, r
+    cdef floating* Ap
+    cdef floating* Bp
     cdef floating* cols
-    if cols_all == NULL or acc == NULL or bufs == NULL:
-        failed = 1
-    else:
-        for t in range(nthreads):
-            if _gemm_buffers_alloc(&bufs[t], CKK, P, sizeof(floating)):
-                failed = 1
-    if not failed:
-        for ch in prange(n_chunks, num_threads=nthreads, schedule='dynamic'):
-            cols = cols_all + threadid() * CKK * P
-            for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
-                _im2col(x + n * g.C * g.H * g.W, g, cols)
-                # acc_ch (F, CKK) += dout_n (F, P) @ cols^T (P, CKK)
-                _gemm_serial(g.F, CKK, P, dout + n * g.F * P, P, 1, cols, 1, P,
-                             acc + ch * FK, CKK, &bufs[threadid()])
-        for ch in range(n_chunks):
-            for i in range(FK):
-                dw[i] += acc[ch * FK + i]
-    if bufs != NULL:
-        for t in range(nthreads):
-            _gemm_buffers_free(&bufs[t])
-    free(bufs)
-    free(acc)
+    cdef floating* Ap_all = <floating*> malloc(<size_t>(nthreads * a_size) * sizeof(floating))
+    cdef floating* Bp_all = <floating*> malloc(<size_t>(nthreads * b_size) * sizeof(floating))
+    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * ld) * sizeof(floating))
+    cdef floating* acc = <floating*> calloc(<size_t>(n_chunks * FK), sizeof(floating))
+    if Ap_all == NULL or Bp_all == NULL or cols_all == NULL or acc == NULL:
+        free(Ap_all)
+        free(Bp_all)
+        free(cols_all)
+        free(acc)
+        return -1
+    for ch in prange(n_chunks, num_threads=nthreads, schedule='dynamic'):
+        Ap = Ap_all + threadid() * a_size
+        Bp = Bp_all + threadid() * b_size
+        cols = cols_all + threadid() * CKK * ld
+        for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
+            _im2col(x + n * g.C * g.H * g.W, g, cols, ld)
+            _pack_a_full(CKK, P, cols, ld, 1, Ap)
+            _pack_b_full(P, F, dout + n * F * P, 1, P, Bp)
+            _gemm_packed(CKK, F, P, Ap, Bp, acc + ch * FK, F)
+    for ch in range(n_chunks):
+        for f in range(F):
+            for r in range(CKK):
+                dw[f * CKK + r] += acc[ch * FK + r * F + f]
+    free(Ap_all)
+    free(Bp_all)
     free(cols_all)
-    return -failed
+    free(acc)
+    return 0
 
 
 def conv2d_forward_into(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
-                        floating[:, :, :, ::1] out, int sh, int sw, int ph, int pw,
-                        int nthreads):
-    """out (N, F, OH, OW) += conv2d(x (N, C, H, W), w (F, C, KH, KW)); all sizes >= 1."""
+                        const floating[::1] b, floating[:, :, :, ::1] out, int sh, int sw,
+                        int ph, int pw, int nthreads):
+    """out (N, F, OH, OW) = conv2d(x (N, C, H, W), w (F, C, KH, KW)) + b (F,), all sizes >= 1;
+    b may be empty (no bias). out's previous content is ignored."""
     cdef ConvGeom g = _geom(x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2],
                             w.shape[3], out.shape[2], out.shape[3], sh, sw, ph, pw)
     cdef int rc
     with nogil:
-        rc = _conv_forward(x.shape[0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &out[0, 0, 0, 0], &g,
-                           nthreads)
+        rc = _conv_forward(x.shape[0], &x[0, 0, 0, 0], &w[0, 0, 0, 0],
+                           &b[0] if b.shape[0] else NULL, &out[0, 0, 0, 0], &g, nthreads)
     if rc:
         raise MemoryError("conv2d: could not allocate the work buffers")
 
