@@ -119,7 +119,9 @@ class GradescopeReport:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for one table cell: one line, no column breaks, no HTML tags (``<module>``)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("\n", " "))
 
 
 class MarkdownReport:

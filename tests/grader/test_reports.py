@@ -82,6 +82,7 @@ def test_markdown_is_a_table_with_escaped_pipes_and_folded_details(report):
     assert len(rows) == 6
     assert all(row.count(" | ") == 3 for row in rows)  # the message's own "|" is escaped
     assert text.count("<details>") == 5 and "`--seed 42`" in text
+    assert "&lt;tag&gt; &amp;" in rows[1]  # no raw HTML in a cell
 
 
 def test_text_has_table_details_total_and_seed_without_colour_off_terminal(report):
