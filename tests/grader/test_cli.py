@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -220,3 +221,15 @@ def test_a_failing_reference_is_a_grader_problem_exit_2(tmp_path, monkeypatch, c
     assert entry["status"] == "error" and entry["internal"] is True
     assert entry["message"].startswith("Grader problem, not yours") and "Traceback" not in entry["message"]
     assert "could not compute some references" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("nngrade") is None, reason="the package is not installed (no nngrade script)")
+def test_installed_nngrade_script_grades_and_exits_like_main(tmp_path):
+    sub = copy_model(tmp_path / "sub")
+    done = subprocess.run(["nngrade", "relu", "--submission", str(sub), "--seed", "3", "--format", "json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["exercises"][0]["status"] == "passed"
+    missing = subprocess.run(["nngrade", "--submission", str(tmp_path / "nope")], capture_output=True,
+                             text=True, timeout=60, cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.startswith("nngrade: error:")
