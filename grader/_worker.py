@@ -526,7 +526,7 @@ def run_exercise(req: dict, report_fd: int) -> dict:
     result: dict = {"load": None, "cases": [], "violations": violations, "params": None,
                     "gradcheck": None}
     cases = [(decode(c["args"]), decode(c["kwargs"]), decode(c["upstream"])) for c in req["cases"]]
-    sys.path.insert(0, student_dir)
+    sys.path.append(student_dir)  # after the standard library: a student's json.py shadows nothing
     install_guard(student_dir, req.get("protected", ()), req.get("siblings", ()), report_fd)
 
     try:
