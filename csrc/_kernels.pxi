@@ -203,26 +203,21 @@ cdef void _gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const floating*
                    C + ic * ldc, ldc)
 
 
-cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                        const floating* A, Py_ssize_t ars, Py_ssize_t acs,
-                        const floating* B, Py_ssize_t brs, Py_ssize_t bcs,
-                        floating* C, Py_ssize_t ldc, int nthreads) noexcept nogil:
-    """C += A @ B with nthreads threads: B panels packed in parallel, then the row blocks of A
-    shared out. Every element of C is computed by one thread in a fixed order, so the result does
-    not depend on the thread count. Returns -1 when out of memory."""
+cdef int _gemm_serial(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                      const floating* A, Py_ssize_t ars, Py_ssize_t acs,
+                      const floating* B, Py_ssize_t brs, Py_ssize_t bcs,
+                      floating* C, Py_ssize_t ldc) noexcept nogil:
+    """C += A @ B on the calling thread, Goto-blocked (NC, KC, MC) with its own packing
+    buffers. Returns -1 when out of memory."""
     cdef Py_ssize_t NR = _nr(A)
-    cdef Py_ssize_t mc_blk, n_mblk, nc, kc, jc, pc, ib, jp, ic, mc, jc_b, pc_b
-    cdef floating* Bp
-    cdef floating* Ap_all
-    cdef floating* Ap
-    # Row block height: MC, or smaller so that every thread gets a block on short matrices.
-    mc_blk = _imin(MC, _round_up((M + nthreads - 1) // nthreads, MR))
-    n_mblk = (M + mc_blk - 1) // mc_blk
-    Bp = <floating*> malloc(<size_t>(_imin(KC, K) * _round_up(_imin(NC, N), NR)) * sizeof(floating))
-    Ap_all = <floating*> malloc(<size_t>(nthreads * mc_blk * _imin(KC, K)) * sizeof(floating))
-    if Bp == NULL or Ap_all == NULL:
+    cdef Py_ssize_t jc, jc_b, pc, pc_b, ic, ic_b, nc, kc, mc
+    cdef Py_ssize_t kc_max = _imin(KC, K), nc_max = _round_up(_imin(NC, N), NR)
+    cdef floating* Ap = <floating*> malloc(<size_t>(_imin(MC, _round_up(M, MR)) * kc_max)
+                                           * sizeof(floating))
+    cdef floating* Bp = <floating*> malloc(<size_t>(kc_max * nc_max) * sizeof(floating))
+    if Ap == NULL or Bp == NULL:
+        free(Ap)
         free(Bp)
-        free(Ap_all)
         return -1
     for jc_b in range((N + NC - 1) // NC):
         jc = jc_b * NC
@@ -230,18 +225,47 @@ cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
         for pc_b in range((K + KC - 1) // KC):
             pc = pc_b * KC
             kc = _imin(KC, K - pc)
-            for jp in prange(0, (nc + NR - 1) // NR, num_threads=nthreads, schedule='static'):
-                _pack_b_panel(kc, _imin(NR, nc - jp * NR), B + pc * brs + (jc + jp * NR) * bcs,
-                              brs, bcs, Bp + jp * NR * kc)
-            for ib in prange(n_mblk, num_threads=nthreads, schedule='dynamic'):
-                ic = ib * mc_blk
-                mc = _imin(mc_blk, M - ic)
-                Ap = Ap_all + threadid() * mc_blk * kc
+            _pack_b(kc, nc, B + pc * brs + jc * bcs, brs, bcs, Bp)
+            for ic_b in range((M + MC - 1) // MC):
+                ic = ic_b * MC
+                mc = _imin(MC, M - ic)
                 _pack_a(mc, kc, A + ic * ars + pc * acs, ars, acs, Ap)
                 _macro(mc, nc, kc, Ap, Bp, C + ic * ldc + jc, ldc)
+    free(Ap)
     free(Bp)
-    free(Ap_all)
     return 0
+
+
+cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                        const floating* A, Py_ssize_t ars, Py_ssize_t acs,
+                        const floating* B, Py_ssize_t brs, Py_ssize_t bcs,
+                        floating* C, Py_ssize_t ldc, int nthreads) noexcept nogil:
+    """C += A @ B on nthreads threads: the longer side of C is cut into nthreads tile-aligned
+    slabs and each thread runs the serial GEMM on its own (packing its own share of B or A).
+    One parallel region and no barrier inside it, which matters on a loaded machine; each
+    element of C is computed in the same order whatever the thread count. -1 when out of
+    memory."""
+    cdef Py_ssize_t NR = _nr(A)
+    cdef bint split_rows = M >= N
+    cdef Py_ssize_t tile = MR if split_rows else NR
+    cdef Py_ssize_t length = M if split_rows else N
+    cdef Py_ssize_t slab = _round_up((length + nthreads - 1) // nthreads, tile)
+    cdef Py_ssize_t n_slabs = (length + slab - 1) // slab
+    cdef Py_ssize_t t, lo, size
+    cdef int failed = 0
+    if n_slabs <= 1:
+        return _gemm_serial(M, N, K, A, ars, acs, B, brs, bcs, C, ldc)
+    for t in prange(n_slabs, num_threads=nthreads, schedule='static', chunksize=1):
+        lo = t * slab
+        size = _imin(slab, length - lo)
+        if split_rows:
+            if _gemm_serial(size, N, K, A + lo * ars, ars, acs, B, brs, bcs, C + lo * ldc,
+                            ldc):
+                failed = 1
+        else:
+            if _gemm_serial(M, size, K, A, ars, acs, B + lo * bcs, brs, bcs, C + lo, ldc):
+                failed = 1
+    return -failed
 
 
 cdef inline Py_ssize_t _elem_stride(Py_ssize_t byte_stride, Py_ssize_t itemsize) except? -1:
