@@ -4,6 +4,7 @@ classic mistake it names, built here with plain NumPy."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 from typing import Callable, NamedTuple
@@ -20,17 +21,25 @@ from grader.spec import Case
 SEED = 7
 
 
-def cases_of(name: str) -> list[Case]:
-    return EXERCISES[name].cases(case_rng(SEED, name))
+@functools.lru_cache(maxsize=None)
+def cases_of(name: str) -> tuple[Case, ...]:
+    """An exercise's cases, built once (nothing here modifies them)."""
+    return tuple(EXERCISES[name].cases(case_rng(SEED, name)))
 
 
-def expected_of(name: str, cases: list[Case]) -> list:
+@functools.lru_cache(maxsize=None)
+def _expected(name: str) -> tuple:
+    return tuple(reference_values(EXERCISES[name], list(cases_of(name))))
+
+
+def expected_of(name: str) -> tuple:
+    """The reference's outputs on ``cases_of(name)``, computed once."""
     module = EXERCISES[name].module
     try:
         importlib.import_module(f"solutions.{module}")
     except ImportError as exc:
         pytest.skip(f"solutions.{module} not available: {exc}")
-    return reference_values(EXERCISES[name], cases)
+    return _expected(name)
 
 
 def first_hint(name: str, case: Case, got) -> str | None:
@@ -517,7 +526,7 @@ def _revealing(bug: Bug):
     differs from the reference's (and is finite, unless NaN/inf is the bug)."""
     cases = cases_of(bug.exercise)
     ex = EXERCISES[bug.exercise]
-    for case, exp in zip(cases, expected_of(bug.exercise, cases)):
+    for case, exp in zip(cases, expected_of(bug.exercise)):
         with np.errstate(all="ignore"):
             got = bug.build(case, exp)
         if got is None or not _differs(exp, got, ex):
@@ -553,7 +562,7 @@ def test_every_hint_is_the_one_shown_for_some_bug():
 @pytest.mark.parametrize("name", list(EXERCISES))
 def test_hints_are_silent_on_the_right_answer(name):
     cases = cases_of(name)
-    for case, exp in zip(cases, expected_of(name, cases)):
+    for case, exp in zip(cases, expected_of(name)):
         assert first_hint(name, case, exp) is None, case.label
 
 
@@ -562,7 +571,7 @@ def test_hints_are_silent_on_an_unrelated_wrong_answer(name):
     """Random noise of the right shape is a failure no hint should explain."""
     rng = np.random.default_rng(0)
     cases = cases_of(name)
-    for case, exp in zip(cases, expected_of(name, cases)):
+    for case, exp in zip(cases, expected_of(name)):
         noise = _map(exp, lambda a: a + rng.standard_normal(a.shape) * (1 + np.abs(a)))
         assert first_hint(name, case, noise) is None, case.label
 
