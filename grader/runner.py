@@ -281,10 +281,21 @@ def _call_problem(ex: Exercise, kind: str, msg: str, rec: dict, where: str) -> t
     return status, text
 
 
+#: Control characters (all but newline and tab) a student's text may carry into a report.
+_CONTROL = {c: "?" for c in (*range(0, 9), *range(11, 32), 127)}
+
+
+def clean_text(text: str) -> str:
+    """Student-controlled text made safe for terminals and XML: no control characters."""
+    return str(text).translate(_CONTROL)
+
+
 def _fail(res: Result, status: Status, message: str, extra: str | None = None) -> Result:
     res.status = status
     res.score = 0
-    res.message = message + (f"\n{extra}" if extra else "")
+    res.message = clean_text(message + (f"\n{extra}" if extra else ""))
+    for call in res.calls:
+        call.error = clean_text(call.error) if call.error is not None else None
     return res
 
 

@@ -159,3 +159,14 @@ def test_wrong_return_types_are_named(returned, phrase):
     """)
     with pytest.raises(AssertionError, match=phrase):
         grader.check("relu", ns["relu"])
+
+
+def test_control_characters_of_a_students_exception_never_reach_the_report():
+    ns = notebook("""
+        def relu(z):
+            raise ValueError("bad\\x00 \\x1b[31mred\\x1b[0m")
+    """)
+    with pytest.raises(AssertionError) as info:
+        grader.check("relu", ns["relu"])
+    message = info.value.result.message
+    assert "\\x00" not in message and "\\x1b" not in message and "bad? ?[31mred" in message
