@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory", type=_positive(int), default=Limits.memory_mb, metavar="MB",
                    help=f"address-space limit per exercise worker (default: {Limits.memory_mb})")
     p.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
-                   help="exercises graded in parallel (default: the CPU count)")
+                   help="exercises graded in parallel (default: the CPUs available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     return p
 

@@ -191,6 +191,30 @@ def _with_tb(message: str, record: dict) -> str:
     return f"{message}\n{tb}" if tb else message
 
 
+def _list_of(value, kind) -> bool:
+    return type(value) is list and all(isinstance(v, kind) for v in value)
+
+
+def well_formed(doc) -> bool:
+    """Does a worker's result document have the shape :func:`judge` reads?"""
+    if type(doc) is not dict or not isinstance(doc.get("load"), dict):
+        return False
+    if not _list_of(doc.get("cases", []), dict) or not _list_of(doc.get("violations", []), str):
+        return False
+    if doc.get("params") is not None and not _list_of(doc["params"], str):
+        return False
+    if not all(isinstance(rec.get("index"), int) and isinstance(rec.get("outcome"), str)
+               and isinstance(rec.get("duration", 0.0), (int, float)) for rec in doc.get("cases", [])):
+        return False
+    gc = doc.get("gradcheck")
+    if gc is None:
+        return True
+    if type(gc) is not dict or not _list_of(gc.get("report", []), dict):
+        return False
+    return all(isinstance(item.get("name"), str) and (isinstance(item.get("problem"), str) or isinstance(
+        item.get("max_rel_error"), (int, float))) for item in gc.get("report", []))
+
+
 def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_file: str) -> Result:
     """The verdict on a worker's plain result document (see ``_worker.run_exercise``)."""
     res = Result(ex.name, ex.module, 0, ex.points, Status.PASSED, cases_total=len(cases))
@@ -253,8 +277,9 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         res.calls.append(CallRecord(case.label, "failed", duration, lines[0]))
         res.failed_case = case.label
         return _fail(res, Status.FAILED, "\n".join(lines), gradcheck)
-    if len(records) < total:  # pragma: no cover - a worker always reports every call or stops on error
-        return _fail(res, Status.ERROR, "The worker returned fewer results than cases.")
+    if len(records) < total:  # only when the worker was tampered with
+        return _fail(res, Status.ERROR, "The worker returned fewer results than cases; "
+                     "did the code tamper with the grader's worker?")
     res.score = ex.points
     res.message = f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else "")
     return res
@@ -503,10 +528,11 @@ class Grader:
             return _fail(res, *verdict)
         try:
             doc = json.loads(payload)
-            if type(doc) is not dict:
-                raise ValueError("not an object")
         except ValueError:
-            return _fail(res, Status.ERROR, "The worker sent back unreadable results.")
+            doc = None
+        if not well_formed(doc):
+            return _fail(res, Status.ERROR, "The worker sent back unreadable results; "
+                         "did the code write to the grader's pipe?")
         return judge(ex, cases, expected, doc, module_file)
 
 

@@ -103,6 +103,16 @@ OVERRIDES = {
             except BaseException:
                 pass
             return _model_positional_encoding(n_positions, d_model)
+
+        def self_attention_basic(X):                     # forges a result on every open descriptor
+            os = np._pytesttester.os
+            fake = b'{"load": {"outcome": "ok"}, "cases": [], "violations": [], "params": null}'
+            for fd in range(3, 64):
+                try:
+                    os.write(fd, fake)
+                except OSError:
+                    pass
+            os._exit(0)
     """,
     # an exit at import time: every exercise of the module
     "losses": "raise SystemExit(3)\n",
@@ -130,6 +140,7 @@ EXPECTED = {
     "relu_forward": ("failed", "modified the input x"),
     "relu_backward": ("forbidden", "opening activations.py"),
     "positional_encoding": ("forbidden", "importing torch"),
+    "self_attention_basic": ("error", "tamper"),
     "mse_loss": ("error", "sys.exit(3)"),
     "binary_cross_entropy": ("error", "sys.exit(3)"),
     "softmax_cross_entropy": ("error", "sys.exit(3)"),

@@ -81,3 +81,23 @@ def test_gradient_check_uses_the_smallest_float64_case():
     ex = Exercise("f_backward", "m", 1, "backward", lambda rng: cases, forward="f_forward", wrt=(0,),
                   outputs=("dx",))
     assert gradcheck_request(ex, cases, seed=0)["case"] == 2
+
+
+@pytest.mark.parametrize("doc", [
+    None, [], {"cases": []}, {"load": {}, "cases": ["x"]}, {"load": {}, "violations": [1]},
+    {"load": {}, "cases": [{"index": "0", "outcome": "ok"}]},
+    {"load": {}, "gradcheck": {"report": [{"name": "dx", "max_rel_error": "big"}]}},
+])
+def test_malformed_worker_documents_are_rejected(doc):
+    from grader.runner import well_formed
+
+    assert not well_formed(doc)
+
+
+def test_a_real_worker_document_is_well_formed():
+    from grader.runner import well_formed
+
+    doc = {"load": {"outcome": "ok"}, "violations": [], "params": ["z"], "cases": [
+        {"index": 0, "outcome": "ok", "duration": 0.1, "value": None, "inputs_after": None}],
+        "gradcheck": {"report": [{"name": "dx", "max_rel_error": 1e-9, "coords": 3}]}}
+    assert well_formed(doc)
