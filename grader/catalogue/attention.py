@@ -238,7 +238,8 @@ multi_head_attention_forward = Ex(
     name="multi_head_attention_forward", points=3, kind="forward", cases=mha_cases,
     hints=(non_finite(_ref_mha, MASKED_ROW),
            with_inputs(_ref_mha, _mha_scale(lambda e, dh: np.sqrt(dh / e)),
-                       "the scores were scaled by sqrt(E); each head scales by sqrt(dh), dh = E // num_heads."),
+                       "the scores were scaled by sqrt(E); each head scales by sqrt(dh), "
+                       "dh = E // num_heads."),
            with_inputs(_ref_mha, _mha_scale(lambda e, dh: np.sqrt(dh)), MISSING_SQRT),
            with_inputs(_ref_mha, _heads_permuted(lambda e, h: np.arange(e).reshape(e // h, h).T.reshape(-1)),
                        "the heads were interleaved: head j owns the contiguous columns j*dh:(j+1)*dh."),

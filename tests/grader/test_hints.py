@@ -312,6 +312,18 @@ def sce_bug(axis=1, reduce="mean", naive=False):
     return build
 
 
+def update_with(err_of):
+    """A perceptron update whose error is ``err_of(y, z)`` (z = x @ w + b)."""
+
+    def build(case, expected):
+        w, b, x, y = A(case)
+        lr = K(case, "lr", 1.0)
+        err = err_of(y, float(x @ w + b))
+        return w + lr * err * x, b + lr * err
+
+    return build
+
+
 def with_kw(fn, **overrides):
     """``fn`` on the case's args with some keyword arguments overridden."""
 
@@ -338,11 +350,8 @@ BUGS = [
         lambda c, e: (A(c)[0] + K(c, "lr", 1.0) * A(c)[3] * A(c)[2], A(c)[1] + K(c, "lr", 1.0) * A(c)[3]),
         "prediction was right"),
     Bug("perceptron_update", "predict with z >= 0",
-        lambda c, e: (lambda err: (A(c)[0] + K(c, "lr", 1.0) * err * A(c)[2], A(c)[1] + K(c, "lr", 1.0) * err))(
-            A(c)[3] - int(A(c)[2] @ A(c)[0] + A(c)[1] >= 0)), "step(0)"),
-    Bug("perceptron_update", "err = y - z",
-        lambda c, e: (lambda err: (A(c)[0] + K(c, "lr", 1.0) * err * A(c)[2], A(c)[1] + K(c, "lr", 1.0) * err))(
-            A(c)[3] - (A(c)[2] @ A(c)[0] + A(c)[1])), "raw score"),
+        update_with(lambda y, z: y - int(z >= 0)), "step(0)"),
+    Bug("perceptron_update", "err = y - z", update_with(lambda y, z: y - z), "raw score"),
     Bug("perceptron_train", "no early stop",
         lambda c, e: train_np(*A(c), **c.kwargs, early_stop=False), "stop after the first epoch"),
     Bug("perceptron_train", "no shuffle",
@@ -421,7 +430,8 @@ BUGS = [
             A(c)[0], A(c)[1], 0, K(c, "stride", 1),
             pad_widths=((pair(K(c, "padding"))[0], 0), (pair(K(c, "padding"))[1], 0))), "one side"),
     Bug("corr2d", "(h, w) swapped",
-        lambda c, e: corr2d_np(A(c)[0], A(c)[1], pair(K(c, "padding", 0))[::-1], pair(K(c, "stride", 1))[::-1]),
+        lambda c, e: corr2d_np(A(c)[0], A(c)[1], pair(K(c, "padding", 0))[::-1],
+                               pair(K(c, "stride", 1))[::-1]),
         "wrong order"),
     Bug("conv2d_forward", "true convolution",
         lambda c, e: conv2d_np(A(c)[0], A(c)[1][..., ::-1, ::-1], A(c)[2], **c.kwargs), "true convolution"),
@@ -511,7 +521,8 @@ BUGS = [
         lambda c, e: mha_np(*A(c), K(c, "mask"), split="interleaved"), "interleaved"),
     Bug("multi_head_attention_forward", "reshaped straight to heads",
         lambda c, e: mha_np(*A(c), K(c, "mask"), split="straight"), "reshaped straight"),
-    Bug("multi_head_attention_forward", "NaN in a fully masked row", nan_where_row_masked(), "fully masked", True),
+    Bug("multi_head_attention_forward", "NaN in a fully masked row", nan_where_row_masked(),
+        "fully masked", True),
     Bug("multi_head_attention_backward", "NaN gradients in a fully masked row",
         nan_where_row_masked(0), "fully masked", True),
 ]
