@@ -536,8 +536,14 @@ def run_exercise(req: dict, report_fd: int) -> dict:
         result["load"] = {"outcome": "import_" + outcome, "message": message,
                           "traceback": trimmed_traceback(exc, keep)}
         return result
-    func = getattr(mod, req["name"], None)
-    forward = getattr(mod, req["forward"], None) if req.get("forward") else None
+    try:  # a module-level __getattr__ is student code too
+        func = getattr(mod, req["name"], None)
+        forward = getattr(mod, req["forward"], None) if req.get("forward") else None
+    except BaseException as exc:  # noqa: BLE001
+        outcome, message = describe_base_exception(exc, memory_mb)
+        result["load"] = {"outcome": "import_" + outcome, "message": message,
+                          "traceback": trimmed_traceback(exc, keep)}
+        return result
     if not callable(func):
         result["load"] = {"outcome": "missing", "message": f"has no function {req['name']}"}
         return result
@@ -548,7 +554,7 @@ def run_exercise(req: dict, report_fd: int) -> dict:
         import inspect
         target = forward if req["kind"] == "backward" and forward is not None else func
         result["params"] = [str(p) for p in inspect.signature(target).parameters][:32]
-    except (TypeError, ValueError):
+    except BaseException:  # noqa: BLE001 - names are a nicety; a student's __signature__ may misbehave
         pass
 
     result["cases"] = run_cases(req["kind"], func, forward, cases, keep, memory_mb)

@@ -528,7 +528,7 @@ class Grader:
             return _fail(res, *verdict)
         try:
             doc = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if not well_formed(doc):
             return _fail(res, Status.ERROR, "The worker sent back unreadable results; "
