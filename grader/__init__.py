@@ -32,7 +32,7 @@ with the others.
 Exit status (:class:`grader.results.ExitCode`): 0 every graded exercise
 passed; 1 some did not; 2 grading could not run (bad arguments, missing or
 unreadable submission folder, unknown exercise, unwritable ``--output``,
-broken installation, a reference that failed), with a one-line message.
+broken installation, a reference that failed, Ctrl-C), with a one-line message.
 
 Statuses and scoring
 --------------------
@@ -49,6 +49,18 @@ compared with ``|got - expected| <= atol + rtol*|expected|`` (default
 ``rtol=1e-6``, ``atol=1e-9``; some cases set their own), must be finite where
 the reference is, and must be at least as precise as the reference's dtype;
 integers must be integers and equal.
+
+Feedback on an exercise that did not pass names the first failing case (its
+label: worked example or random, shapes and parameters), the output
+(``dw``), the first mismatching index with the expected and the returned
+value, the maximum absolute and relative errors, and a hint when the mistake
+is a recognisable one (a flipped kernel, a transposed result, a sum for a
+mean, a missing bias or sqrt(dk), the wrong LSTM gate order or softmax axis,
+...); or the modified input; or the student's exception with their traceback.
+A backward runs on the cache of the student's own forward; its message ends
+with a gradient check (central differences of ``sum(out * upstream)`` through
+the student's forward at a few coordinates of each input, on the smallest
+float64 case), a diagnostic that never changes the status.
 
 Isolation
 ---------
