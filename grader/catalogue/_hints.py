@@ -83,6 +83,17 @@ def replace_args(case: Case, **changes: Any) -> Case:
     return dataclasses.replace(case, args=tuple(args), kwargs=kwargs)
 
 
+def flip_kernel(index: int) -> Callable[[Case], Case]:
+    """A case transform: positional arg ``index`` (a kernel) flipped in its
+    last two axes (what a true convolution does to a cross-correlation)."""
+
+    def transform(case: Case) -> Case:
+        k = np.asarray(case.args[index])
+        return replace_args(case, **{f"_{index}": k[..., ::-1, ::-1].copy()})
+
+    return transform
+
+
 # -- comparing plain outputs -----------------------------------------------
 
 def leaves(x: Any) -> list[np.ndarray]:
@@ -119,7 +130,8 @@ def matches_leafwise(got: Any, expected: Any, alternative: Any) -> bool:
     return bool(wrong) and all(close(g[i], a[i]) and not close(a[i], e[i]) for i in wrong)
 
 
-def _safe(hint: Callable[[Case, Any], str | None]) -> Hint:
+def guarded(hint: Callable[[Case, Any], str | None]) -> Hint:
+    """``hint`` made safe: an exception inside it means "no hint"."""
     @functools.wraps(hint)
     def guarded(case: Case, got: Any) -> str | None:
         try:
@@ -143,7 +155,7 @@ def matches_variant(ref: Callable[[Case], Any], variant: Callable[[Case], Any], 
             return None
         return why if matches_leafwise(got, ref(case), alt) else None
 
-    return _safe(hint)
+    return guarded(hint)
 
 
 def with_inputs(ref: Callable[[Case], Any], transform: Callable[[Case], Case | None], why: str) -> Hint:
@@ -170,7 +182,7 @@ def scaled_by(ref: Callable[[Case], Any], factor: float | Callable[[Case], float
         alt = _map_leaves(expected, lambda a: f * a)
         return why.format(factor=_fmt(f)) if matches_leafwise(got, expected, alt) else None
 
-    return _safe(hint)
+    return guarded(hint)
 
 
 def transposed(ref: Callable[[Case], Any], why: str = "the result is transposed "
@@ -195,7 +207,7 @@ def non_finite(ref: Callable[[Case], Any], why: str) -> Hint:
                 return why
         return None
 
-    return _safe(hint)
+    return guarded(hint)
 
 
 def _map_leaves(x: Any, fn: Callable[[np.ndarray], np.ndarray]) -> Any:

@@ -8,7 +8,8 @@ import importlib
 import numpy as np
 
 from grader.catalogue._cases import label, randn, upstream_for
-from grader.catalogue._hints import matches_variant, non_finite, reference, replace_args, with_inputs
+from grader.catalogue._hints import (matches_variant, non_finite, reference, replace_args, scaled_by,
+                                     with_inputs)
 from grader.spec import Case, Exercise
 
 Ex = functools.partial(Exercise, module="attention")
@@ -167,7 +168,9 @@ scaled_dot_product_attention_backward = Ex(
     forward="scaled_dot_product_attention", wrt=(0, 1, 2), outputs=("dQ", "dK", "dV"),
     cases=lambda rng: upstream_for(sdpa_cases(rng), rng, lambda c: {
         "dout": np.shape(c.args[0])[:-1] + np.shape(c.args[2])[-1:]}),
-    hints=(non_finite(_ref_sdpa_b, MASKED_ROW),),
+    hints=(non_finite(_ref_sdpa_b, MASKED_ROW),
+           scaled_by(_ref_sdpa_b, lambda c: np.sqrt(_dk(c)),
+                     "dQ and dK miss the 1/sqrt(dk) of the scores: dS = dScaled / sqrt(dk).")),
     description="Gradients (dQ, dK, dV) of scaled dot-product attention")
 
 

@@ -133,12 +133,30 @@ def net_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
+_HIDDEN = {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": lambda a: np.maximum(a, 0.0)}
+
+
+def _broadcast_loss(case: Case):
+    """The loss when y_hat stays (N, 1) and y is (N,): the cross-entropy terms
+    broadcast to (N, N) and their mean is taken (the gradients can still be right)."""
+    X, y, params = case.args
+    hidden = _HIDDEN[case.kwargs.get("activation", "tanh")](X @ params["W1"] + params["b1"])
+    y_hat = _sigmoid(hidden @ params["W2"] + params["b2"])  # (N, 1)
+    if len(y) == 1:
+        return None
+    loss = -np.mean(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat))
+    return (loss, _ref_net(case)[1])
+
+
 _ref_net = reference("backprop", "two_layer_net_loss")
 two_layer_net_loss = Ex(
     name="two_layer_net_loss", points=4, kind="function", cases=net_cases, outputs=("loss", "grads"),
     hints=(scaled_by(_ref_net, _n, "{factor} times the expected value: average the loss and "
                                    "dL/ds = (y_hat - y) / N over the batch."),
-           scaled_by(_ref_net, -1, "the gradients have the wrong sign: dL/ds = (y_hat - y) / N.")),
+           scaled_by(_ref_net, -1, "the gradients have the wrong sign: dL/ds = (y_hat - y) / N."),
+           matches_variant(_ref_net, _broadcast_loss,
+                           "the loss averaged an (N, N) matrix: y_hat is (N, 1) but y is (N,), so "
+                           "y * log(y_hat) broadcasts; flatten y_hat (or use y[:, None]).")),
     description="Loss and gradients (dict) of a two-layer network with a sigmoid output")
 
 

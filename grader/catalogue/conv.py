@@ -7,7 +7,8 @@ import functools
 import numpy as np
 
 from grader.catalogue._cases import integers, label, pair, randn, upstream_for
-from grader.catalogue._hints import matches_variant, reference, replace_args, scaled_by, with_inputs
+from grader.catalogue._hints import (flip_kernel, matches_variant, reference, replace_args, scaled_by,
+                                     with_inputs)
 from grader.spec import Case, Exercise
 
 Ex = functools.partial(Exercise, module="conv")
@@ -50,10 +51,6 @@ def _geometry_hints(ref, x_index: int, k_index: int, stride_index: int, padding_
     """Hints shared by corr2d and conv2d_forward: a flipped kernel, one-sided
     padding, (h, w) pairs swapped."""
 
-    def flipped(case: Case) -> Case:
-        k = np.asarray(case.args[k_index])
-        return replace_args(case, **{f"_{k_index}": k[..., ::-1, ::-1].copy()})
-
     def one_sided(case: Case) -> Case | None:
         ph, pw = _hw(case, "padding", padding_index, 0)
         if ph == pw == 0:
@@ -68,7 +65,7 @@ def _geometry_hints(ref, x_index: int, k_index: int, stride_index: int, padding_
             return None
         return _with_params(case, stride_index, padding_index, stride=s[::-1], padding=p[::-1])
 
-    return (with_inputs(ref, flipped, FLIPPED), with_inputs(ref, one_sided, ONE_SIDED),
+    return (with_inputs(ref, flip_kernel(k_index), FLIPPED), with_inputs(ref, one_sided, ONE_SIDED),
             with_inputs(ref, swapped, SWAPPED_PAIR))
 
 
@@ -140,7 +137,10 @@ conv2d_backward = Ex(
     cases=lambda rng: upstream_for(conv_cases(rng), rng, lambda c: {"dout": conv_out_shape(c)}),
     hints=(scaled_by(_ref_conv_b, lambda c: 1 / c.args[0].shape[0],
                      "db is the expected one divided by N: sum dout over the batch and "
-                     "every output position."),),
+                     "every output position."),
+           with_inputs(_ref_conv_b, flip_kernel(1),
+                       "dx needs the kernel flipped: it is the full convolution of dout with w "
+                       "(a transposed convolution), not a cross-correlation.")),
     description="Gradients (dx, dw, db) of conv2d_forward")
 
 

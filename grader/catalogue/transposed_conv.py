@@ -7,21 +7,14 @@ import functools
 import numpy as np
 
 from grader.catalogue._cases import label, pair, randn, upstream_for
-from grader.catalogue._hints import reference, replace_args, scaled_by, transposed, with_inputs
+from grader.catalogue._hints import (flip_kernel, reference, replace_args, scaled_by, transposed,
+                                     with_inputs)
 from grader.spec import Case, Exercise
 
 Ex = functools.partial(Exercise, module="transposed_conv")
 
 FLIPPED = ("the kernel is flipped: each input element scales the kernel as given, "
            "out[i:i+KH, j:j+KW] += x[i, j] * k.")
-
-
-def _flip_kernel(index: int):
-    def transform(case: Case) -> Case:
-        k = np.asarray(case.args[index])
-        return replace_args(case, **{f"_{index}": k[..., ::-1, ::-1].copy()})
-
-    return transform
 
 
 # -- trans_conv2d ---------------------------------------------------------------------
@@ -38,7 +31,7 @@ def trans_cases(rng: np.random.Generator) -> list[Case]:
 _ref_trans = reference("transposed_conv", "trans_conv2d")
 trans_conv2d = Ex(
     name="trans_conv2d", points=2, kind="function", cases=trans_cases,
-    hints=(with_inputs(_ref_trans, _flip_kernel(1), FLIPPED), transposed(_ref_trans)),
+    hints=(with_inputs(_ref_trans, flip_kernel(1), FLIPPED), transposed(_ref_trans)),
     description="Transposed convolution of one channel: shifted, scaled kernel copies summed")
 
 
@@ -79,7 +72,7 @@ def _swap_channels(case: Case) -> Case | None:
 _ref_convt = reference("transposed_conv", "conv_transpose2d_forward", "forward")
 conv_transpose2d_forward = Ex(
     name="conv_transpose2d_forward", points=3, kind="forward", cases=convt_cases,
-    hints=(with_inputs(_ref_convt, _flip_kernel(1), FLIPPED),
+    hints=(with_inputs(_ref_convt, flip_kernel(1), FLIPPED),
            with_inputs(_ref_convt, lambda c: replace_args(c, _2=np.zeros_like(c.args[2])),
                        "the bias b is missing: add b[c_out] to every output of that channel."),
            with_inputs(_ref_convt, lambda c: replace_args(c, padding=0) if c.kwargs.get("padding") else None,
@@ -98,7 +91,10 @@ conv_transpose2d_backward = Ex(
     cases=lambda rng: upstream_for(convt_cases(rng), rng, lambda c: {"dout": convt_out_shape(c)}),
     hints=(scaled_by(_ref_convt_b, lambda c: 1 / c.args[0].shape[0],
                      "db is the expected one divided by N: sum dout over the batch and "
-                     "every output position."),),
+                     "every output position."),
+           with_inputs(_ref_convt_b, flip_kernel(1),
+                       "dx used a flipped kernel: the gradient of a transposed convolution is a "
+                       "plain cross-correlation of dout with w (conv2d with stride and padding).")),
     description="Gradients (dx, dw, db) of conv_transpose2d_forward")
 
 

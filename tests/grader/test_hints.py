@@ -166,7 +166,7 @@ def train_np(X, y, epochs=10, lr=1.0, orders=None, seed=0, early_stop=True, orde
     return w, b, updates
 
 
-def two_layer_np(X, y, params, activation="tanh", reduce="mean", sign=1.0):
+def two_layer_np(X, y, params, activation="tanh", reduce="mean", sign=1.0, broadcast_loss=False):
     act = {"tanh": (np.tanh, lambda h: 1 - h ** 2), "sigmoid": (sig, lambda h: h * (1 - h)),
            "relu": (lambda a: np.maximum(a, 0), lambda h: (h > 0).astype(float))}[activation]
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
@@ -174,6 +174,8 @@ def two_layer_np(X, y, params, activation="tanh", reduce="mean", sign=1.0):
     y_hat = sig(h @ W2 + b2)[:, 0]
     n = 1.0 if reduce == "sum" else len(y)
     loss = -np.sum(y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat)) / n
+    if broadcast_loss:  # y_hat kept as (N, 1) against y (N,): an (N, N) mean
+        loss = -np.mean(y * np.log(y_hat[:, None]) + (1 - y) * np.log(1 - y_hat[:, None]))
     ds = sign * ((y_hat - y) / n)[:, None]
     dh = ds @ W2.T * act[1](h)
     return loss, {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ ds, "b2": ds.sum(0)}
@@ -324,6 +326,30 @@ def update_with(err_of):
     return build
 
 
+def conv_dx_unflipped(case, expected):
+    """conv2d_backward whose dx correlates the padded dout with w unflipped
+    (stride 1 only); dw and db right."""
+    x, w, b = A(case)
+    if pair(K(case, "stride", 1)) != (1, 1):
+        return None
+    (ph, pw), (kh, kw) = pair(K(case, "padding", 0)), w.shape[2:]
+    dout = np.asarray(case.upstream[0])
+    full = np.array([[sum(corr2d_np(dout[n, f], w[f, c], padding=(kh - 1, kw - 1))
+                          for f in range(w.shape[0])) for c in range(x.shape[1])] for n in range(x.shape[0])])
+    dx = full[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    return (dx, expected[1], expected[2])
+
+
+def convt_dx_flipped(case, expected):
+    """conv_transpose2d_backward whose dx correlates dout with the flipped kernel."""
+    x, w, b = A(case)
+    dout = np.asarray(case.upstream[0])
+    s, p = K(case, "stride", 1), K(case, "padding", 0)
+    dx = np.array([[sum(corr2d_np(dout[n, co], w[c, co, ::-1, ::-1], padding=p, stride=s)
+                        for co in range(w.shape[1])) for c in range(x.shape[1])] for n in range(x.shape[0])])
+    return (dx, expected[1], expected[2])
+
+
 def with_kw(fn, **overrides):
     """``fn`` on the case's args with some keyword arguments overridden."""
 
@@ -421,6 +447,8 @@ BUGS = [
     Bug("relu_backward", "dout forgotten", lambda c, e: (A(c)[0] > 0).astype(np.float64), "chain rule"),
     Bug("two_layer_net_loss", "sums over the batch", with_kw(two_layer_np, reduce="sum"), "average"),
     Bug("two_layer_net_loss", "y - y_hat", with_kw(two_layer_np, sign=-1.0), "wrong sign"),
+    Bug("two_layer_net_loss", "(N, 1) - (N,) broadcast", with_kw(two_layer_np, broadcast_loss=True),
+        "broadcasts"),
     # conv
     Bug("corr2d", "true convolution",
         lambda c, e: corr2d_np(A(c)[0], A(c)[1][::-1, ::-1], K(c, "padding", 0), K(c, "stride", 1)),
@@ -445,6 +473,7 @@ BUGS = [
         lambda c, e: conv2d_np(A(c)[0], A(c)[1], A(c)[2], pair(K(c, "stride", 1))[::-1],
                                pair(K(c, "padding", 0))[::-1]), "wrong order"),
     Bug("conv2d_backward", "db averaged over the batch", scale_leaf(2, first_arg_n), "sum dout"),
+    Bug("conv2d_backward", "dx without the kernel flip", conv_dx_unflipped, "flipped"),
     Bug("max_pool2d_forward", "stride 1 by default",
         lambda c, e: None if "stride" in c.kwargs else pool_np(A(c)[0], A(c)[1], 1), "stride is kernel_size"),
     Bug("max_pool2d_backward", "to every tied maximum",
@@ -472,6 +501,7 @@ BUGS = [
         lambda c, e: None if A(c)[1].shape[0] != A(c)[1].shape[1] else convt_np(
             A(c)[0], A(c)[1].transpose(1, 0, 2, 3), A(c)[2], **c.kwargs), "channel axes"),
     Bug("conv_transpose2d_backward", "db averaged over the batch", scale_leaf(2, first_arg_n), "sum dout"),
+    Bug("conv_transpose2d_backward", "dx with a flipped kernel", convt_dx_flipped, "flipped kernel"),
     # rnn
     Bug("rnn_cell_forward", "bias forgotten",
         lambda c, e: {"tanh": np.tanh, "sigmoid": sig}[K(c, "activation", "tanh")](
@@ -512,6 +542,9 @@ BUGS = [
         "fully masked", True),
     Bug("scaled_dot_product_attention_backward", "NaN gradients in a fully masked row",
         nan_where_row_masked(0), "fully masked", True),
+    Bug("scaled_dot_product_attention_backward", "dQ, dK without 1/sqrt(dk)",
+        lambda c, e: (e[0] * np.sqrt(c.args[0].shape[-1]), e[1] * np.sqrt(c.args[0].shape[-1]), e[2]),
+        "1/sqrt(dk)"),
     Bug("multi_head_attention_forward", "scaled by sqrt(E)",
         lambda c, e: mha_np(*A(c), K(c, "mask"), scale_of=lambda dh: np.sqrt(c.args[0].shape[-1])),
         "sqrt(E)"),
