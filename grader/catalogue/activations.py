@@ -12,19 +12,19 @@ from grader.spec import Case, Exercise
 
 Ex = functools.partial(Exercise, module="activations", kind="function")
 
-WORKED_Z = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+SMALL_Z = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
 UNSTABLE = ("NaN or inf for large |z|: exp overflows there; use a numerically stable form "
             "(e.g. compute exp(-|z|) and treat z >= 0 and z < 0 separately).")
 GRAD_AT_ZERO = "the gradient at z == 0 must be {value}: the derivative uses z > 0, not z >= 0."
 
 
-def _cases(*, with_zero: bool = False, magnitude: float | None = None, worked: bool = True, **kwargs):
-    """Case builder shared by the elementwise exercises: the worked vector
+def _cases(*, with_zero: bool = False, magnitude: float | None = None, small: bool = True, **kwargs):
+    """Case builder shared by the elementwise exercises: the small vector
     [-2, -1, 0, 1, 2] first, then the random kinds of ``elementwise_cases``."""
 
     def cases(rng: np.random.Generator) -> list[Case]:
-        first = [Case(label("worked example: z = [-2, -1, 0, 1, 2]", {}, **kwargs),
-                      args=(WORKED_Z.copy(),), kwargs=dict(kwargs))] if worked else []
+        first = [Case(label("small example: z = [-2, -1, 0, 1, 2]", {}, **kwargs),
+                      args=(SMALL_Z.copy(),), kwargs=dict(kwargs))] if small else []
         return first + elementwise_cases(rng, with_zero=with_zero, magnitude=magnitude, **kwargs)
 
     return cases
@@ -32,7 +32,7 @@ def _cases(*, with_zero: bool = False, magnitude: float | None = None, worked: b
 
 def _both_alphas(**options):
     """Cases with the default alpha and with alpha=0.2."""
-    default, explicit = _cases(**options), _cases(worked=False, alpha=0.2, **options)
+    default, explicit = _cases(**options), _cases(small=False, alpha=0.2, **options)
     return lambda rng: default(rng) + explicit(rng)
 
 
@@ -91,8 +91,8 @@ leaky_relu_grad = Ex(
 
 
 def softmax_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: z = [1, 2, 3]", args=(np.array([1.0, 2.0, 3.0]),)),
-             Case("worked example: z = [[1, 2, 3], [1, 1, 1]]",
+    cases = [Case("small example: z = [1, 2, 3]", args=(np.array([1.0, 2.0, 3.0]),)),
+             Case("small example: z = [[1, 2, 3], [1, 1, 1]]",
                   args=(np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),))]
     for shape, axis in (((4, 6), None), ((4, 6), 0), ((2, 3, 5), 1), ((1, 7), None)):
         z = randn(rng, *shape, scale=2.0)

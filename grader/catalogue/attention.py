@@ -68,7 +68,7 @@ positional_encoding = Ex(
 # -- self_attention_basic -----------------------------------------------------------
 
 def basic_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: X = [[1, 0], [0, 1], [1, 1]]",
+    cases = [Case("small example: X = [[1, 0], [0, 1], [1, 1]]",
                   args=(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),))]
     for n, d in ((4, 3), (1, 5), (6, 2), (3, 7)):
         X = randn(rng, n, d)

@@ -27,7 +27,7 @@ def _n(case: Case) -> int:
 # -- affine ------------------------------------------------------------------------
 
 def affine_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: x = [[1, 2]], W = [[1, 0, -1], [2, 1, 0]], b = [0.5, 0, -0.5]",
+    cases = [Case("small example: x = [[1, 2]], W = [[1, 0, -1], [2, 1, 0]], b = [0.5, 0, -0.5]",
                   args=(np.array([[1.0, 2.0]]), np.array([[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]]),
                         np.array([0.5, 0.0, -0.5])))]
     for n, d, m in ((4, 3, 5), (1, 6, 2), (7, 1, 3), (3, 4, 4)):

@@ -149,7 +149,7 @@ conv2d_backward = Ex(
 def pool_cases(rng: np.random.Generator) -> list[Case]:
     x = np.array([[[[1.0, 3.0, 0.0, 2.0], [3.0, 2.0, 1.0, 1.0],
                     [4.0, 4.0, 5.0, 6.0], [4.0, 0.0, 7.0, 8.0]]]])
-    cases = [Case("worked example: x = [[1, 3, 0, 2], [3, 2, 1, 1], [4, 4, 5, 6], [4, 0, 7, 8]] "
+    cases = [Case("small example: x = [[1, 3, 0, 2], [3, 2, 1, 1], [4, 4, 5, 6], [4, 0, 7, 8]] "
                   "as (1, 1, 4, 4), kernel 2 (ties in two windows)", args=(x, 2))]
     # the smallest case, where the grader's numerical gradient check runs: no ties
     x = randn(rng, 1, 1, 2, 3)

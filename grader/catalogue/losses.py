@@ -34,7 +34,7 @@ def _sigmoid(z):
 # -- mse_loss ------------------------------------------------------------------
 
 def mse_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: y_hat = [1, 2, 3], y = [1, 1, 1]",
+    cases = [Case("small example: y_hat = [1, 2, 3], y = [1, 1, 1]",
                   args=(np.array([1.0, 2.0, 3.0]), np.ones(3)))]
     for shape in ((6,), (4, 3), (1,)):
         y_hat, y = randn(rng, *shape), randn(rng, *shape)
@@ -54,7 +54,7 @@ mse_loss = Ex(
 # -- binary_cross_entropy ------------------------------------------------------
 
 def bce_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: y_hat = [0.9, 0.2, 0.6], y = [1, 0, 0]",
+    cases = [Case("small example: y_hat = [0.9, 0.2, 0.6], y = [1, 0, 0]",
                   args=(np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 0.0])))]
     for n in (8, 1):
         y_hat, y = rng.uniform(0.02, 0.98, n), rng.integers(0, 2, n).astype(np.float64)
@@ -84,7 +84,7 @@ binary_cross_entropy = Ex(
 # -- softmax_cross_entropy -----------------------------------------------------
 
 def sce_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: logits = [[2, 1, 0.1]], y = [0]",
+    cases = [Case("small example: logits = [[2, 1, 0.1]], y = [0]",
                   args=(np.array([[2.0, 1.0, 0.1]]), np.array([0])))]
     for n, c, scale in ((5, 4, 1.0), (1, 3, 1.0), (8, 10, 3.0)):
         logits, y = randn(rng, n, c, scale=scale), rng.integers(0, c, n)

@@ -24,7 +24,7 @@ STEP_AT_ZERO = "step(0) must be 0: use z > 0, not z >= 0."
 # -- step -------------------------------------------------------------------
 
 def step_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: z = [-2, -0.5, 0, 0.5, 2]",
+    cases = [Case("small example: z = [-2, -0.5, 0, 0.5, 2]",
                   args=(np.array([-2.0, -0.5, 0.0, 0.5, 2.0]),))]
     for z in (with_zeros(rng, randn(rng, 9)), with_zeros(rng, randn(rng, 3, 4)),
               integers(rng, 2, 5, low=-1, high=1)):
@@ -48,8 +48,8 @@ step = Ex(name="step", points=1, kind="function", cases=step_cases,
 
 def predict_cases(rng: np.random.Generator) -> list[Case]:
     w, b = np.array([1.0, 1.0]), -0.5
-    cases = [Case("worked example: OR gate w=[1, 1] b=-0.5, all four inputs", args=(w, b, GATE_X)),
-             Case("worked example: OR gate w=[1, 1] b=-0.5, one input x=[0, 1]",
+    cases = [Case("small example: OR gate w=[1, 1] b=-0.5, all four inputs", args=(w, b, GATE_X)),
+             Case("small example: OR gate w=[1, 1] b=-0.5, one input x=[0, 1]",
                   args=(w, b, GATE_X[1].copy()))]
     m = 3
     cases.append(Case(label("zero weights (every score is exactly 0)", {"X": np.zeros((5, m))}),
