@@ -520,7 +520,8 @@ def run_exercise(req: dict, report_fd: int) -> dict:
     ``report_fd`` itself and ends the process.
     """
     violations: list = []
-    student_dir = os.path.dirname(os.path.realpath(req["path"]))
+    # the folder, resolved; not the file's own target (a link into solutions/ stays outside)
+    student_dir = os.path.realpath(os.path.dirname(os.path.abspath(req["path"])))
     keep = lambda fn: isinstance(fn, str) and os.path.realpath(fn).startswith(student_dir + os.sep)  # noqa: E731
     memory_mb = req.get("memory_mb")
     result: dict = {"load": None, "cases": [], "violations": violations, "params": None,

@@ -479,6 +479,9 @@ class Grader:
                 path = self.submission / f"{module}.py"
                 if not path.is_file():
                     self._static[module] = None
+                elif path.resolve().parent != self.submission:
+                    self._static[module] = StaticReport(module_wide=[
+                        f"{path.name} links to a file outside the submission folder"])
                 else:
                     try:
                         source = path.read_text(encoding="utf-8")

@@ -224,3 +224,33 @@ def test_fake_printed_result_does_not_pass(attacked):
 def test_attacks_leave_the_submission_files_alone(attacked):
     _, _, sub = attacked
     assert (sub / "activations.py").read_text().count("def sigmoid(") == 2  # model's + override
+
+
+def test_a_link_to_the_model_answers_is_forbidden(tmp_path):
+    sub = copy_model(tmp_path / "sub")
+    (sub / "activations.py").unlink()
+    (sub / "activations.py").symlink_to(ROOT / "solutions" / "model" / "activations.py")
+    code, report = grade_json(tmp_path, "relu", "--submission", str(sub), "--seed", "1")
+    entry = by_name(report)["relu"]
+    assert entry["status"] == "forbidden" and "outside the submission folder" in entry["message"]
+
+
+def test_the_worker_guard_blocks_a_linked_reference_file_by_itself(tmp_path):
+    """Past the static check (here: called directly), the runtime guard still refuses the file."""
+    import json as _json
+
+    from grader.catalogue import EXERCISES
+    from grader.runner import Limits, WorkerPool, build_request, case_rng
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "activations.py").symlink_to(ROOT / "solutions" / "model" / "activations.py")
+    ex = EXERCISES["relu"]
+    cases = ex.cases(case_rng(1, ex.name))
+    pool = WorkerPool(1)
+    try:
+        header, payload = pool.run(build_request(ex, cases, sub / "activations.py", ("activations",),
+                                                 Limits(timeout=10), 1))
+    finally:
+        pool.close()
+    assert _json.loads(payload)["violations"] == ["opening activations.py (grader files)"]
