@@ -29,6 +29,9 @@ cdef extern from "nnf_platform.h" nogil:
 cdef extern from "nnf_microkernel.h" nogil:
     void nnf_micro_f32(Py_ssize_t kc, const float* A, const float* B, float* acc)
     void nnf_micro_f64(Py_ssize_t kc, const double* A, const double* B, double* acc)
+    void nnf_micro_f32_add(Py_ssize_t kc, const float* A, const float* B, float* C, Py_ssize_t ldc)
+    void nnf_micro_f64_add(Py_ssize_t kc, const double* A, const double* B, double* C,
+                           Py_ssize_t ldc)
 
 # Blocking parameters. MR rows by NR columns per micro-tile: 6 x 16 float32 or 6 x 8 float64, i.e.
 # 6 x 2 ymm accumulators (12 of the 16 AVX2 registers). KC x NR panels of B stay in L1, MC x KC
@@ -144,6 +147,12 @@ cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, f
     cdef Py_ssize_t NR = _nr(Ap)
     cdef floating acc[MR * NR_MAX]
     cdef Py_ssize_t i, j
+    if mr == MR and nr == NR:       # full tile: added straight from the vector registers
+        if floating is float:
+            nnf_micro_f32_add(kc, Ap, Bp, C, ldc)
+        else:
+            nnf_micro_f64_add(kc, Ap, Bp, C, ldc)
+        return
     if floating is float:
         nnf_micro_f32(kc, Ap, Bp, acc)
     else:
@@ -340,8 +349,9 @@ cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols,
                     src = x + (c * H + oh * sh + kh - ph) * W + kw - pw
                     for ow in range(lo):
                         row[ow] = 0
-                    if sw == 1:
-                        memcpy(row + lo, src + lo, (hi - lo) * sizeof(floating))
+                    if sw == 1:     # inline copy: segments are short, a memcpy call costs more
+                        for ow in range(lo, hi):
+                            row[ow] = src[ow]
                     else:
                         for ow in range(lo, hi):
                             row[ow] = src[ow * sw]
