@@ -133,14 +133,14 @@ def matches_leafwise(got: Any, expected: Any, alternative: Any) -> bool:
 def guarded(hint: Callable[[Case, Any], str | None]) -> Hint:
     """``hint`` made safe: an exception inside it means "no hint"."""
     @functools.wraps(hint)
-    def guarded(case: Case, got: Any) -> str | None:
+    def safe_hint(case: Case, got: Any) -> str | None:
         try:
             with np.errstate(all="ignore"):
                 return hint(case, got)
         except Exception:  # a hint that cannot apply says nothing
             return None
 
-    return guarded
+    return safe_hint
 
 
 # -- the factories ---------------------------------------------------------

@@ -70,6 +70,17 @@ def _bce_wrt_logits(case: Case):
     return (_ref_bce(case)[0], (y_hat - y) / y_hat.shape[0])
 
 
+def _bce_clipped(case: Case, eps: float = 1e-7):
+    """Loss and gradient with y_hat clipped to [eps, 1 - eps] (Keras' default eps)."""
+    y_hat, y = (np.asarray(a, dtype=np.float64) for a in case.args)
+    p = np.clip(y_hat, eps, 1 - eps)
+    if np.array_equal(p, y_hat):
+        return None
+    n = y.shape[0]
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return (loss, (-(y / p) + (1 - y) / (1 - p)) / n)
+
+
 _ref_bce = reference("losses", "binary_cross_entropy")
 binary_cross_entropy = Ex(
     name="binary_cross_entropy", points=2, cases=bce_cases, outputs=("loss", "dy_hat"),
@@ -77,7 +88,10 @@ binary_cross_entropy = Ex(
            scaled_by(_ref_bce, -1, SIGN),
            matches_variant(_ref_bce, _bce_wrt_logits,
                            "(y_hat - y) / n is the gradient with respect to the logit; this one "
-                           "is with respect to y_hat: (y_hat - y) / (y_hat (1 - y_hat) n).")),
+                           "is with respect to y_hat: (y_hat - y) / (y_hat (1 - y_hat) n)."),
+           matches_variant(_ref_bce, _bce_clipped,
+                           "y_hat was clipped (to 1e-7 from 0 and 1): y_hat is strictly inside (0, 1), "
+                           "use it as given.")),
     description="Mean binary cross-entropy and its gradient with respect to y_hat")
 
 

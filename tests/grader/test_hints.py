@@ -422,6 +422,8 @@ BUGS = [
         lambda c, e: (e[0], (A(c)[0] - A(c)[1]) / len(A(c)[1])), "with respect to the logit"),
     Bug("binary_cross_entropy", "y - y_hat sign",
         lambda c, e: (e[0], -bce_parts(*A(c))[1] / len(A(c)[1])), "sign is flipped"),
+    Bug("binary_cross_entropy", "y_hat clipped to [1e-7, 1 - 1e-7] in the loss",
+        lambda c, e: (np.mean(bce_parts(np.clip(A(c)[0], 1e-7, 1 - 1e-7), A(c)[1])[0]), e[1]), "clipped"),
     Bug("softmax_cross_entropy", "sum over the batch", sce_bug(reduce="sum"), "a sum where the mean"),
     Bug("softmax_cross_entropy", "softmax over the batch", sce_bug(axis=0), "batch axis"),
     Bug("softmax_cross_entropy", "no max subtracted", sce_bug(naive=True), "maximum", True),
