@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from grader.catalogue._cases import label, randn, upstream_for
-from grader.catalogue._hints import reference, replace_args, scaled_by, with_inputs
+from grader.catalogue._hints import matches_variant, reference, replace_args, scaled_by, with_inputs
 from grader.spec import Case, Exercise
 
 Ex = functools.partial(Exercise, module="rnn")
@@ -92,27 +92,40 @@ def lstm_seq_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
-def _gate_order_hints(ref, first_weight: int):
+def _gate_order_hints(ref, first_weight: int, weight_grads: tuple[int, ...] = ()):
     """One hint per wrong order of the i, f, g, o blocks: a student reading
-    block k as gate ``order[k]`` computes the reference with the blocks moved."""
+    block k as gate ``order[k]`` computes the reference with the blocks of Wx,
+    Wh and b (forward args ``first_weight`` .. + 2) moved. For a backward,
+    ``weight_grads`` are the outputs holding dWx, dWh, db: a student wrong the
+    same way in both passes returns them with the blocks moved back."""
 
-    def transform(order):
+    def hint(order):
         source = [order.index(gate) for gate in GATES]
 
         def permuted(case: Case) -> Case:
             changes = {}
             for index in (first_weight, first_weight + 1, first_weight + 2):  # Wx, Wh, b
-                arr = np.asarray(case.args[index])
-                blocks = np.split(arr, 4, axis=-1)
+                blocks = np.split(np.asarray(case.args[index]), 4, axis=-1)
                 changes[f"_{index}"] = np.concatenate([blocks[s] for s in source], axis=-1)
             return replace_args(case, **changes)
 
-        return permuted
+        def variant(case: Case):
+            out = ref(permuted(case))
+            if not weight_grads:
+                return out
+            out = list(out)
+            for k in weight_grads:
+                blocks = np.split(np.asarray(out[k]), 4, axis=-1)
+                back = [None] * 4
+                for j, s in enumerate(source):
+                    back[s] = blocks[j]
+                out[k] = np.concatenate(back, axis=-1)
+            return tuple(out)
 
-    return tuple(with_inputs(ref, transform(order),
-                             f"the gate blocks were read in the order {', '.join(order)}; "
-                             f"torch.nn.LSTMCell's order is i, f, g, o.")
-                 for order in itertools.permutations(GATES) if order != GATES)
+        return matches_variant(ref, variant, f"the gate blocks were read in the order "
+                                             f"{', '.join(order)}; torch.nn.LSTMCell's order is i, f, g, o.")
+
+    return tuple(hint(order) for order in itertools.permutations(GATES) if order != GATES)
 
 
 _ref_lstm_cell = reference("rnn", "lstm_cell_forward", "forward")
@@ -126,7 +139,7 @@ lstm_cell_backward = Ex(
     name="lstm_cell_backward", points=4, kind="backward", forward="lstm_cell_forward",
     wrt=(0, 1, 2, 3, 4, 5), outputs=("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"),
     cases=_upstream(lstm_cell_cases, lambda c: {"dh": _nh(c), "dc": _nh(c)}),
-    hints=(_db_summed(_ref_lstm_cell_b),),
+    hints=(_db_summed(_ref_lstm_cell_b),) + _gate_order_hints(_ref_lstm_cell_b, 3, (3, 4, 5)),
     description="Gradients of the LSTM cell given dh and dc")
 
 _ref_lstm = reference("rnn", "lstm_forward", "forward")
@@ -140,7 +153,7 @@ lstm_backward = Ex(
     name="lstm_backward", points=4, kind="backward", forward="lstm_forward", wrt=(0, 1, 2, 3, 4),
     outputs=("dx", "dh0", "dWx", "dWh", "db"),
     cases=_upstream(lstm_seq_cases, lambda c: {"dhs": np.shape(c.args[0])[:2] + np.shape(c.args[1])[1:]}),
-    hints=(_db_summed(_ref_lstm_b),),
+    hints=(_db_summed(_ref_lstm_b),) + _gate_order_hints(_ref_lstm_b, 2, (2, 3, 4)),
     description="Backpropagation through time of the LSTM: (dx, dh0, dWx, dWh, db)")
 
 

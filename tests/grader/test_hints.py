@@ -115,6 +115,52 @@ def lstm_np(x, h0, Wx, Wh, b, order="ifgo"):
     return np.stack(hs, axis=1)
 
 
+def _csig(z):
+    return 1.0 / (1.0 + np.exp(-z))  # complex-safe (no clip): used with complex steps
+
+
+def _lstm_step(x, h, c, Wx, Wh, b, order):
+    blocks = dict(zip(order, np.split(x @ Wx + h @ Wh + b, 4, axis=-1)))
+    c = _csig(blocks["f"]) * c + _csig(blocks["i"]) * np.tanh(blocks["g"])
+    return _csig(blocks["o"]) * np.tanh(c), c
+
+
+def complex_step_gradients(loss, args, wrt, h=1e-30):
+    """Exact-to-round-off gradients of the real ``loss(*args)`` with respect to
+    ``args[i]`` for i in ``wrt``, by complex steps (no subtraction error)."""
+    args = [np.array(a, dtype=complex) if isinstance(a, np.ndarray) else a for a in args]
+    grads = []
+    for index in wrt:
+        x, grad = args[index], np.zeros(np.shape(args[index]))
+        for pos in np.ndindex(*x.shape):
+            x[pos] += 1j * h
+            grad[pos] = loss(*args).imag / h
+            x[pos] -= 1j * h
+        grads.append(grad)
+    return tuple(grads)
+
+
+def lstm_backward_consistent(order, sequence):
+    """What a student with the gates in ``order`` in BOTH passes returns: the
+    true gradients of their own (wrong) forward."""
+
+    def build(case, expected):
+        def loss(*args):
+            if sequence:
+                x, h, Wx, Wh, b = args
+                c, total = np.zeros_like(h), 0.0
+                for t in range(x.shape[1]):
+                    h, c = _lstm_step(x[:, t], h, c, Wx, Wh, b, order)
+                    total = total + np.sum(h * case.upstream[0][:, t])
+                return total
+            h, c = _lstm_step(*args, order)
+            return np.sum(h * case.upstream[0]) + np.sum(c * case.upstream[1])
+
+        return complex_step_gradients(loss, case.args, range(len(case.args)))
+
+    return build
+
+
 def sdpa_np(Q, K, V, mask=None, scale=None, axis=-1, guard=True):
     s = Q @ np.swapaxes(K, -1, -2) / (np.sqrt(Q.shape[-1]) if scale is None else scale)
     if mask is not None:
@@ -520,6 +566,10 @@ BUGS = [
     *[Bug("lstm_forward", f"gates {order}", lambda c, e, order=order: lstm_np(*A(c), order=order),
           f"order {', '.join(order)};") for order in WRONG_GATE_ORDERS],
     Bug("lstm_backward", "db averaged", scale_leaf(4, first_arg_n), "sum over the batch"),
+    *[Bug("lstm_cell_backward", f"gates {order} in both passes", lstm_backward_consistent(order, False),
+          f"order {', '.join(order)};") for order in WRONG_GATE_ORDERS],
+    *[Bug("lstm_backward", f"gates {order} in both passes", lstm_backward_consistent(order, True),
+          f"order {', '.join(order)};") for order in WRONG_GATE_ORDERS],
     # attention
     Bug("positional_encoding", "exponent j/d", lambda c, e: pe_np(*c.args, exponent="column"), "even index"),
     Bug("positional_encoding", "sin/cos swapped", lambda c, e: pe_np(*c.args, swap=True), "swapped"),
