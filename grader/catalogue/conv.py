@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -74,7 +75,7 @@ def _with_params(case: Case, stride_index: int, padding_index: int, *, stride, p
     args = case.args[:min(stride_index, padding_index)]
     kwargs = {k: v for k, v in case.kwargs.items() if k not in ("stride", "padding")}
     kwargs.update(stride=stride, padding=padding)
-    return replace_args(Case(case.label, args=args, kwargs=kwargs, upstream=case.upstream))
+    return dataclasses.replace(case, args=args, kwargs=kwargs)
 
 
 # -- corr2d -------------------------------------------------------------------------
