@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 import csrc
-from solutions.backprop import _common_float
+from solutions._common import common_float
 from solutions.model.attention import (
     _check_attention_inputs,
     _check_heads,
@@ -58,14 +58,14 @@ def _rows_mm(x, W):
 
 def self_attention_basic(X):
     """Z = softmax_rows(X X^T) X for X (n, d) -> Z (n, d)."""
-    (X,) = _common_float(X)
+    (X,) = common_float(X)
     A = _masked_softmax(csrc.matmul(X, np.ascontiguousarray(X.T)))
     return csrc.matmul(A, X)
 
 
 def scaled_dot_product_attention(Q, K, V, mask=None):
     """softmax(Q K^T / sqrt(dk), masked) V: -> out (..., Lq, dv), cache (Q, K, V, A, scale)."""
-    Q, K, V = _common_float(Q, K, V)
+    Q, K, V = common_float(Q, K, V)
     mask = _check_attention_inputs(Q, K, V, mask)
     scale = 1.0 / math.sqrt(Q.shape[-1])
     A = _masked_softmax(_bmm(Q, K, transpose_b=True) * scale, mask)
@@ -75,7 +75,7 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 def scaled_dot_product_attention_backward(dout, cache):
     """dout (..., Lq, dv) -> dQ (..., Lq, dk), dK (..., Lk, dk), dV (..., Lk, dv)."""
     Q, K, V, A, scale = cache
-    dout, Q, K, V, A = _common_float(dout, Q, K, V, A)
+    dout, Q, K, V, A = common_float(dout, Q, K, V, A)
     dV = _bmm(A, dout, transpose_a=True)
     dS = _softmax_backward(A, _bmm(dout, V, transpose_b=True)) * scale
     return _bmm(dS, K), _bmm(dS, Q, transpose_a=True), dV
@@ -83,7 +83,7 @@ def scaled_dot_product_attention_backward(dout, cache):
 
 def multi_head_attention_forward(x, Wq, Wk, Wv, Wo, num_heads, mask=None):
     """Multi-head self attention, x (N, L, E), W* (E, E) -> out (N, L, E), cache."""
-    x, Wq, Wk, Wv, Wo = _common_float(x, Wq, Wk, Wv, Wo)
+    x, Wq, Wk, Wv, Wo = common_float(x, Wq, Wk, Wv, Wo)
     E = x.shape[-1]
     _check_heads(E, num_heads)
     W_qkv = np.concatenate([Wq, Wk, Wv], axis=1)  # (E, 3E): one product for all three
@@ -97,7 +97,7 @@ def multi_head_attention_forward(x, Wq, Wk, Wv, Wo, num_heads, mask=None):
 def multi_head_attention_backward(dout, cache):
     """dout (N, L, E) -> dx (N, L, E), dWq, dWk, dWv, dWo (E, E)."""
     x, W_qkv, Wo, num_heads, concat, attn_cache = cache
-    dout, x, W_qkv, Wo, concat = _common_float(dout, x, W_qkv, Wo, concat)
+    dout, x, W_qkv, Wo, concat = common_float(dout, x, W_qkv, Wo, concat)
     E = x.shape[-1]
     dout2 = dout.reshape(-1, E)
     dWo = csrc.matmul(np.ascontiguousarray(concat.reshape(-1, E).T), dout2)

@@ -7,6 +7,7 @@ two-layer network is composed from these reference layers.
 import numpy as np
 
 import csrc
+from solutions._common import common_float
 from solutions.model.backprop import (
     _two_layer_net_loss,
     relu_backward,
@@ -30,21 +31,9 @@ __all__ = [
 ]
 
 
-def _common_float(*arrays):
-    """The arrays as C-contiguous arrays of one floating dtype for the kernel.
-
-    float32 only when every input is float32; integers and bools become float64.
-    """
-    arrays = [np.asarray(a) for a in arrays]
-    dtype = np.result_type(*arrays)
-    if not np.issubdtype(dtype, np.floating) or dtype not in (np.float32, np.float64):
-        dtype = np.dtype(np.float64)
-    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
-
-
 def affine_forward(x, W, b):
     """out = x W + b, x (N, D), W (D, M), b (M,) -> out (N, M), cache (x, W, b)."""
-    xf, Wf, bf = _common_float(x, W, b)
+    xf, Wf, bf = common_float(x, W, b)
     out = csrc.matmul(xf, Wf) + bf
     return out, (xf, Wf, bf)
 
@@ -52,7 +41,7 @@ def affine_forward(x, W, b):
 def affine_backward(dout, cache):
     """dout (N, M) -> dx (N, D) = dout W^T, dW (D, M) = x^T dout, db (M,)."""
     x, W, _ = cache
-    dout, x, W = _common_float(dout, x, W)
+    dout, x, W = common_float(dout, x, W)
     dx = csrc.matmul(dout, np.ascontiguousarray(W.T))
     dW = csrc.matmul(np.ascontiguousarray(x.T), dout)
     return dx, dW, np.sum(dout, axis=0)

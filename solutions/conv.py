@@ -8,7 +8,7 @@ it is the model answer's own.
 import numpy as np
 
 import csrc
-from solutions.backprop import _common_float
+from solutions._common import common_float
 from solutions.model.conv import max_pool2d_backward, max_pool2d_forward
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
 
 def corr2d(x, k, padding=0, stride=1):
     """Cross-correlation of x (H, W) with k (KH, KW) -> (OH, OW), as a (1, 1, H, W) conv2d."""
-    x, k = _common_float(x, k)
+    x, k = common_float(x, k)
     if x.ndim != 2 or k.ndim != 2:
         raise ValueError(f"corr2d: x and k must be 2-D, got shapes {x.shape} and {k.shape}")
     return csrc.conv2d_forward(x[None, None], k[None, None], None, stride, padding)[0, 0]
@@ -30,7 +30,7 @@ def corr2d(x, k, padding=0, stride=1):
 
 def conv2d_forward(x, w, b, stride=1, padding=0):
     """x (N, C, H, W), w (F, C, KH, KW), b (F,) -> out (N, F, OH, OW), cache (x, w, stride, padding)."""
-    x, w, b = _common_float(x, w, b)
+    x, w, b = common_float(x, w, b)
     out = csrc.conv2d_forward(x, w, b, stride, padding)
     return out, (x, w, stride, padding)
 

@@ -11,7 +11,7 @@ in the backward; only ``h_prev @ Wh`` and ``da @ Wh^T`` are done per step.
 import numpy as np
 
 import csrc
-from solutions.backprop import _common_float
+from solutions._common import common_float
 from solutions.model.rnn import _activation, _lstm_gates, _lstm_gates_backward
 
 __all__ = [
@@ -37,7 +37,7 @@ def _mm_bt(a, b):
 def rnn_cell_forward(x, h_prev, Wx, Wh, b, activation="tanh"):
     """h = activation(x Wx + h_prev Wh + b): x (N, D), h_prev (N, H) -> h (N, H), cache."""
     act, _ = _activation(activation)
-    x, h_prev, Wx, Wh, b = _common_float(x, h_prev, Wx, Wh, b)
+    x, h_prev, Wx, Wh, b = common_float(x, h_prev, Wx, Wh, b)
     h = act(csrc.matmul(x, Wx) + csrc.matmul(h_prev, Wh) + b)
     return h, (x, h_prev, Wx, Wh, h, activation)
 
@@ -46,13 +46,13 @@ def rnn_cell_backward(dh, cache):
     """dh (N, H) -> dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,)."""
     x, h_prev, Wx, Wh, h, activation = cache
     _, act_grad = _activation(activation)
-    da, x, h_prev, Wx, Wh = _common_float(dh * act_grad(h), x, h_prev, Wx, Wh)
+    da, x, h_prev, Wx, Wh = common_float(dh * act_grad(h), x, h_prev, Wx, Wh)
     return _mm_bt(da, Wx), _mm_bt(da, Wh), _mm_t(x, da), _mm_t(h_prev, da), da.sum(axis=0)
 
 
 def lstm_cell_forward(x, h_prev, c_prev, Wx, Wh, b):
     """One LSTM step (gates i, f, g, o): -> h (N, H), c (N, H), cache."""
-    x, h_prev, c_prev, Wx, Wh, b = _common_float(x, h_prev, c_prev, Wx, Wh, b)
+    x, h_prev, c_prev, Wx, Wh, b = common_float(x, h_prev, c_prev, Wx, Wh, b)
     a = csrc.matmul(x, Wx) + csrc.matmul(h_prev, Wh) + b
     h, c, gates = _lstm_gates(a, c_prev)
     return h, c, (x, h_prev, c_prev, Wx, Wh, gates)
@@ -62,7 +62,7 @@ def lstm_cell_backward(dh, dc, cache):
     """-> dx (N, D), dh_prev (N, H), dc_prev (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)."""
     x, h_prev, c_prev, Wx, Wh, gates = cache
     da, dc_prev = _lstm_gates_backward(dh, dc, c_prev, gates)
-    da, x, h_prev, Wx, Wh = _common_float(da, x, h_prev, Wx, Wh)
+    da, x, h_prev, Wx, Wh = common_float(da, x, h_prev, Wx, Wh)
     return (
         _mm_bt(da, Wx),
         _mm_bt(da, Wh),
@@ -75,7 +75,7 @@ def lstm_cell_backward(dh, dc, cache):
 
 def lstm_forward(x, h0, Wx, Wh, b):
     """LSTM over x (N, T, D) from h0 (N, H) and c0 = 0 -> hs (N, T, H), cache."""
-    x, h0, Wx, Wh, b = _common_float(x, h0, Wx, Wh, b)
+    x, h0, Wx, Wh, b = common_float(x, h0, Wx, Wh, b)
     N, T, D = x.shape
     # The input part of every step's pre-activation, in one (N*T, D) @ (D, 4H) product.
     ax = (csrc.matmul(x.reshape(N * T, D), Wx) + b).reshape(N, T, -1)
@@ -93,7 +93,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
 def lstm_backward(dhs, cache):
     """dhs (N, T, H) -> dx (N, T, D), dh0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,)."""
     x, h0, Wx, Wh, hs, steps = cache
-    dhs, x, h0, Wx, Wh, hs = _common_float(dhs, x, h0, Wx, Wh, hs)
+    dhs, x, h0, Wx, Wh, hs = common_float(dhs, x, h0, Wx, Wh, hs)
     N, T, D = x.shape
     da = np.empty((N, T, Wx.shape[1]), dtype=x.dtype)
     dh_next = np.zeros_like(h0)

@@ -8,7 +8,7 @@ padding.
 import numpy as np
 
 import csrc
-from solutions.backprop import _common_float
+from solutions._common import common_float
 
 __all__ = [
     "trans_conv2d",
@@ -19,7 +19,7 @@ __all__ = [
 
 def trans_conv2d(x, k):
     """Transposed convolution of x (H, W) with k (KH, KW) -> (H + KH - 1, W + KW - 1)."""
-    x, k = _common_float(x, k)
+    x, k = common_float(x, k)
     if x.ndim != 2 or k.ndim != 2:
         raise ValueError(f"trans_conv2d: x and k must be 2-D, got shapes {x.shape} and {k.shape}")
     return csrc.conv_transpose2d_forward(x[None, None], k[None, None])[0, 0]
@@ -27,7 +27,7 @@ def trans_conv2d(x, k):
 
 def conv_transpose2d_forward(x, w, b, stride=1, padding=0):
     """x (N, C_in, H, W), w (C_in, C_out, KH, KW), b (C_out,) -> out (N, C_out, OH, OW), cache."""
-    x, w, b = _common_float(x, w, b)
+    x, w, b = common_float(x, w, b)
     out = csrc.conv_transpose2d_forward(x, w, b, stride, padding)
     return out, (x, w, stride, padding)
 
