@@ -44,8 +44,9 @@ class TextReport:
             style = STATUS_STYLE[r.status]
             table.add_row(r.name, f"{r.score}/{r.max_score}", f"[{style}]{r.status}[/]", escape(r.summary))
         console.print(table)
+        # details only where the message says more than the table's (possibly cut) one line
         for r in report.results:
-            if not r.passed:
+            if not r.passed and (r.message.strip() != r.summary or len(r.summary) > reason_width):
                 console.print(f"\n[bold]{escape(r.name)}[/] [{STATUS_STYLE[r.status]}]{r.status}[/]")
                 console.print(escape(r.message), highlight=False, soft_wrap=True)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
