@@ -330,8 +330,8 @@ cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols,
                   Py_ssize_t ld) noexcept nogil:
     """One image x (C, H, W) -> cols (C*KH*KW, OH*OW) with row stride ld >= OH*OW, row
     (c, kh, kw), zero where the window reads padding."""
-    # Geometry in locals: the module is built with -fno-strict-aliasing (CPython's flags), so
-    # fields read through `g` would be reloaded after every store to `cols`.
+    # Geometry in locals: read through `g`, the fields would be reloaded after every store to
+    # `cols` whenever the compiler cannot rule out aliasing (e.g. -fno-strict-aliasing builds).
     cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW
     cdef Py_ssize_t sh = g.sh, sw = g.sw, ph = g.ph, pw = g.pw
     cdef Py_ssize_t c, kh, kw, oh, ow, lo, hi, oh_lo, oh_hi
