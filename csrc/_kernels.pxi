@@ -45,6 +45,7 @@ cdef enum:
     MC = 120          # multiple of MR
     NC = 3072         # multiple of NR_MAX
     DW_CHUNKS = 16    # fixed image chunks for weight gradients: results independent of threads
+    CHUNK_BYTES = 65536   # im2col chunk of the forward pass: built and packed while in cache
 
 
 SIMD_COMPILED = bool(NNF_SIMD_COMPILED)
@@ -326,24 +327,27 @@ cdef inline void _valid_range(Py_ssize_t n_out, Py_ssize_t stride, Py_ssize_t of
     hi[0] = h
 
 
-cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols,
-                  Py_ssize_t ld) noexcept nogil:
-    """One image x (C, H, W) -> cols (C*KH*KW, OH*OW) with row stride ld >= OH*OW, row
-    (c, kh, kw), zero where the window reads padding."""
+cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols, Py_ssize_t ld,
+                  Py_ssize_t oh0, Py_ssize_t oh1) noexcept nogil:
+    """Output rows [oh0, oh1) of the im2col of one image x (C, H, W): cols (C*KH*KW,
+    (oh1-oh0)*OW) with row stride ld, row (c, kh, kw), zero where the window reads padding."""
     # Geometry in locals: read through `g`, the fields would be reloaded after every store to
     # `cols` whenever the compiler cannot rule out aliasing (e.g. -fno-strict-aliasing builds).
-    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW
+    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OW = g.OW
     cdef Py_ssize_t sh = g.sh, sw = g.sw, ph = g.ph, pw = g.pw
     cdef Py_ssize_t c, kh, kw, oh, ow, lo, hi, oh_lo, oh_hi
     cdef const floating* src
     cdef floating* row
-    cdef floating* dst = cols
+    cdef floating* dst = cols - oh0 * OW      # dst + oh*OW is output row oh's segment
     for c in range(C):
         for kh in range(KH):
-            _valid_range(OH, sh, kh - ph, H, &oh_lo, &oh_hi)
+            _valid_range(g.OH, sh, kh - ph, H, &oh_lo, &oh_hi)
+            oh_lo = _imin(oh1, oh_lo if oh_lo > oh0 else oh0)
+            oh_hi = _imin(oh1, oh_hi if oh_hi > oh_lo else oh_lo)
             for kw in range(KW):
                 _valid_range(OW, sw, kw - pw, W, &lo, &hi)
-                memset(dst, 0, oh_lo * OW * sizeof(floating))
+                if oh_lo > oh0:
+                    memset(dst + oh0 * OW, 0, (oh_lo - oh0) * OW * sizeof(floating))
                 for oh in range(oh_lo, oh_hi):
                     row = dst + oh * OW
                     src = x + (c * H + oh * sh + kh - ph) * W + kw - pw
@@ -357,8 +361,29 @@ cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols,
                             row[ow] = src[ow * sw]
                     for ow in range(hi, OW):
                         row[ow] = 0
-                memset(dst + oh_hi * OW, 0, (OH - oh_hi) * OW * sizeof(floating))
+                if oh1 > oh_hi:
+                    memset(dst + oh_hi * OW, 0, (oh1 - oh_hi) * OW * sizeof(floating))
                 dst += ld
+
+
+cdef inline Py_ssize_t _gcd(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    cdef Py_ssize_t t
+    while b:
+        t = a % b
+        a = b
+        b = t
+    return a
+
+
+cdef Py_ssize_t _chunk_rows(const ConvGeom* g, Py_ssize_t NR, size_t itemsize) noexcept nogil:
+    """Output rows per im2col chunk of the forward pass: a whole number of NR-pixel panels,
+    grown while the chunk's cols stay within CHUNK_BYTES, never past OH."""
+    cdef Py_ssize_t CKK = g.C * g.KH * g.KW
+    cdef Py_ssize_t step = NR // _gcd(g.OW, NR)
+    cdef Py_ssize_t rows = step
+    while rows + step <= g.OH and <size_t>((rows + step) * g.OW * CKK) * itemsize <= CHUNK_BYTES:
+        rows += step
+    return _imin(rows, g.OH)
 
 
 cdef void _col2im(const floating* cols, const ConvGeom* g, floating* x,
@@ -399,12 +424,15 @@ cdef ConvGeom _geom(Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t F, Py_s
 cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, const floating* bias,
                        floating* out, const ConvGeom* g, int nthreads) noexcept nogil:
     """out (N, F, OH, OW) = conv of x (N, C, H, W) with w (F, C, KH, KW) + bias (F,) or NULL.
-    Per image: out_n (F, P) = w (F, CKK) @ cols (CKK, P); w packed once, cols built and packed
-    in per-thread buffers. Returns -1 when out of memory."""
+    Per image: out_n (F, P) = w (F, CKK) @ cols (CKK, P); w packed once; cols built a few
+    output rows at a time in a small per-thread buffer, packed while still in cache.
+    Returns -1 when out of memory."""
     cdef Py_ssize_t NR = _nr(x)
-    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, ld = _cols_ld(P)
-    cdef Py_ssize_t b_size = CKK * _round_up(P, NR)
-    cdef Py_ssize_t n, f, i
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F
+    cdef Py_ssize_t Nround = _round_up(P, NR), b_size = CKK * Nround
+    cdef Py_ssize_t rows = _chunk_rows(g, NR, sizeof(floating))
+    cdef Py_ssize_t ld = rows * g.OW
+    cdef Py_ssize_t n, f, i, oh0, oh1, q0, pc, pc_b
     cdef floating bf
     cdef floating* o
     cdef floating* Bp
@@ -421,8 +449,16 @@ cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, const
     for n in prange(N, num_threads=nthreads, schedule='dynamic'):
         Bp = Bp_all + threadid() * b_size
         cols = cols_all + threadid() * CKK * ld
-        _im2col(x + n * g.C * g.H * g.W, g, cols, ld)
-        _pack_b_full(CKK, P, cols, ld, 1, Bp)
+        oh0 = 0
+        while oh0 < g.OH:
+            oh1 = _imin(g.OH, oh0 + rows)
+            _im2col(x + n * g.C * g.H * g.W, g, cols, ld, oh0, oh1)
+            q0 = oh0 * g.OW     # a multiple of NR: chunks are whole panels
+            for pc_b in range((CKK + KC - 1) // KC):
+                pc = pc_b * KC
+                _pack_b(_imin(KC, CKK - pc), (oh1 - oh0) * g.OW, cols + pc * ld, ld, 1,
+                        Bp + pc * Nround + q0 * _imin(KC, CKK - pc))
+            oh0 = oh1
         o = out + n * F * P
         for f in range(F):
             bf = bias[f] if bias != NULL else 0
@@ -499,7 +535,7 @@ cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x
         Bp = Bp_all + threadid() * b_size
         cols = cols_all + threadid() * CKK * ld
         for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
-            _im2col(x + n * g.C * g.H * g.W, g, cols, ld)
+            _im2col(x + n * g.C * g.H * g.W, g, cols, ld, 0, g.OH)
             _pack_a_full(CKK, P, cols, ld, 1, Ap)
             _pack_b_full(P, F, dout + n * F * P, 1, P, Bp)
             _gemm_packed(CKK, F, P, Ap, Bp, acc + ch * FK, F)

@@ -24,6 +24,8 @@ CASES = {
     # odd sizes whose im2col GEMM straddles the micro-tile and block edges
     "odd_gemm_edges": ((3, 17, 13, 11), (67, 17, 3, 2), (1, 1), (1, 1)),
     "long_reduction": ((2, 29, 9, 9), (7, 29, 3, 3), (1, 1), (1, 1)),  # C*KH*KW = 261 > KC
+    # several im2col row chunks in the forward pass, each with two KC blocks
+    "long_reduction_many_rows": ((1, 30, 20, 21), (5, 30, 3, 3), (1, 1), (1, 1)),
     "many_images": ((19, 2, 5, 5), (3, 2, 3, 3), (1, 1), (1, 1)),  # more than 16 dw chunks
 }
 
