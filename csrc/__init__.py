@@ -20,8 +20,9 @@ conv_transpose2d_forward(x, w, b=None, stride=1, padding=0) -> out
 conv_transpose2d_backward(dout, x, w, stride=1, padding=0) -> (dx, dw, db)
     dout like the forward's out; dx like x, dw like w, db (C_out,).
 set_num_threads(n), get_num_threads()
-    Threads used by the kernels (default: OMP_NUM_THREADS or the number of cores). Results do
-    not depend on the thread count.
+    Most threads a kernel call uses (default: OMP_NUM_THREADS or the number of cores); calls too
+    small to gain from threads (under _MIN_FLOPS_PER_THREAD of work per thread, see below) run
+    on the calling thread alone. Results do not depend on the thread count.
 openmp_enabled() -> bool
     Whether the kernels were compiled with OpenMP (otherwise they always run on one thread).
 simd_path() -> str
@@ -34,6 +35,7 @@ is a convolution's forward pass plus a weight gradient with the roles of input a
 swapped; both directions therefore run the same three kernels.
 """
 
+import math
 import operator
 import os
 
@@ -68,6 +70,24 @@ def _pick_kernels():
 
 _kernels, _simd_path = _pick_kernels()
 _num_threads = max(1, int(_kernels.omp_max_threads()))
+
+# Work (floating-point operations, 2 per multiply-add) each thread must get before a call runs on
+# more than one. Starting and joining an OpenMP team costs tens of microseconds on a quiet machine
+# and whole scheduler time slices (milliseconds) when another process holds a core, so a small
+# product runs fastest on the calling thread alone. Measured on a 2-core AVX2 machine (float32,
+# one thread ~20-40 GFLOP/s): 2 threads lost or broke even below ~4e6 flops per thread (128^3
+# matmul, 4.2e6 flops: 83 us on one thread, 44-150 us on two depending on the load) and only
+# started to pay from ~1e7 flops per thread. Below the threshold the kernels are called with one
+# thread and open no parallel region at all. Results are identical either way (each output
+# element is summed in the same order whatever the thread count).
+_MIN_FLOPS_PER_THREAD = 4_000_000
+
+
+def _threads_for(flops, tasks):
+    """Threads for a call of `flops` operations split into `tasks` independent parts (rows of
+    a product, images of a batch): at most get_num_threads() and `tasks`, and few enough that
+    each thread gets _MIN_FLOPS_PER_THREAD."""
+    return max(1, min(_num_threads, tasks, int(flops // _MIN_FLOPS_PER_THREAD)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +207,9 @@ def matmul(a, b):
             f"({a.shape[1]}) must equal b.shape[0] ({b.shape[0]})")
     out = np.zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
     if out.size and a.shape[1]:
-        _kernels.matmul_into(_kernel_view(a), _kernel_view(b), out, _num_threads)
+        (m, k), n = a.shape, b.shape[1]
+        _kernels.matmul_into(_kernel_view(a), _kernel_view(b), out,
+                             _threads_for(2 * m * n * k, max(m, n)))
     return out
 
 
@@ -267,6 +289,12 @@ def _nonempty(*arrays):
 # The three kernels every convolution direction is made of, for a conv2d of an input
 # (N, C, H, W) with w (F, C, KH, KW) giving an output (N, F, OH, OW).
 
+def _conv_threads(out_shape, w_shape):
+    """Threads for one of the three kernels of a conv2d with output (N, F, OH, OW) and weights
+    (F, C, KH, KW): each costs 2*N*F*OH*OW*C*KH*KW flops and is split over the N images."""
+    return _threads_for(2 * math.prod(out_shape) * math.prod(w_shape[1:]), out_shape[0])
+
+
 def _forward(x, w, b, shape, stride, padding):
     """New array `shape` = conv2d(x, w) + b (b may be None)."""
     if not (_nonempty(x, w) and all(shape)):
@@ -275,7 +303,8 @@ def _forward(x, w, b, shape, stride, padding):
         return out
     out = np.empty(shape, dtype=x.dtype)
     bias = _c(b) if b is not None else np.empty(0, dtype=x.dtype)
-    _kernels.conv2d_forward_into(_c(x), _c(w), bias, out, *stride, *padding, _num_threads)
+    _kernels.conv2d_forward_into(_c(x), _c(w), bias, out, *stride, *padding,
+                                 _conv_threads(shape, w.shape))
     return out
 
 
@@ -283,7 +312,8 @@ def _input_grad(dout, w, shape, stride, padding):
     """New array `shape` (the input's) = gradient of conv2d(., w) w.r.t. its input at dout."""
     dx = np.zeros(shape, dtype=dout.dtype)
     if _nonempty(dout, w, dx):
-        _kernels.conv2d_input_grad_into(_c(dout), _c(w), dx, *stride, *padding, _num_threads)
+        _kernels.conv2d_input_grad_into(_c(dout), _c(w), dx, *stride, *padding,
+                                        _conv_threads(dout.shape, w.shape))
     return dx
 
 
@@ -291,7 +321,8 @@ def _weight_grad(dout, x, shape, stride, padding):
     """New array `shape` (the weights') = gradient of conv2d(x, .) w.r.t. its weights at dout."""
     dw = np.zeros(shape, dtype=x.dtype)
     if _nonempty(dout, x, dw):
-        _kernels.conv2d_weight_grad_into(_c(dout), _c(x), dw, *stride, *padding, _num_threads)
+        _kernels.conv2d_weight_grad_into(_c(dout), _c(x), dw, *stride, *padding,
+                                         _conv_threads(dout.shape, shape))
     return dw
 
 

@@ -446,7 +446,7 @@ cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, const
         free(cols_all)
         return -1
     _pack_a_full(F, CKK, w, CKK, 1, Ap)
-    for n in prange(N, num_threads=nthreads, schedule='dynamic'):
+    for n in prange(N, num_threads=nthreads, schedule='dynamic', use_threads_if=nthreads > 1):
         Bp = Bp_all + threadid() * b_size
         cols = cols_all + threadid() * CKK * ld
         oh0 = 0
@@ -491,7 +491,7 @@ cdef int _conv_input_grad(Py_ssize_t N, const floating* dout, const floating* w,
         free(cols_all)
         return -1
     _pack_a_full(CKK, F, w, 1, CKK, Ap)
-    for n in prange(N, num_threads=nthreads, schedule='dynamic'):
+    for n in prange(N, num_threads=nthreads, schedule='dynamic', use_threads_if=nthreads > 1):
         Bp = Bp_all + threadid() * b_size
         cols = cols_all + threadid() * CKK * ld
         _pack_b_full(F, P, dout + n * F * P, P, 1, Bp)
@@ -530,7 +530,8 @@ cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x
         free(cols_all)
         free(acc)
         return -1
-    for ch in prange(n_chunks, num_threads=nthreads, schedule='dynamic'):
+    for ch in prange(n_chunks, num_threads=nthreads, schedule='dynamic',
+                    use_threads_if=nthreads > 1):
         Ap = Ap_all + threadid() * a_size
         Bp = Bp_all + threadid() * b_size
         cols = cols_all + threadid() * CKK * ld

@@ -44,3 +44,10 @@ def assert_fresh_c_array(out, *inputs):
     assert out.flags.c_contiguous
     for arr in inputs:
         assert not np.shares_memory(out, arr)
+
+
+@pytest.fixture
+def split_small_calls(monkeypatch):
+    """Makes every call big enough to share run on all the threads allowed (csrc would run a
+    small one on the calling thread alone), so small test inputs still exercise the threads."""
+    monkeypatch.setattr(csrc, "_MIN_FLOPS_PER_THREAD", 1)

@@ -99,7 +99,7 @@ def test_conv2d_leaves_inputs_unchanged(dtype, rng):
         np.testing.assert_array_equal(arr, arr0)
 
 
-def test_conv2d_results_do_not_depend_on_thread_count(dtype, rng, threads):
+def test_conv2d_results_do_not_depend_on_thread_count(dtype, rng, threads, split_small_calls):
     x = rng.standard_normal((21, 5, 12, 10)).astype(dtype)
     w = rng.standard_normal((7, 5, 3, 3)).astype(dtype)
     dout = rng.standard_normal((21, 7, 12, 10)).astype(dtype)

@@ -78,7 +78,8 @@ def test_conv_transpose2d_leaves_inputs_unchanged(dtype, rng):
         np.testing.assert_array_equal(arr, arr0)
 
 
-def test_conv_transpose2d_results_do_not_depend_on_thread_count(dtype, rng, threads):
+def test_conv_transpose2d_results_do_not_depend_on_thread_count(dtype, rng, threads,
+                                                               split_small_calls):
     x, w, b, stride, padding = _case("many_images", dtype, rng)
     dout = rng.standard_normal((19, 3, 7, 7)).astype(dtype)
     results = {}
