@@ -11,12 +11,11 @@ import warnings
 import numpy as np
 import pytest
 
+from tests.solutions.convcommon import assert_close, dtype, pair  # noqa: F401 (dtype: fixture)
 from tests.solutions.gradcheck import numerical_gradient
 
 MODULES = ["solutions.conv", "solutions.model.conv"]
 API = ["corr2d", "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward"]
-#: dtype -> (rtol, atol) against a float64 oracle fed the same (rounded) inputs.
-TOL = {np.float32: (1e-4, 1e-5), np.float64: (1e-10, 1e-12)}
 
 #: The worked example of the API document (input and kernel reconstructed from its two outputs).
 X_EXAMPLE = np.array([[2, 7, 1, 0, 3], [4, 5, 0, 1, 0], [9, 5, 2, 3, 8], [0, 9, 3, 5, 1]])
@@ -52,15 +51,6 @@ def cv(request):
     return importlib.import_module(request.param)
 
 
-@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
-def dtype(request):
-    return request.param
-
-
-def pair(v):
-    return (v, v) if np.ndim(v) == 0 else tuple(v)
-
-
 def conv_out_hw(h, w, kh, kw, stride, padding):
     (sh, sw), (ph, pw) = pair(stride), pair(padding)
     return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
@@ -89,11 +79,6 @@ def conv_problem(geometry, dtype=np.float64, seed=0):
     arrays = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
               rng.standard_normal(w_shape[0]), rng.standard_normal((x_shape[0], w_shape[0], oh, ow)))
     return tuple(a.astype(dtype) for a in arrays)
-
-
-def assert_close(got, want, dtype):
-    rtol, atol = TOL[dtype]
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
 
 
 def test_both_modules_define_the_whole_api():

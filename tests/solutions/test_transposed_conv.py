@@ -10,12 +10,11 @@ import warnings
 import numpy as np
 import pytest
 
+from tests.solutions.convcommon import assert_close, dtype, pair  # noqa: F401 (dtype: fixture)
 from tests.solutions.gradcheck import numerical_gradient
 
 MODULES = ["solutions.transposed_conv", "solutions.model.transposed_conv"]
 API = ["trans_conv2d", "conv_transpose2d_forward", "conv_transpose2d_backward"]
-#: dtype -> (rtol, atol) against a float64 oracle fed the same (rounded) inputs.
-TOL = {np.float32: (1e-4, 1e-5), np.float64: (1e-10, 1e-12)}
 
 #: (x shape, w shape (C_in, C_out, KH, KW), stride, padding): int and pair geometries,
 #: overlapping copies (stride < kernel), gaps (stride > kernel), cropping padding, 1x1
@@ -45,15 +44,6 @@ def tc(request):
     return importlib.import_module(request.param)
 
 
-@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
-def dtype(request):
-    return request.param
-
-
-def pair(v):
-    return (v, v) if np.ndim(v) == 0 else tuple(v)
-
-
 def out_hw(h, w, kh, kw, stride, padding):
     (sh, sw), (ph, pw) = pair(stride), pair(padding)
     return (h - 1) * sh - 2 * ph + kh, (w - 1) * sw - 2 * pw + kw
@@ -80,11 +70,6 @@ def problem(geometry, dtype=np.float64, seed=0):
     arrays = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
               rng.standard_normal(w_shape[1]), rng.standard_normal((x_shape[0], w_shape[1], oh, ow)))
     return tuple(a.astype(dtype) for a in arrays)
-
-
-def assert_close(got, want, dtype):
-    rtol, atol = TOL[dtype]
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
 
 
 def test_both_modules_define_the_whole_api():
