@@ -45,7 +45,6 @@ cdef enum:
     MC = 120          # multiple of MR
     NC = 3072         # multiple of NR_MAX
     DW_CHUNKS = 16    # fixed image chunks for weight gradients: results independent of threads
-    CHUNK_BYTES = 65536   # im2col chunk of the forward pass: built and packed while in cache
 
 
 SIMD_COMPILED = bool(NNF_SIMD_COMPILED)
@@ -366,24 +365,74 @@ cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols, Py_ssize
                 dst += ld
 
 
-cdef inline Py_ssize_t _gcd(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    cdef Py_ssize_t t
-    while b:
-        t = a % b
-        a = b
-        b = t
-    return a
+cdef void _im2col_panel(const floating* xp, Py_ssize_t Hp, Py_ssize_t Wp, const ConvGeom* g,
+                        Py_ssize_t q0, Py_ssize_t nr, Py_ssize_t pc, Py_ssize_t kc,
+                        floating* Bp) noexcept nogil:
+    """Rows [pc, pc+kc) and output pixels [q0, q0+nr) (nr <= NR) of the im2col of one image,
+    read from xp (C, Hp, Wp), the image with its zero padding already in place, and written
+    straight in the GEMM's packed-B layout: one kc x NR panel, element (p, j) at p*NR + j,
+    zero in the columns past nr."""
+    cdef Py_ssize_t NR = _nr(Bp)
+    cdef Py_ssize_t KH = g.KH, KW = g.KW, OW = g.OW, sw = g.sw
+    # The panel's pixels as runs along one output row: run s starts at panel column seg_j[s],
+    # is seg_len[s] pixels long, and its first window corner is xp[seg_off[s]].
+    cdef Py_ssize_t seg_off[NR_MAX]
+    cdef Py_ssize_t seg_j[NR_MAX]
+    cdef Py_ssize_t seg_len[NR_MAX]
+    cdef Py_ssize_t n_seg = 0, j = 0, oh = q0 // OW, ow = q0 % OW
+    cdef Py_ssize_t c, kh, kw, row, p, s, t, ln
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating* d
+    while j < nr:
+        seg_off[n_seg] = oh * g.sh * Wp + ow * sw
+        seg_j[n_seg] = j
+        seg_len[n_seg] = _imin(nr - j, OW - ow)
+        j += seg_len[n_seg]
+        n_seg += 1
+        oh += 1
+        ow = 0
+    c = pc // (KH * KW)         # row pc of cols is (c, kh, kw); later rows step kw fastest
+    kh = (pc // KW) % KH
+    kw = pc % KW
+    for p in range(kc):
+        dst = Bp + p * NR
+        row = (c * Hp + kh) * Wp + kw
+        for s in range(n_seg):
+            d = dst + seg_j[s]
+            src = xp + row + seg_off[s]
+            ln = seg_len[s]
+            if sw != 1:
+                for t in range(ln):
+                    d[t] = src[t * sw]
+            elif ln == NR:      # the common case, a whole panel row: two vector moves
+                memcpy(d, src, NR * sizeof(floating))
+            else:
+                for t in range(ln):
+                    d[t] = src[t]
+        for t in range(nr, NR):
+            dst[t] = 0
+        kw += 1
+        if kw == KW:
+            kw = 0
+            kh += 1
+            if kh == KH:
+                kh = 0
+                c += 1
 
 
-cdef Py_ssize_t _chunk_rows(const ConvGeom* g, Py_ssize_t NR, size_t itemsize) noexcept nogil:
-    """Output rows per im2col chunk of the forward pass: a whole number of NR-pixel panels,
-    grown while the chunk's cols stay within CHUNK_BYTES, never past OH."""
-    cdef Py_ssize_t CKK = g.C * g.KH * g.KW
-    cdef Py_ssize_t step = NR // _gcd(g.OW, NR)
-    cdef Py_ssize_t rows = step
-    while rows + step <= g.OH and <size_t>((rows + step) * g.OW * CKK) * itemsize <= CHUNK_BYTES:
-        rows += step
-    return _imin(rows, g.OH)
+cdef const floating* _padded(const floating* x, const ConvGeom* g, Py_ssize_t Hp, Py_ssize_t Wp,
+                             floating* buf) noexcept nogil:
+    """One image x (C, H, W) with its zero padding: x itself when there is none, else buf
+    (C, Hp, Wp), whose border must already be zero, with x copied into its interior."""
+    cdef Py_ssize_t c, h
+    if g.ph == 0 and g.pw == 0:
+        return x
+    for c in range(g.C):
+        for h in range(g.H):
+            memcpy(buf + (c * Hp + h + g.ph) * Wp + g.pw, x + (c * g.H + h) * g.W,
+                   g.W * sizeof(floating))
+    return buf
 
 
 cdef void _col2im(const floating* cols, const ConvGeom* g, floating* x,
@@ -424,50 +473,52 @@ cdef ConvGeom _geom(Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t F, Py_s
 cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, const floating* bias,
                        floating* out, const ConvGeom* g, int nthreads) noexcept nogil:
     """out (N, F, OH, OW) = conv of x (N, C, H, W) with w (F, C, KH, KW) + bias (F,) or NULL.
-    Per image: out_n (F, P) = w (F, CKK) @ cols (CKK, P); w packed once; cols built a few
-    output rows at a time in a small per-thread buffer, packed while still in cache.
-    Returns -1 when out of memory."""
+    Per image: out_n (F, P) = w (F, CKK) @ cols (CKK, P), w packed once. cols is never stored:
+    each kc x NR panel of it is copied straight in packed form (_im2col_panel) from the padded
+    image into a per-thread L1-sized buffer and multiplied by every row tile of w while there,
+    the same additions in the same order as the blocked GEMM. Returns -1 when out of memory."""
     cdef Py_ssize_t NR = _nr(x)
-    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F
-    cdef Py_ssize_t Nround = _round_up(P, NR), b_size = CKK * Nround
-    cdef Py_ssize_t rows = _chunk_rows(g, NR, sizeof(floating))
-    cdef Py_ssize_t ld = rows * g.OW
-    cdef Py_ssize_t n, f, i, oh0, oh1, q0, pc, pc_b
+    cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, CHW = g.C * g.H * g.W
+    cdef Py_ssize_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw
+    # Per-thread buffers, each a whole number of 64-byte lines apart (no false sharing).
+    cdef Py_ssize_t pad_size = _round_up(g.C * Hp * Wp, NR_MAX), panel_size = KC * NR_MAX
+    cdef Py_ssize_t Mround = _round_up(F, MR)
+    cdef Py_ssize_t n, f, i, q0, nr, jp_b, pc, pc_b, kc, ir, ir_b
     cdef floating bf
     cdef floating* o
     cdef floating* Bp
-    cdef floating* cols
-    cdef floating* Ap = <floating*> malloc(<size_t>(_round_up(F, MR) * CKK) * sizeof(floating))
-    cdef floating* Bp_all = <floating*> malloc(<size_t>(nthreads * b_size) * sizeof(floating))
-    cdef floating* cols_all = <floating*> malloc(<size_t>(nthreads * CKK * ld) * sizeof(floating))
-    if Ap == NULL or Bp_all == NULL or cols_all == NULL:
+    cdef const floating* xp
+    cdef floating* Ap = <floating*> malloc(<size_t>(Mround * CKK) * sizeof(floating))
+    cdef floating* Bp_all = <floating*> malloc(<size_t>(nthreads * panel_size) * sizeof(floating))
+    cdef floating* pad_all = <floating*> calloc(<size_t>(nthreads * pad_size), sizeof(floating))
+    if Ap == NULL or Bp_all == NULL or pad_all == NULL:
         free(Ap)
         free(Bp_all)
-        free(cols_all)
+        free(pad_all)
         return -1
     _pack_a_full(F, CKK, w, CKK, 1, Ap)
     for n in prange(N, num_threads=nthreads, schedule='dynamic', use_threads_if=nthreads > 1):
-        Bp = Bp_all + threadid() * b_size
-        cols = cols_all + threadid() * CKK * ld
-        oh0 = 0
-        while oh0 < g.OH:
-            oh1 = _imin(g.OH, oh0 + rows)
-            _im2col(x + n * g.C * g.H * g.W, g, cols, ld, oh0, oh1)
-            q0 = oh0 * g.OW     # a multiple of NR: chunks are whole panels
-            for pc_b in range((CKK + KC - 1) // KC):
-                pc = pc_b * KC
-                _pack_b(_imin(KC, CKK - pc), (oh1 - oh0) * g.OW, cols + pc * ld, ld, 1,
-                        Bp + pc * Nround + q0 * _imin(KC, CKK - pc))
-            oh0 = oh1
+        Bp = Bp_all + threadid() * panel_size
+        xp = _padded(x + n * CHW, g, Hp, Wp, pad_all + threadid() * pad_size)
         o = out + n * F * P
         for f in range(F):
             bf = bias[f] if bias != NULL else 0
             for i in range(P):
                 o[f * P + i] = bf
-        _gemm_packed(F, P, CKK, Ap, Bp, o, P)
+        for jp_b in range((P + NR - 1) // NR):
+            q0 = jp_b * NR
+            nr = _imin(NR, P - q0)
+            for pc_b in range((CKK + KC - 1) // KC):
+                pc = pc_b * KC
+                kc = _imin(KC, CKK - pc)
+                _im2col_panel(xp, Hp, Wp, g, q0, nr, pc, kc, Bp)
+                for ir_b in range((F + MR - 1) // MR):
+                    ir = ir_b * MR
+                    _micro(kc, Ap + pc * Mround + ir * kc, Bp, o + ir * P + q0, P,
+                           _imin(MR, F - ir), nr)
     free(Ap)
     free(Bp_all)
-    free(cols_all)
+    free(pad_all)
     return 0
 
 
