@@ -395,6 +395,22 @@ cdef void _im2col_panel(const floating* xp, Py_ssize_t Hp, Py_ssize_t Wp, const 
     c = pc // (KH * KW)         # row pc of cols is (c, kh, kw); later rows step kw fastest
     kh = (pc // KW) % KH
     kw = pc % KW
+    if n_seg == 1 and nr == NR and sw == 1:
+        # The common case, the panel inside one output row: each panel row is NR consecutive
+        # elements of xp (two vector moves); the next row's start follows by additions alone.
+        src = xp + (c * Hp + kh) * Wp + kw + seg_off[0]
+        for p in range(kc):
+            memcpy(Bp + p * NR, src, NR * sizeof(floating))
+            src += 1
+            kw += 1
+            if kw == KW:
+                kw = 0
+                src += Wp - KW
+                kh += 1
+                if kh == KH:
+                    kh = 0
+                    src += (Hp - KH) * Wp
+        return
     for p in range(kc):
         dst = Bp + p * NR
         row = (c * Hp + kh) * Wp + kw
@@ -402,14 +418,8 @@ cdef void _im2col_panel(const floating* xp, Py_ssize_t Hp, Py_ssize_t Wp, const 
             d = dst + seg_j[s]
             src = xp + row + seg_off[s]
             ln = seg_len[s]
-            if sw != 1:
-                for t in range(ln):
-                    d[t] = src[t * sw]
-            elif ln == NR:      # the common case, a whole panel row: two vector moves
-                memcpy(d, src, NR * sizeof(floating))
-            else:
-                for t in range(ln):
-                    d[t] = src[t]
+            for t in range(ln):
+                d[t] = src[t * sw]
         for t in range(nr, NR):
             dst[t] = 0
         kw += 1

@@ -27,6 +27,9 @@ CASES = {
     # several im2col row chunks in the forward pass, each with two KC blocks
     "long_reduction_many_rows": ((1, 30, 20, 21), (5, 30, 3, 3), (1, 1), (1, 1)),
     "many_images": ((19, 2, 5, 5), (3, 2, 3, 3), (1, 1), (1, 1)),  # more than 16 dw chunks
+    # output rows wider than two micro-tiles, so whole panels lie inside one row (the forward's
+    # fast im2col path), with a reduction whose second KC block starts inside a kernel window
+    "wide_rows_long_reduction": ((2, 30, 4, 37), (3, 30, 3, 3), (1, 1), (1, 2)),
 }
 
 
