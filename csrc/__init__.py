@@ -74,12 +74,14 @@ _num_threads = max(1, int(_kernels.omp_max_threads()))
 # Work (floating-point operations, 2 per multiply-add) each thread must get before a call runs on
 # more than one. Starting and joining an OpenMP team costs tens of microseconds on a quiet machine
 # and whole scheduler time slices (milliseconds) when another process holds a core, so a small
-# product runs fastest on the calling thread alone. Measured on a 2-core AVX2 machine (float32,
-# one thread ~20-40 GFLOP/s): 2 threads lost or broke even below ~4e6 flops per thread (128^3
-# matmul, 4.2e6 flops: 83 us on one thread, 44-150 us on two depending on the load) and only
-# started to pay from ~1e7 flops per thread. Below the threshold the kernels are called with one
-# thread and open no parallel region at all. Results are identical either way (each output
-# element is summed in the same order whatever the thread count).
+# call runs fastest on the calling thread alone. Measured on a 2-core AVX2 machine, float32:
+# matmul 128x64 @ 64x128 (2.1e6 flops) 64 us on 2 threads vs 50 us on 1 (126 vs 51 us with a
+# busy process on the other core); 128^3 (4.2e6) 93 vs 85 us; 256^3 (3.4e7) 364 vs 522 us; a
+# conv2d forward of 2.4e6 flops 66 vs 85 us when quiet but 8-12 ms on 2 threads under load.
+# Below the threshold the kernels get one thread and wake no other: the matmul takes its serial
+# path, the conv kernels' parallel loops carry `if(nthreads > 1)` (run by the caller alone, no
+# fork, no barrier with sleeping workers). Results are
+# identical either way: each output element is summed in the same order whatever the threads.
 _MIN_FLOPS_PER_THREAD = 4_000_000
 
 

@@ -299,7 +299,8 @@ def matmul_into(const floating[:, :] a, const floating[:, :] b, floating[:, ::1]
 
 
 # ----------------------------------------------------------------------------------------------
-# Convolution: per-image im2col into a per-thread buffer + the serial GEMM, parallel over images.
+# Convolution as a GEMM per image, parallel over images: the forward pass builds its im2col panel
+# by panel straight in packed form; the two gradients use a per-thread im2col buffer.
 # ----------------------------------------------------------------------------------------------
 
 cdef struct ConvGeom:
