@@ -29,9 +29,10 @@ cdef extern from "nnf_platform.h" nogil:
 cdef extern from "nnf_microkernel.h" nogil:
     void nnf_micro_f32(Py_ssize_t kc, const float* A, const float* B, float* acc)
     void nnf_micro_f64(Py_ssize_t kc, const double* A, const double* B, double* acc)
-    void nnf_micro_f32_add(Py_ssize_t kc, const float* A, const float* B, float* C, Py_ssize_t ldc)
+    void nnf_micro_f32_add(Py_ssize_t kc, const float* A, const float* B, float* C,
+                           Py_ssize_t ldc, Py_ssize_t rows)
     void nnf_micro_f64_add(Py_ssize_t kc, const double* A, const double* B, double* C,
-                           Py_ssize_t ldc)
+                           Py_ssize_t ldc, Py_ssize_t rows)
 
 # Blocking parameters. MR rows by NR columns per micro-tile: 6 x 16 float32 or 6 x 8 float64, i.e.
 # 6 x 2 ymm accumulators (12 of the 16 AVX2 registers). KC x NR panels of B stay in L1, MC x KC
@@ -147,11 +148,11 @@ cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, f
     cdef Py_ssize_t NR = _nr(Ap)
     cdef floating acc[MR * NR_MAX]
     cdef Py_ssize_t i, j
-    if mr == MR and nr == NR:       # full tile: added straight from the vector registers
+    if nr == NR:        # full width: the tile's mr rows added straight from the vector registers
         if floating is float:
-            nnf_micro_f32_add(kc, Ap, Bp, C, ldc)
+            nnf_micro_f32_add(kc, Ap, Bp, C, ldc, mr)
         else:
-            nnf_micro_f64_add(kc, Ap, Bp, C, ldc)
+            nnf_micro_f64_add(kc, Ap, Bp, C, ldc, mr)
         return
     if floating is float:
         nnf_micro_f32(kc, Ap, Bp, acc)

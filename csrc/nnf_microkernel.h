@@ -1,8 +1,11 @@
 /* GEMM micro-kernels of the csrc kernels (our own code).
  *
- * nnf_micro_f32_add(kc, A, B, C, ldc): C[0:6, 0:16] += A_panel @ B_panel   (float32)
- * nnf_micro_f64_add(kc, A, B, C, ldc): C[0:6, 0:8]  += A_panel @ B_panel   (float64)
- * nnf_micro_f32(kc, A, B, acc) / nnf_micro_f64: acc = the tile alone (for edge tiles)
+ * nnf_micro_f32_add(kc, A, B, C, ldc, rows): C[0:rows, 0:16] += (A_panel @ B_panel)[0:rows]
+ * nnf_micro_f64_add(kc, A, B, C, ldc, rows): C[0:rows, 0:8]  += (A_panel @ B_panel)[0:rows]
+ *   (float32 / float64; rows <= 6: a tile cut short by the bottom edge of C is still added
+ *   straight from the registers)
+ * nnf_micro_f32(kc, A, B, acc) / nnf_micro_f64: acc = the tile alone (for tiles cut short on
+ *   the right)
  *   A: packed MR x kc panel, element (i, p) at A[p*6 + i];
  *   B: packed kc x NR panel, element (p, j) at B[p*NR + j];
  *   C: row-major with row stride ldc; acc: row-major MR x NR tile, overwritten.
@@ -35,12 +38,15 @@ NNF_DEFINE_IO(nnf_v8f, float)
 NNF_DEFINE_IO(nnf_v4d, double)
 
 /* One kernel body for both dtypes: V is a 256-bit vector of T, LANES its element count; the
- * tile is 6 rows by 2 vectors, added into C (row stride ldc) at the end. */
+ * tile is 6 rows by 2 vectors, its first `rows` rows added into C (row stride ldc) at the end. */
 #define NNF_ADD_ROW(V, LANES, r, lo, hi)                                                        \
-    nnf_store_##V(C + (r) * ldc, nnf_load_##V(C + (r) * ldc) + (lo));                          \
-    nnf_store_##V(C + (r) * ldc + LANES, nnf_load_##V(C + (r) * ldc + LANES) + (hi));
+    if ((r) < rows) {                                                                           \
+        nnf_store_##V(C + (r) * ldc, nnf_load_##V(C + (r) * ldc) + (lo));                      \
+        nnf_store_##V(C + (r) * ldc + LANES, nnf_load_##V(C + (r) * ldc + LANES) + (hi));      \
+    }
 #define NNF_DEFINE_MICRO(NAME, V, T, LANES)                                                     \
-    static inline void NAME##_add(ptrdiff_t kc, const T *A, const T *B, T *C, ptrdiff_t ldc)  \
+    static inline void NAME##_add(ptrdiff_t kc, const T *A, const T *B, T *C, ptrdiff_t ldc,  \
+                                  ptrdiff_t rows)                                               \
     {                                                                                           \
         V c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};                   \
         V c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};                   \
@@ -63,13 +69,14 @@ NNF_DEFINE_IO(nnf_v4d, double)
 #else  /* portable fallback */
 
 #define NNF_DEFINE_MICRO(NAME, V, T, LANES)                                                     \
-    static void NAME##_add(ptrdiff_t kc, const T *A, const T *B, T *C, ptrdiff_t ldc)         \
+    static void NAME##_add(ptrdiff_t kc, const T *A, const T *B, T *C, ptrdiff_t ldc,         \
+                           ptrdiff_t rows)                                                      \
     {                                                                                           \
         T acc[NNF_MR * 2 * LANES] = {0};                                                        \
         for (ptrdiff_t p = 0; p < kc; ++p, A += NNF_MR, B += 2 * LANES)                        \
             for (int i = 0; i < NNF_MR; ++i)                                                    \
                 for (int j = 0; j < 2 * LANES; ++j) acc[i * 2 * LANES + j] += A[i] * B[j];     \
-        for (int i = 0; i < NNF_MR; ++i)                                                        \
+        for (int i = 0; i < rows; ++i)                                                          \
             for (int j = 0; j < 2 * LANES; ++j) C[i * ldc + j] += acc[i * 2 * LANES + j];      \
     }
 
@@ -82,13 +89,13 @@ NNF_DEFINE_MICRO(nnf_micro_f64, nnf_v4d, double, 4)
 static inline void nnf_micro_f32(ptrdiff_t kc, const float *A, const float *B, float *acc)
 {
     memset(acc, 0, NNF_MR * 16 * sizeof *acc);
-    nnf_micro_f32_add(kc, A, B, acc, 16);
+    nnf_micro_f32_add(kc, A, B, acc, 16, NNF_MR);
 }
 
 static inline void nnf_micro_f64(ptrdiff_t kc, const double *A, const double *B, double *acc)
 {
     memset(acc, 0, NNF_MR * 8 * sizeof *acc);
-    nnf_micro_f64_add(kc, A, B, acc, 8);
+    nnf_micro_f64_add(kc, A, B, acc, 8, NNF_MR);
 }
 
 #endif
