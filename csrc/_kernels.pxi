@@ -328,27 +328,24 @@ cdef inline void _valid_range(Py_ssize_t n_out, Py_ssize_t stride, Py_ssize_t of
     hi[0] = h
 
 
-cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols, Py_ssize_t ld,
-                  Py_ssize_t oh0, Py_ssize_t oh1) noexcept nogil:
-    """Output rows [oh0, oh1) of the im2col of one image x (C, H, W): cols (C*KH*KW,
-    (oh1-oh0)*OW) with row stride ld, row (c, kh, kw), zero where the window reads padding."""
+cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols,
+                  Py_ssize_t ld) noexcept nogil:
+    """The im2col of one image x (C, H, W): cols (C*KH*KW, OH*OW) with row stride ld, row
+    (c, kh, kw), zero where the window reads padding."""
     # Geometry in locals: read through `g`, the fields would be reloaded after every store to
     # `cols` whenever the compiler cannot rule out aliasing (e.g. -fno-strict-aliasing builds).
-    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OW = g.OW
+    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW
     cdef Py_ssize_t sh = g.sh, sw = g.sw, ph = g.ph, pw = g.pw
     cdef Py_ssize_t c, kh, kw, oh, ow, lo, hi, oh_lo, oh_hi
     cdef const floating* src
     cdef floating* row
-    cdef floating* dst = cols - oh0 * OW      # dst + oh*OW is output row oh's segment
+    cdef floating* dst = cols
     for c in range(C):
         for kh in range(KH):
-            _valid_range(g.OH, sh, kh - ph, H, &oh_lo, &oh_hi)
-            oh_lo = _imin(oh1, oh_lo if oh_lo > oh0 else oh0)
-            oh_hi = _imin(oh1, oh_hi if oh_hi > oh_lo else oh_lo)
+            _valid_range(OH, sh, kh - ph, H, &oh_lo, &oh_hi)
             for kw in range(KW):
                 _valid_range(OW, sw, kw - pw, W, &lo, &hi)
-                if oh_lo > oh0:
-                    memset(dst + oh0 * OW, 0, (oh_lo - oh0) * OW * sizeof(floating))
+                memset(dst, 0, oh_lo * OW * sizeof(floating))
                 for oh in range(oh_lo, oh_hi):
                     row = dst + oh * OW
                     src = x + (c * H + oh * sh + kh - ph) * W + kw - pw
@@ -362,8 +359,7 @@ cdef void _im2col(const floating* x, const ConvGeom* g, floating* cols, Py_ssize
                             row[ow] = src[ow * sw]
                     for ow in range(hi, OW):
                         row[ow] = 0
-                if oh1 > oh_hi:
-                    memset(dst + oh_hi * OW, 0, (oh1 - oh_hi) * OW * sizeof(floating))
+                memset(dst + oh_hi * OW, 0, (OH - oh_hi) * OW * sizeof(floating))
                 dst += ld
 
 
@@ -599,7 +595,7 @@ cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x
         Bp = Bp_all + threadid() * b_size
         cols = cols_all + threadid() * CKK * ld
         for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
-            _im2col(x + n * g.C * g.H * g.W, g, cols, ld, 0, g.OH)
+            _im2col(x + n * g.C * g.H * g.W, g, cols, ld)
             _pack_a_full(CKK, P, cols, ld, 1, Ap)
             _pack_b_full(P, F, dout + n * F * P, 1, P, Bp)
             _gemm_packed(CKK, F, P, Ap, Bp, acc + ch * FK, F)
