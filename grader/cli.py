@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import io
 import os
 import random
 import sys
@@ -13,6 +14,7 @@ from typing import Mapping, Sequence
 from grader.reports import FORMATS
 from grader.results import ExitCode, Result
 from grader.runner import Limits, grade
+from grader.sandbox import MODES, SandboxUnavailable
 from grader.spec import Exercise
 
 MIN_MEMORY_MB = 256
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
                    help="exercises graded in parallel (default: the CPUs available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--sandbox", choices=MODES, default="auto",
+                   help="isolate student code in an OS sandbox: auto (the strongest available, else "
+                        "none, with a warning), require (refuse to grade without one), off")
     return p
 
 
@@ -132,6 +137,36 @@ def _quiet_on_broken_pipe(write, *args) -> None:
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet too
 
 
+def check_writable(path: str) -> None:
+    """A usage error now, rather than after grading, when ``path`` cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path!r}: it is a folder")
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path!r}: its folder does not exist or is not writable")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` all at once: a temporary file beside it, flushed, renamed over it."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".nngrade-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run nngrade; returns the exit status (see :class:`ExitCode`)."""
     from grader import __version__
@@ -153,12 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"no submission folder {str(submission)!r} (use --submission DIR)")
         if not os.access(submission, os.R_OK | os.X_OK):
             raise UsageError(f"the submission folder {str(submission)!r} is not readable")
-        out = sys.stdout
         if args.output:
-            try:
-                out = open(args.output, "w", encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"cannot write {args.output!r}: {exc.strerror}") from None
+            check_writable(args.output)
     except UsageError as exc:
         print(f"nngrade: error: {exc}", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN
@@ -169,15 +200,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with context:
             report = grade(submission, chosen, seed=seed, limits=Limits(args.timeout, args.memory),
-                           jobs=args.jobs, on_result=advance, version=__version__)
-        terminal = out is sys.stdout and sys.stdout.isatty()
-        _quiet_on_broken_pipe(FORMATS[args.format]().write, report, out, terminal)
+                           jobs=args.jobs, on_result=advance, version=__version__, sandbox=args.sandbox)
+        # Every worker has ended: only now is the report written, and only by this process.
+        if args.output:
+            text = io.StringIO()
+            FORMATS[args.format]().write(report, text, False)
+            write_atomically(args.output, text.getvalue())
+        else:
+            _quiet_on_broken_pipe(FORMATS[args.format]().write, report, sys.stdout, sys.stdout.isatty())
+    except SandboxUnavailable as exc:
+        print(f"nngrade: error: {exc}", file=sys.stderr)
+        return ExitCode.COULD_NOT_RUN
+    except OSError as exc:
+        print(f"nngrade: error: cannot write {args.output!r}: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.COULD_NOT_RUN
     except KeyboardInterrupt:
         print("nngrade: error: interrupted", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN
-    finally:
-        if out is not sys.stdout:
-            out.close()
     if any(r.internal for r in report.results):
         print("nngrade: error: the grader could not compute some references (see the report)",
               file=sys.stderr)

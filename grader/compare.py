@@ -2,7 +2,7 @@
 
 Everything here runs in the grader process on plain data: NumPy arrays with
 numeric dtypes, Python/NumPy scalars, and tuples / lists / dicts of those, as
-:func:`grader._worker.decode` produces them. No student object ever gets here.
+:func:`grader.worker.wire.decode` produces them. No student object ever gets here.
 
 :func:`compare` returns ``None`` when ``got`` matches ``expected`` and a
 :class:`Mismatch` otherwise; ``Mismatch.describe()`` is the feedback.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader._worker import Unsupported
+from grader.worker.wire import Unsupported
 
 SCALAR_TYPES = (bool, int, float, complex, np.generic)
 

@@ -1,6 +1,6 @@
 """The static half of ``forbidden``: an AST check of a student's file before it runs.
 
-The runtime half is the worker's guard (``grader._worker.install_guard``); both
+The runtime half is the worker's guard (``grader.worker.guard.install_guard``); both
 share the allow-list :data:`ALLOWED_IMPORTS`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from grader._worker import ALLOWED_IMPORTS
+from grader.worker.guard import ALLOWED_IMPORTS
 
 #: Names whose mere use is flagged: dynamic imports, dynamic code, files, C calls.
 FLAGGED_NAMES = {

@@ -5,16 +5,18 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
-import json
 import os
 from typing import Callable
 
-from grader import _worker
+import numpy as np
+
 from grader.results import Result
-from grader.runner import case_rng, gradcheck_request, judge, reference_values
+from grader.runner import case_rng, gradcheck_request, reference_values
+from grader.verdicts import judge
+from grader.worker import protocol, wire
 
 _GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_NUMPY_DIR = os.path.dirname(os.path.abspath(_worker.np.__file__)) + os.sep
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
 
 
 def _students_frame(filename: str) -> bool:
@@ -44,22 +46,22 @@ def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None 
     cases = ex.cases(case_rng(seed, name))
     expected = reference_values(ex, cases)
     inputs = [copy.deepcopy((tuple(c.args), dict(c.kwargs), tuple(c.upstream))) for c in cases]
-    records = _worker.run_cases(ex.kind, func, forward, inputs, _students_frame)
+    records = protocol.run_cases(ex.kind, func, forward, inputs, _students_frame)
     gc = gradcheck_request(ex, cases, seed)
     encoded = None
     if gc is not None:
         c = cases[gc["case"]]
-        encoded = {"args": _worker.encode(tuple(c.args)), "kwargs": _worker.encode(dict(c.kwargs)),
-                   "upstream": _worker.encode(tuple(c.upstream))}
+        encoded = {"args": wire.encode(tuple(c.args)), "kwargs": wire.encode(dict(c.kwargs)),
+                   "upstream": wire.encode(tuple(c.upstream))}
     try:
         target = forward if ex.kind == "backward" and forward is not None else func
         params = list(inspect.signature(target).parameters)
     except (TypeError, ValueError):
         params = None
     doc = {"load": {"outcome": "ok"}, "violations": [], "params": params, "cases": records,
-           "gradcheck": _worker.run_gradcheck(func, forward, encoded, records, gc) if gc else None}
+           "gradcheck": protocol.run_gradcheck(func, forward, encoded, records, gc) if gc else None}
     # The same plain-data round trip as a worker's answer: the same strictness.
-    result = judge(ex, cases, expected, json.loads(json.dumps(doc)), f"{ex.module}.py")
+    result = judge(ex, cases, expected, wire.loads(wire.dumps(doc)), f"{ex.module}.py")
     if not result.passed:
         err = AssertionError(result.message)
         err.result = result  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
@@ -53,20 +54,32 @@ class TextReport:
         console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) "
                       f"in {report.duration:.1f} s. Seed {report.seed}: rerun with --seed {report.seed}.",
                       soft_wrap=True)
+        console.print(escape(report.isolation_text), style=None if report.sandboxed else "bold yellow",
+                      soft_wrap=True)
 
 
 class JsonReport:
     """``Report.as_dict()`` as JSON (keys documented in grader/__init__.py)."""
 
     def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
-        json.dump(report.as_dict(), stream, indent=2, allow_nan=False, default=_json_default)
+        json.dump(plain_json(report.as_dict()), stream, indent=2, allow_nan=False)
         stream.write("\n")
 
 
-def _json_default(value):
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+def plain_json(value):
+    """``value`` made strict-JSON-safe: NumPy scalars to Python, non-finite floats to strings,
+    anything else unknown to its ``str``; so writing a report can never fail."""
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if hasattr(value, "item") and not isinstance(value, float):
+        return plain_json(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    return str(value)
 
 
 class JunitReport:
@@ -80,7 +93,7 @@ class JunitReport:
         })
         props = ET.SubElement(suite, "properties")
         for key, value in (("seed", report.seed), ("score", report.score), ("max_score", report.max_score),
-                           ("grader_version", report.grader_version)):
+                           ("grader_version", report.grader_version), ("isolation", report.isolation_text)):
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
         for r in report.results:
             case = ET.SubElement(suite, "testcase", {
@@ -102,7 +115,8 @@ class GradescopeReport:
         doc = {
             "score": report.score,
             "max_score": report.max_score,
-            "output": f"nngrade {report.grader_version}: {report.score}/{report.max_score} (seed {report.seed})",
+            "output": f"nngrade {report.grader_version}: {report.score}/{report.max_score} (seed {report.seed}). "
+                      f"{report.isolation_text}",
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": [{
@@ -113,9 +127,9 @@ class GradescopeReport:
                 "output": f"[{r.status}] {r.message}",
                 "visibility": "visible",
             } for r in report.results],
-            "extra_data": {"seed": report.seed, "counts": report.counts()},
+            "extra_data": {"seed": report.seed, "counts": report.counts(), "isolation": report.isolation},
         }
-        json.dump(doc, stream, indent=2)
+        json.dump(plain_json(doc), stream, indent=2, allow_nan=False)
         stream.write("\n")
 
 
@@ -135,6 +149,7 @@ class MarkdownReport:
         out = [f"## nngrade: {report.score}/{report.max_score} points", "",
                f"Seed `{report.seed}` (rerun with `--seed {report.seed}`), "
                f"grader {report.grader_version}, {report.duration:.1f} s.", "",
+               ("" if report.sandboxed else "> **Warning:** ") + _md(report.isolation_text), "",
                "| exercise | points | status | reason |", "|---|---:|---|---|"]
         for r in report.results:
             out.append(f"| `{r.name}` | {r.score}/{r.max_score} | {self.ICON[r.status]} {r.status} "

@@ -98,6 +98,9 @@ class Report:
     grader_version: str
     duration: float
     limits: dict
+    #: How the workers were isolated: ``{"mechanism": "bubblewrap", ...}`` or
+    #: ``{"mechanism": "none", "reason": ...}`` (grader/sandbox.py).
+    isolation: dict = field(default_factory=lambda: {"mechanism": "none", "reason": "not recorded"})
 
     @property
     def score(self) -> int:
@@ -106,6 +109,22 @@ class Report:
     @property
     def max_score(self) -> int:
         return sum(r.max_score for r in self.results)
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.isolation.get("mechanism", "none") != "none"
+
+    @property
+    def isolation_text(self) -> str:
+        """One line for every report format: how student code was isolated."""
+        iso = self.isolation
+        if not self.sandboxed:
+            return (f"Isolation: none ({iso.get('reason', 'no sandbox')}): student code ran without a "
+                    "sandbox, so this is a self-check, not a grade.")
+        layers = ", ".join(iso.get("namespaces", []))
+        extra = "; seccomp filter" if iso.get("seccomp") else "; no seccomp filter"
+        return (f"Isolation: {iso['mechanism']} {iso.get('version', '')}".rstrip()
+                + (f" ({layers} namespaces{extra})" if layers else ""))
 
     @property
     def exit_code(self) -> ExitCode:
@@ -126,6 +145,7 @@ class Report:
             "submission": self.submission,
             "duration": round(self.duration, 3),
             "limits": self.limits,
+            "isolation": self.isolation,
             "counts": self.counts(),
             "exercises": [r.as_dict() for r in self.results],
         }

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grader._worker import run_protocol
+from grader.worker.protocol import run_protocol
 from grader.spec import Case, Hint
 
 #: Tolerances a variant is matched with: loose enough for float64 round-off in

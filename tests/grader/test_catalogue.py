@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import _worker
+from grader.worker import protocol
 from grader.catalogue import EXERCISES, MODULES, TOTAL_POINTS
 from grader.compare import compare
-from grader.runner import case_rng, plain, reference_values
+from grader.runner import case_rng, reference_values
+from grader.worker.wire import plain
 from grader.spec import Case
 from tests.solutions.gradcheck import numerical_gradient
 
@@ -276,7 +277,7 @@ def test_reference_passes_against_itself_and_keeps_inputs(name):
     for case in cases:
         before = copy.deepcopy(case_data(case))
         forward = getattr(ref, ex.forward) if ex.forward else None
-        _worker.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs),
+        protocol.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs),
                              case.upstream)
         assert same(before, case_data(case)), f"the reference modified an input: {case.label}"
 
@@ -333,14 +334,14 @@ def test_wrt_matches_the_numerical_gradient_of_the_reference_forward(name):
     ex = EXERCISES[name]
     forward = getattr(ref, ex.forward)
     case = min(cases_of(name), key=lambda c: sum(np.size(a) for a in c.args if isinstance(a, np.ndarray)))
-    grads = _worker.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs),
+    grads = protocol.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs),
                                  case.upstream)
     grads = grads if isinstance(grads, tuple) else (grads,)
     args = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
             for a in case.args]
     for index, grad in zip(ex.wrt, grads):
         num = numerical_gradient(
-            lambda: _worker.loss_of_forward(forward, args, dict(case.kwargs), case.upstream), args[index])
+            lambda: protocol.loss_of_forward(forward, args, dict(case.kwargs), case.upstream), args[index])
         np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-6, err_msg=f"{case.label} arg {index}")
         assert np.any(np.abs(num) > 1e-6), f"{case.label}: the gradient of arg {index} is zero"
 

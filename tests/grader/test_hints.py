@@ -15,7 +15,8 @@ import pytest
 from grader.catalogue import EXERCISES
 from grader.catalogue._hints import close, leaves, matches_leafwise, scaled_by, transposed
 from grader.compare import compare
-from grader.runner import case_rng, plain, reference_values
+from grader.runner import case_rng, reference_values
+from grader.worker.wire import plain
 from grader.spec import Case
 
 SEED = 7

@@ -7,9 +7,10 @@ import signal
 import numpy as np
 import pytest
 
-from grader import _worker
+from grader.worker import protocol, wire
 from grader.results import Status
-from grader.runner import Limits, case_rng, describe_gradcheck, judge_worker_header, modified_names
+from grader.runner import Limits, case_rng
+from grader.verdicts import describe_gradcheck, judge_worker_header, modified_names, well_formed
 from grader.spec import Case
 
 LIMITS = Limits(timeout=7, memory_mb=512)
@@ -36,7 +37,7 @@ def test_a_worker_that_answered_is_judged_on_its_payload():
 
 def test_modified_inputs_are_named_by_parameter():
     case = Case("c", args=(np.zeros(2), {"W1": np.zeros(3)}), kwargs={"axis": np.ones(1)}, upstream=(np.ones(2),))
-    after = _worker.decode(_worker.encode([[np.zeros(2), {"W1": np.ones(3)}], {"axis": np.ones(1)}, [np.zeros(2)]]))
+    after = wire.decode(wire.encode([[np.zeros(2), {"W1": np.ones(3)}], {"axis": np.ones(1)}, [np.zeros(2)]]))
     assert modified_names(case, after, ["x", "params"]) == ["params['W1']", "the upstream gradient"]
     assert modified_names(case, after, ["x", "params"], upstream_only=True) == ["the upstream gradient"]
 
@@ -58,8 +59,8 @@ def test_numerical_gradient_check_measures_a_wrong_gradient():
     x, w, up = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
     right = (up @ w.T, x.T @ up)
     wrong = (up @ w.T, 3 * x.T @ up)
-    ok = _worker.numerical_gradient_check(forward, (x, w), {}, (up,), right, (0, 1), ("dx", "dw"))
-    off = _worker.numerical_gradient_check(forward, (x, w), {}, (up,), wrong, (0, 1), ("dx", "dw"))
+    ok = protocol.numerical_gradient_check(forward, (x, w), {}, (up,), right, (0, 1), ("dx", "dw"))
+    off = protocol.numerical_gradient_check(forward, (x, w), {}, (up,), wrong, (0, 1), ("dx", "dw"))
     assert max(item["max_rel_error"] for item in ok) < 1e-6
     assert off[1]["max_rel_error"] > 0.1 and off[0]["max_rel_error"] < 1e-6
 
@@ -89,13 +90,11 @@ def test_gradient_check_uses_the_smallest_float64_case():
     {"load": {}, "gradcheck": {"report": [{"name": "dx", "max_rel_error": "big"}]}},
 ])
 def test_malformed_worker_documents_are_rejected(doc):
-    from grader.runner import well_formed
 
     assert not well_formed(doc)
 
 
 def test_a_real_worker_document_is_well_formed():
-    from grader.runner import well_formed
 
     doc = {"load": {"outcome": "ok"}, "violations": [], "params": ["z"], "cases": [
         {"index": 0, "outcome": "ok", "duration": 0.1, "value": None, "inputs_after": None}],

@@ -1,0 +1,216 @@
+"""Worker servers and the pool that hands exercises to them.
+
+A :class:`WorkerServer` is one fork server (``grader/worker/server.py``)
+started by a :class:`~grader.sandbox.Launcher`, with a result pipe that only
+the grader and that server hold. What comes back is read with bounds (a
+header line of at most :data:`MAX_HEADER` bytes, a payload of at most the
+server's own cap) and handed on as bytes: decoding and judging are
+``grader/verdicts.py``'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import threading
+import time
+
+from grader.sandbox import WORKER_ENV, Launcher, worker_config
+from grader.worker.wire import MAX_PAYLOAD
+
+#: Extra seconds the grader waits for a worker server beyond the exercise's limit.
+SERVER_GRACE = 10.0
+#: Seconds a server may take to start (a sandbox, Python, NumPy) before it counts as failed.
+START_TIMEOUT = 60.0
+MAX_HEADER = 64 << 10
+
+
+class ServerFailed(RuntimeError):
+    """A worker server did not start; the message says what its launcher printed."""
+
+
+class WorkerServer:
+    """One fork server and its result pipe."""
+
+    def __init__(self, launch: Launcher) -> None:
+        rfd, wfd = os.pipe()
+        self.errors = _ErrorLog()
+        try:
+            self.proc = subprocess.Popen(
+                launch.command(wfd, json.dumps(worker_config())),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.errors.wfd,
+                pass_fds=(wfd,), env=dict(WORKER_ENV), start_new_session=True, cwd="/",
+            )
+        except OSError as exc:
+            os.close(rfd)
+            raise ServerFailed(f"could not start: {exc}") from None
+        finally:
+            os.close(wfd)
+            self.errors.close_writer()
+        self.rfd = rfd
+        self.buffer = b""
+        self.hello: dict | None = None
+
+    def wait_ready(self) -> dict:
+        """The server's hello (what isolation it set up); ServerFailed if it never came."""
+        try:
+            line = self._read(None, time.monotonic() + START_TIMEOUT)
+            hello = json.loads(line)["hello"]
+            if not isinstance(hello, dict):
+                raise ValueError("malformed hello")
+        except (OSError, ValueError, KeyError, TypeError, TimeoutError, EOFError) as exc:
+            self.close(kill=True)
+            raise ServerFailed(self.errors.text() or str(exc)) from None
+        self.hello = hello
+        return hello
+
+    def _read(self, n: int | None, deadline: float) -> bytes:
+        """``n`` bytes (or, with None, a line without its newline) before ``deadline``."""
+        while True:
+            if n is None and b"\n" in self.buffer:
+                line, _, self.buffer = self.buffer.partition(b"\n")
+                return line
+            if n is None and len(self.buffer) > MAX_HEADER:
+                raise ValueError("header line too long")
+            if n is not None and len(self.buffer) >= n:
+                data, self.buffer = self.buffer[:n], self.buffer[n:]
+                return data
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no answer in time")
+            ready, _, _ = select.select([self.rfd], [], [], remaining)
+            if ready:
+                chunk = os.read(self.rfd, 1 << 20)
+                if not chunk:
+                    raise EOFError("the worker server exited")
+                self.buffer += chunk
+
+    def run(self, request: dict) -> tuple[dict, bytes]:
+        deadline = time.monotonic() + float(request["timeout"]) + SERVER_GRACE
+        self.proc.stdin.write(json.dumps(request, allow_nan=False).encode() + b"\n")
+        self.proc.stdin.flush()
+        header = json.loads(self._read(None, deadline))
+        nbytes = header["nbytes"]
+        if type(header) is not dict or type(nbytes) is not int or not 0 <= nbytes <= MAX_PAYLOAD:
+            raise ValueError("malformed header")
+        return header, self._read(nbytes, deadline)
+
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            _killpg(self.proc.pid)
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            _killpg(self.proc.pid)
+            self.proc.wait()
+        try:
+            os.close(self.rfd)
+        except OSError:
+            pass
+        self.errors.close()
+
+
+class _ErrorLog:
+    """A launcher's stderr: a pipe drained by a thread into a small bounded buffer."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.rfd, self.wfd = os.pipe()
+        self.data = b""
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.rfd, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            if len(self.data) < self.LIMIT:
+                self.data = (self.data + chunk)[: self.LIMIT]
+
+    def close_writer(self) -> None:
+        try:
+            os.close(self.wfd)
+        except OSError:
+            pass
+
+    def text(self) -> str:
+        self.thread.join(timeout=1)
+        return self.data.decode("utf-8", "replace").strip()
+
+    def close(self) -> None:
+        self.thread.join(timeout=1)
+        try:
+            os.close(self.rfd)
+        except OSError:
+            pass
+
+
+def _killpg(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class WorkerPool:
+    """``jobs`` fork servers, each serving one exercise at a time; broken ones are replaced.
+
+    The servers start at once and are ready (their hello read) before the
+    pool is: a launcher that cannot start a server raises :class:`ServerFailed`.
+    """
+
+    def __init__(self, jobs: int, launch: Launcher) -> None:
+        self.launch = launch
+        self.idle: queue.SimpleQueue = queue.SimpleQueue()
+        self.all: list[WorkerServer] = []
+        self.lock = threading.Lock()
+        servers = [WorkerServer(launch) for _ in range(jobs)]
+        self.all.extend(servers)
+        try:
+            self.hello = [s.wait_ready() for s in servers][0]
+        except ServerFailed:
+            self.close(kill=True)
+            raise
+        for server in servers:
+            self.idle.put(server)
+
+    def _replace(self) -> None:
+        server = WorkerServer(self.launch)
+        with self.lock:
+            self.all.append(server)
+        try:
+            server.wait_ready()
+        except ServerFailed:
+            pass  # the next exercise given to it is reported as a lost worker
+        self.idle.put(server)
+
+    def run(self, request: dict) -> tuple[dict, bytes]:
+        server = self.idle.get()
+        try:
+            result = server.run(request)
+        except (OSError, ValueError, TypeError, KeyError, TimeoutError, EOFError) as exc:
+            server.close(kill=True)
+            self._replace()
+            return {"lost": True, "detail": str(exc)[:200]}, b""
+        self.idle.put(server)
+        return result
+
+    def close(self, kill: bool = False) -> None:
+        for server in self.all:
+            try:
+                server.close(kill)
+            except OSError:
+                pass

@@ -1,0 +1,281 @@
+"""Verdicts: from what a worker sent back to one exercise's :class:`~grader.results.Result`.
+
+Everything judged here came from a process that ran student code, so it is
+data to check, never to trust: :func:`read_document` decodes a payload with
+the bounds of ``grader/worker/wire.py`` and :func:`well_formed` checks its
+shape; any failure is the student's ``error``, never a grader problem.
+Expected values and hints stay in this process.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Mapping
+
+import numpy as np
+
+from grader.compare import compare, inputs_modified
+from grader.results import CallRecord, Result, Status
+from grader.spec import Case, Exercise
+from grader.worker import wire
+from grader.worker.guard import FORBIDDEN_RULE
+
+GRADCHECK_FLAG = 1e-5
+#: References and hints run one at a time (see ``grader/runner.py``).
+REFERENCE_LOCK = threading.RLock()
+UNREADABLE = "returned something the grader cannot read"
+
+
+def describe_gradcheck(doc) -> str | None:
+    """The diagnostic line for a worker's gradient-check document."""
+    if not doc:
+        return None
+    if "error" in doc:
+        return f"Gradient check (diagnostic): could not run ({doc['error']})."
+    parts, bad = [], False
+    for item in doc.get("report", []):
+        if "problem" in item:
+            parts.append(f"{item['name']} {item['problem']}")
+            bad = True
+        else:
+            err = float(item["max_rel_error"])
+            bad |= err > GRADCHECK_FLAG
+            parts.append(f"{item['name']} rel. error {err:.1e}")
+    if not parts:
+        return None
+    verdict = ("your backward disagrees with central differences of your forward"
+               if bad else "your backward agrees with central differences of your forward")
+    return f"Gradient check (diagnostic): {verdict}: " + ", ".join(parts) + "."
+
+
+def _param_name(params, i: int) -> str:
+    return params[i] if params and i < len(params) else f"argument {i + 1}"
+
+
+def modified_names(case: Case, after, params, upstream_only: bool = False) -> list[str]:
+    """Names of the case inputs a call changed, from the post-call copies.
+
+    ``upstream_only``: a backward answers only for its upstream gradients (the
+    forward's inputs are the forward's business, graded with the forward).
+    """
+    before = wire.plain([list(case.args), dict(case.kwargs), list(case.upstream)])
+    changed = []
+    for path in inputs_modified(before, after):
+        if upstream_only and not path.startswith("[2]"):
+            continue
+        # path looks like "[0][1]..." (args), "[1]['x']" (kwargs) or "[2][0]" (upstream)
+        head, _, rest = path[1:].partition("]")
+        tail = rest[rest.index("]") + 1:] if rest.startswith("[") else ""
+        inner = rest[1:rest.index("]")] if rest.startswith("[") else ""
+        if head == "0" and inner.isdigit():
+            changed.append(_param_name(params, int(inner)) + tail)
+        elif head == "1":
+            changed.append(inner.strip("'") + tail)
+        elif head == "2":
+            changed.append("the upstream gradient" + (f" {int(inner) + 1}" if len(case.upstream) > 1 else ""))
+        else:
+            changed.append("an input")
+    return changed
+
+
+def _first_hint(ex: Exercise, case: Case, got) -> str | None:
+    for hint in ex.hints:
+        try:
+            with REFERENCE_LOCK, np.errstate(all="ignore"):
+                text = hint(case, got)
+        except Exception:  # noqa: BLE001 - a hint never breaks grading
+            continue
+        if text:
+            return text
+    return None
+
+
+def _with_tb(message: str, record: dict) -> str:
+    tb = record.get("traceback")
+    return f"{message}\n{tb}" if tb else message
+
+
+def _list_of(value, kind, limit: int = wire.MAX_ITEMS) -> bool:
+    return type(value) is list and len(value) <= limit and all(isinstance(v, kind) for v in value)
+
+
+def _optional(value, kind) -> bool:
+    return value is None or isinstance(value, kind)
+
+
+def _record_ok(rec: dict) -> bool:
+    return (type(rec.get("index")) is int and isinstance(rec.get("outcome"), str)
+            and type(rec.get("duration", 0.0)) in (int, float) and rec.get("duration", 0.0) >= 0
+            and _optional(rec.get("message"), str) and _optional(rec.get("traceback"), str))
+
+
+def _gradcheck_ok(gc) -> bool:
+    if gc is None:
+        return True
+    if type(gc) is not dict or not _optional(gc.get("error"), str) or not _list_of(gc.get("report", []), dict, 64):
+        return False
+    return all(isinstance(item.get("name"), str) and (isinstance(item.get("problem"), str) or type(
+        item.get("max_rel_error")) in (int, float)) for item in gc.get("report", []))
+
+
+def well_formed(doc) -> bool:
+    """Does a worker's result document have the shape :func:`judge` reads?
+
+    (Numbers in it are finite: :func:`grader.worker.wire.loads` rejects the rest.)
+    """
+    if type(doc) is not dict or not isinstance(doc.get("load"), dict):
+        return False
+    load = doc["load"]
+    if not _optional(load.get("outcome"), str) or not _optional(load.get("message"), str) \
+            or not _optional(load.get("traceback"), str):
+        return False
+    if not _list_of(doc.get("cases", []), dict) or not _list_of(doc.get("violations", []), str, 64):
+        return False
+    if doc.get("params") is not None and not _list_of(doc["params"], str, 64):
+        return False
+    return all(_record_ok(rec) for rec in doc.get("cases", [])) and _gradcheck_ok(doc.get("gradcheck"))
+
+
+def read_document(payload: bytes) -> dict | None:
+    """A worker's payload as a well-formed result document, or None: bounded, never trusted."""
+    try:
+        doc = wire.loads(payload)
+    except wire.DecodeError:
+        return None
+    return doc if well_formed(doc) else None
+
+
+def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_file: str) -> Result:
+    """The verdict on a worker's plain result document (see ``grader/worker/server.py``)."""
+    res = Result(ex.name, ex.module, 0, ex.points, Status.PASSED, cases_total=len(cases))
+    violations = doc.get("violations") or []
+    load = doc.get("load") or {}
+    if violations:
+        return _fail(res, Status.FORBIDDEN, "Forbidden: " + "; ".join(dict.fromkeys(map(str, violations)))
+                     + ". " + FORBIDDEN_RULE)
+    outcome = load.get("outcome")
+    if outcome == "missing":
+        return _fail(res, Status.NOT_IMPLEMENTED, f"{module_file} {load.get('message')}.")
+    if outcome != "ok":
+        return _fail(res, Status.ERROR, _with_tb(f"Importing {module_file} {load.get('message')}.", load))
+
+    params = doc.get("params")
+    gradcheck = describe_gradcheck(doc.get("gradcheck"))
+    res.gradient_check = doc.get("gradcheck")
+    records = doc.get("cases") or []
+    total = len(cases)
+    for i, (case, exp, rec) in enumerate(zip(cases, expected, records)):
+        where = f"case {i + 1} of {total} ({case.label})"
+        if rec.get("index") != i:
+            return _fail(res, Status.ERROR, "The worker's results are out of order; "
+                         "did the code tamper with the grader's worker?")
+        duration = float(rec.get("duration", 0.0))
+        kind = rec.get("outcome")
+        if kind != "ok":
+            status, message = _call_problem(ex, kind, str(rec.get("message", "")), rec, where)
+            res.calls.append(CallRecord(case.label, kind, duration, message.splitlines()[0]))
+            res.failed_case = case.label
+            return _fail(res, status, message, gradcheck)
+        try:
+            got = wire.decode(rec.get("value"))
+        except wire.DecodeError as exc:
+            res.calls.append(CallRecord(case.label, "error", duration, str(exc)))
+            res.failed_case = case.label
+            return _fail(res, Status.ERROR, f"{ex.name} {UNREADABLE} ({exc}), in {where}.")
+        rtol = ex.rtol if case.rtol is None else case.rtol
+        atol = ex.atol if case.atol is None else case.atol
+        mismatch = compare(exp, got, rtol, atol, ex.outputs)
+        try:
+            changed = modified_names(case, wire.decode(rec.get("inputs_after")), params,
+                                     upstream_only=ex.kind == "backward")
+        except wire.DecodeError:
+            changed = ["an input"]
+        if mismatch is None and not changed:
+            res.cases_passed += 1
+            res.calls.append(CallRecord(case.label, "passed", duration))
+            continue
+        lines = []
+        if mismatch is not None:
+            lines.append(f"Wrong output in {where}: {mismatch.describe()}.")
+            res.hint = _first_hint(ex, case, got)
+        if changed:
+            lines.append(f"You modified the input {', '.join(changed)} in place"
+                         + ("; " if mismatch else f" in {where}; ")
+                         + "copy it before changing it, a function must not modify its inputs.")
+        if res.hint:
+            lines.append(f"Hint: {res.hint}")
+        res.calls.append(CallRecord(case.label, "failed", duration, lines[0]))
+        res.failed_case = case.label
+        return _fail(res, Status.FAILED, "\n".join(lines), gradcheck)
+    if len(records) < total:  # only when the worker was tampered with
+        return _fail(res, Status.ERROR, "The worker returned fewer results than cases; "
+                     "did the code tamper with the grader's worker?")
+    res.score = ex.points
+    res.message = f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else "")
+    return res
+
+
+#: How a call that did not return normally is graded: outcome -> (status, message template).
+CALL_PROBLEMS: Mapping[str, tuple[Status, str]] = {
+    "not_implemented": (Status.NOT_IMPLEMENTED, "Not implemented yet: {name} {msg}."),
+    "raised": (Status.ERROR, "{name} {msg} in {where}:"),
+    "memory": (Status.ERROR, "{name} {msg} in {where}."),
+    "bad_return": (Status.FAILED, "{name} {msg} in {where}."),
+    "forward_not_implemented": (Status.NOT_IMPLEMENTED,
+                                "{name} needs your {forward} first: {forward} {msg}."),
+    "forward_raised": (Status.ERROR, "{name} could not run: your {forward} {msg} in {where}:"),
+    "forward_bad_return": (Status.FAILED, "{name} could not run: your {forward} {msg} in {where}."),
+}
+
+
+def _call_problem(ex: Exercise, kind: str, msg: str, rec: dict, where: str) -> tuple[Status, str]:
+    status, template = CALL_PROBLEMS.get(kind, (Status.ERROR, "{name}: {msg} in {where}."))
+    text = template.format(name=ex.name, forward=ex.forward, msg=msg, where=where)
+    if text.endswith(":"):
+        text = _with_tb(text, rec) if rec.get("traceback") else text[:-1] + "."
+    return status, text
+
+
+#: Control characters (all but newline and tab) a student's text may carry into a report.
+_CONTROL = {c: "?" for c in (*range(0, 9), *range(11, 32), 127)}
+
+
+def clean_text(text: str) -> str:
+    """Student-controlled text made safe for terminals and XML: no control characters."""
+    return str(text).translate(_CONTROL)
+
+
+def _fail(res: Result, status: Status, message: str, extra: str | None = None) -> Result:
+    res.status = status
+    res.score = 0
+    res.message = clean_text(message + (f"\n{extra}" if extra else ""))
+    for call in res.calls:
+        call.error = clean_text(call.error) if call.error is not None else None
+    return res
+
+
+def judge_worker_header(header: dict, limits) -> tuple[Status, str] | None:
+    """A verdict when the worker did not come back with a payload, else None."""
+    if header.get("lost"):
+        return Status.ERROR, f"The worker stopped responding ({header.get('detail', 'no answer')})."
+    if header.get("timed_out"):
+        return Status.TIMEOUT, (f"Took longer than the limit of {limits.timeout:g} s "
+                                "(an endless loop? set the limit with --timeout).")
+    if header.get("too_large"):
+        return Status.ERROR, "Returned far too much data."
+    sig, code = header.get("signal"), header.get("exit_code")
+    if sig is not None:
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        if sig == signal.SIGKILL:
+            return Status.ERROR, (f"The worker was killed ({name}); it probably exceeded the memory "
+                                  f"limit of {limits.memory_mb} MB.")
+        return Status.ERROR, f"The worker died (killed by signal {name}); a crash in native code?"
+    if code == wire.EXIT_BROKEN:
+        return Status.ERROR, ("The worker could not send the results back (exit code 4); "
+                              "did the code change NumPy or the standard library?")
+    if code == wire.EXIT_MEMORY:
+        return Status.ERROR, f"Exceeded the memory limit of {limits.memory_mb} MB."
+    if code != 0 or not header.get("nbytes"):
+        return Status.ERROR, f"The worker died (exit code {code}); did the code call os._exit()?"
+    return None

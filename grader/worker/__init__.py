@@ -1,0 +1,17 @@
+"""The worker side of grading: everything that runs next to student code.
+
+This package is copied, alone, into every worker's sandbox (see
+``grader/sandbox.py``), so it imports nothing but the standard library and
+NumPy, and its modules refer to each other by relative imports only:
+
+* :mod:`.wire` - the plain-data format that crosses the process boundary, and
+  the bounded decoder the grader applies to everything a worker sends back
+  (the trust boundary: read it first when auditing);
+* :mod:`.protocol` - how a graded call is made (function, forward, backward),
+  the numerical gradient check, trimmed tracebacks;
+* :mod:`.guard` - the import rules and the friendly first line of defence
+  (an audit hook that reports ``forbidden``); not a security boundary;
+* :mod:`.seccomp` - the system-call filter a worker child installs before
+  student code runs (no processes, no exec, no ptrace, no signals to others);
+* :mod:`.server` - the fork server and the child that runs one exercise.
+"""
