@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import secrets
 import select
 import signal
 import subprocess
@@ -52,7 +53,7 @@ class WorkerServer:
             os.close(wfd)
             self.errors.close_writer()
         self.rfd = rfd
-        self.buffer = b""
+        self.buffer = bytearray()
         self.hello: dict | None = None
 
     def wait_ready(self) -> dict:
@@ -70,14 +71,19 @@ class WorkerServer:
 
     def _read(self, n: int | None, deadline: float) -> bytes:
         """``n`` bytes (or, with None, a line without its newline) before ``deadline``."""
+        buf = self.buffer
         while True:
-            if n is None and b"\n" in self.buffer:
-                line, _, self.buffer = self.buffer.partition(b"\n")
-                return line
-            if n is None and len(self.buffer) > MAX_HEADER:
-                raise ValueError("header line too long")
-            if n is not None and len(self.buffer) >= n:
-                data, self.buffer = self.buffer[:n], self.buffer[n:]
+            if n is None:
+                end = buf.find(b"\n")
+                if end >= 0:
+                    line = bytes(buf[:end])
+                    del buf[:end + 1]
+                    return line
+                if len(buf) > MAX_HEADER:
+                    raise ValueError("header line too long")
+            elif len(buf) >= n:
+                data = bytes(buf[:n])
+                del buf[:n]
                 return data
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -87,15 +93,20 @@ class WorkerServer:
                 chunk = os.read(self.rfd, 1 << 20)
                 if not chunk:
                     raise EOFError("the worker server exited")
-                self.buffer += chunk
+                buf += chunk
 
     def run(self, request: dict) -> tuple[dict, bytes]:
+        """Send one request; its header and payload. The answer must carry the request's own
+        random id, so nothing but the server's answer to *this* request is ever taken for it."""
         deadline = time.monotonic() + float(request["timeout"]) + SERVER_GRACE
+        request = {**request, "id": secrets.token_hex(16)}
         self.proc.stdin.write(json.dumps(request, allow_nan=False).encode() + b"\n")
         self.proc.stdin.flush()
         header = json.loads(self._read(None, deadline))
-        nbytes = header["nbytes"]
-        if type(header) is not dict or type(nbytes) is not int or not 0 <= nbytes <= MAX_PAYLOAD:
+        if type(header) is not dict or header.get("id") != request["id"]:
+            raise ValueError("an answer to another request")
+        nbytes = header.get("nbytes")
+        if type(nbytes) is not int or not 0 <= nbytes <= MAX_PAYLOAD:
             raise ValueError("malformed header")
         return header, self._read(nbytes, deadline)
 

@@ -95,7 +95,9 @@ def runtime_mounts() -> tuple[list[str], list[str], list[tuple[str, str]], list[
     """(dirs bound read-only at their own path, dirs hidden under them, symlinks to recreate,
     (source, destination) binds): exactly what a worker's Python and NumPy need."""
     exe = os.path.realpath(sys.executable)
-    candidates = [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"),
+    # the standard library in use (a virtual environment's own lib/ holds only site-packages)
+    candidates = [os.path.dirname(os.path.realpath(os.__file__)),
+                  *(p for p in sys.path if p.endswith("lib-dynload")),
                   sysconfig.get_config_var("LIBDIR"), "/usr/lib", "/usr/lib64", "/usr/lib32"]
     symlinks, roots = [], []
     for top in ("/lib", "/lib64", "/lib32"):
@@ -149,7 +151,7 @@ class Launcher:
     def _bwrap_args(self) -> list[str]:
         roots, hidden, symlinks, binds = runtime_mounts()
         args = [self.isolation["bwrap"], "--unshare-all", "--unshare-user", "--disable-userns",
-                "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--die-with-parent", "--as-pid-1", "--new-session", "--cap-drop", "ALL",
                 "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "nngrade",
                 "--clearenv"]
         for key, value in WORKER_ENV.items():
@@ -164,8 +166,8 @@ class Launcher:
             args += ["--ro-bind", src, dest]
         args += ["--ro-bind", str(self.staging / "lib"), LIB,
                  "--ro-bind", str(self.staging / "submission"), SUBMISSION,
-                 "--proc", "/proc", "--dev", "/dev",
-                 "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+                 "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+                 "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
         return args
 
 

@@ -37,10 +37,10 @@ MAX_DEPTH = 16
 MAX_ITEMS = 10_000
 MAX_NDIM = 32
 MAX_AXIS = 1 << 31
-MAX_ARRAY_BYTES = 64 << 20
+MAX_ARRAY_BYTES = 16 << 20
 MAX_STRING = 10_000
 #: A whole document (one exercise's results) and the structure it may contain.
-MAX_DOCUMENT_BYTES = 96 << 20
+MAX_DOCUMENT_BYTES = 16 << 20  # the largest legitimate one, in the whole catalogue, is 32 kB
 MAX_STRUCTURE = 1_000_000
 #: The most a worker child may send back for one exercise (the server enforces it).
 MAX_PAYLOAD = MAX_DOCUMENT_BYTES
