@@ -42,7 +42,7 @@ class WorkerServer:
         self.errors = _ErrorLog()
         try:
             self.proc = subprocess.Popen(
-                launch.command(wfd, json.dumps(worker_config())),
+                launch.command(wfd, json.dumps({**worker_config(), "run": str(launch.staging)})),
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.errors.wfd,
                 pass_fds=(wfd,), env=dict(WORKER_ENV), start_new_session=True, cwd="/",
             )
