@@ -1,4 +1,4 @@
-"""``nngrade``: the command line (options documented in grader/__init__.py)."""
+"""``nngrade``: the command line (options documented in the README, "Command line")."""
 
 from __future__ import annotations
 
@@ -201,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with context:
             report = grade(submission, chosen, seed=seed, limits=Limits(args.timeout, args.memory),
                            jobs=args.jobs, on_result=advance, version=__version__, sandbox=args.sandbox)
+        if not report.sandboxed and args.sandbox == "auto":
+            print(f"nngrade: warning: {report.isolation_text}", file=sys.stderr)
         # Every worker has ended: only now is the report written, and only by this process.
         if args.output:
             text = io.StringIO()

@@ -59,7 +59,7 @@ class TextReport:
 
 
 class JsonReport:
-    """``Report.as_dict()`` as JSON (keys documented in grader/__init__.py)."""
+    """``Report.as_dict()`` as JSON (keys documented in the README, "The JSON report")."""
 
     def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
         json.dump(plain_json(report.as_dict()), stream, indent=2, allow_nan=False)
