@@ -10,7 +10,7 @@ import pytest
 from grader.worker import seccomp
 
 pytestmark = pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64", "aarch64", "arm64"),
-                                reason="the filter is written for x86-64 and AArch64 (hardware)")
+                                reason="hardware: the filter is written for x86-64 and AArch64")
 
 PROBES = {
     "fork": "os.fork()",
