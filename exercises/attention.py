@@ -2,8 +2,15 @@
 
 You implement the sinusoidal positional encoding, the parameter-free self
 attention of the lecture (omega = X X^T, row softmax, Z = A X), scaled
-dot-product attention with an optional boolean mask (forward and backward) and
-multi-head self attention (forward and backward).
+dot-product attention with an optional boolean mask (forward and backward),
+multi-head self attention (forward and backward), the position-wise
+feed-forward network and, putting them together, the encoder block of the
+original transformer (forward and backward).
+
+Check every backward with your ``numerical_gradient`` and ``rel_error``
+(gradcheck.py; copy them into a scratch file, an exercise module must not
+import another): random upstream gradient ``dout`` of the output's shape,
+scalar ``sum(out * dout)``, numerical gradient of it for every input.
 
 Conventions (as in every exercise module):
 
@@ -122,15 +129,27 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 def scaled_dot_product_attention_backward(dout, cache):
     """Backward pass of :func:`scaled_dot_product_attention`.
 
-    With ``A``, ``scale = 1/sqrt(dk)`` from the cache:
+    The forward is three nodes (per leading index, all 2-D matrices)::
 
-    - ``dV = A^T @ dout`` and ``dA = dout @ V^T``;
-    - the softmax backward, row by row:
-      ``dS = A * (dA - sum(dA * A, axis=-1, keepdims=True))``;
-    - ``dQ = dS @ K * scale`` and ``dK = dS^T @ Q * scale``.
+        S = (Q @ K^T) * scale      (Lq, Lk)     scale = 1 / sqrt(dk)
+        A = softmax(S) per row     (Lq, Lk)
+        out = A @ V                (Lq, dv)
 
-    Masked entries have A = 0, so their dS is 0 automatically, and a fully
-    masked query row gets zero gradients.
+    Derive the backward node by node, from out back to Q, K, V:
+
+    1. ``out = A @ V`` is a matrix product: you know its backward from the
+       affine layer (dA and dV are dout multiplied by the OTHER factor,
+       transposed so the shapes fit; check them: dA is (Lq, Lk), dV (Lk, dv)).
+    2. The row softmax: each row of A depends on its whole row of S. Write
+       the Jacobian of one softmax row, dA_j / dS_k = A_j (delta_jk - A_k),
+       and multiply it by the row of dA: the result is A times (dA minus one
+       number per row). Which number? (Vectorise it over all rows at once with
+       ``keepdims=True``.)
+    3. ``S = Q @ K^T * scale``: the matrix-product rule again, with the scale,
+       and with care for the transpose (dK has K's shape (Lk, dk)).
+
+    Masked entries have A = 0, so step 2 gives them dS = 0 by itself, and a
+    fully masked query row gets zero gradients, provided nothing is NaN.
 
     Parameters
     ----------
@@ -144,6 +163,11 @@ def scaled_dot_product_attention_backward(dout, cache):
     dQ : ndarray, shape (..., Lq, dk)
     dK : ndarray, shape (..., Lk, dk)
     dV : ndarray, shape (..., Lk, dv)
+
+    Check: ``numerical_gradient`` / ``rel_error`` (gradcheck.py) on Q (2, 3,
+    4), K (2, 5, 4), V (2, 5, 2), once without a mask and once with a causal
+    mask, ``L = sum(out * dout)``. If dV is right but dQ and dK are not,
+    suspect step 2; if dQ and dK are off by one constant factor, step 3's scale.
     """
     raise NotImplementedError("scaled_dot_product_attention_backward: your code here")
 
@@ -192,15 +216,25 @@ def multi_head_attention_forward(x, Wq, Wk, Wv, Wo, num_heads, mask=None):
 def multi_head_attention_backward(dout, cache):
     """Backward pass of :func:`multi_head_attention_forward`.
 
-    Undo the steps in reverse order:
+    The forward is a chain of steps you already have backwards for::
 
-    - ``dWo = concat^T @ dout`` summed over all N*L tokens (flatten both to
-      (N*L, E) first), ``dconcat = dout @ Wo.T``;
-    - split dconcat into heads exactly as in the forward and run
-      ``scaled_dot_product_attention_backward`` to get the heads' dQ, dK, dV;
-      merge each back to (N, L, E);
-    - ``dWq = x^T @ dQ`` (again over all N*L tokens), likewise dWk, dWv;
-    - x was used three times, so ``dx = dQ @ Wq.T + dK @ Wk.T + dV @ Wv.T``.
+        x --@Wq--> Q --split--> q --\
+        x --@Wk--> K --split--> k ---+--> attention --> heads --merge--> concat --@Wo--> out
+        x --@Wv--> V --split--> v --/
+
+    Walk it from out back to x:
+
+    - ``out = concat @ Wo`` is an affine map without bias applied to all N*L
+      tokens: flatten the tokens to (N*L, E) rows and use the affine layer's
+      backward for dconcat and dWo (the weights sum over EVERY token of every
+      sequence).
+    - merge and split are reshapes/transposes: their backward is the inverse
+      reshape/transpose (split dconcat exactly as the forward split Q).
+    - the attention of the heads: your ``scaled_dot_product_attention_backward``
+      with the cache the forward kept (write its algebra here again: an
+      exercise module must not import another).
+    - Q, K and V are three affine maps of the SAME x: each gives a dW and a
+      contribution to dx. Which rule combines the three contributions?
 
     Parameters
     ----------
@@ -213,5 +247,155 @@ def multi_head_attention_backward(dout, cache):
     -------
     dx : ndarray, shape (N, L, E)
     dWq, dWk, dWv, dWo : ndarray, shape (E, E)
+
+    Check: ``numerical_gradient`` / ``rel_error`` (gradcheck.py) on N = 2,
+    L = 3, E = 4, num_heads = 2 with ``L_ = sum(out * dout)``, for dx and
+    each dW. If only dWq and dWk are wrong, look at the scale or the head
+    split; if only dx is, at how its three contributions are combined.
     """
     raise NotImplementedError("multi_head_attention_backward: your code here")
+
+
+def feed_forward_forward(x, W1, b1, W2, b2):
+    """The position-wise feed-forward network of the transformer lecture.
+
+        out = ReLU(x @ W1 + b1) @ W2 + b2
+
+    "Position-wise": the same two-layer network is applied to every token
+    (every position of every sequence) on its own; ``@`` on x (..., E)
+    already treats the leading axes as independent rows.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., E)
+        Tokens of width E, e.g. (N, L, E).
+    W1 : ndarray, shape (E, F)
+        The expansion (the lecture's F = 4E, "d_ff").
+    b1 : ndarray, shape (F,)
+    W2 : ndarray, shape (F, E)
+        The projection back to the model width.
+    b2 : ndarray, shape (E,)
+
+    Returns
+    -------
+    out : ndarray, shape (..., E)
+    cache : object
+        What the backward needs (x, the weights, the hidden pre-activation).
+
+    Notes
+    -----
+    A small example to try by hand: E = 2, F = 3, one token
+    x = [1, -1], W1 = [[1, 0, -1], [0, 1, 1]], b1 = 0, W2 = [[1, 0], [0, 1],
+    [1, 1]], b2 = [0.5, 0]: the hidden layer is ReLU([1, -1, -2]) = [1, 0, 0]
+    and out = [1.5, 0].
+    """
+    raise NotImplementedError("feed_forward_forward: your code here")
+
+
+def feed_forward_backward(dout, cache):
+    """Backward pass of :func:`feed_forward_forward`.
+
+    The forward is three layers you know: affine (W1, b1), ReLU, affine
+    (W2, b2), applied to every token. Chain their backwards. The only new
+    point is the leading axes: the weights are shared by every token, so
+    their gradients SUM over all of them; flattening x and dout to rows
+    (``reshape(-1, E)``) makes each a single matrix product.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (..., E)
+        Gradient of the loss with respect to out.
+    cache : object
+        The cache returned by ``feed_forward_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (..., E)
+    dW1 : ndarray, shape (E, F)
+    db1 : ndarray, shape (F,)
+    dW2 : ndarray, shape (F, E)
+    db2 : ndarray, shape (E,)
+
+    Check: ``numerical_gradient`` / ``rel_error`` on x (2, 3, 4), F = 5,
+    ``L = sum(out * dout)``, for all five gradients.
+    """
+    raise NotImplementedError("feed_forward_backward: your code here")
+
+
+def transformer_block_forward(x, params, num_heads, mask=None):
+    """The encoder block of the original ("post-norm") transformer.
+
+        h   = layer_norm(x + MHA(x))         the attention sub-layer
+        out = layer_norm(h + FFN(h))         the feed-forward sub-layer
+
+    with your ``multi_head_attention_forward`` and ``feed_forward_forward``,
+    and layer norms over the last axis with eps = 1e-5 (write the layer norm
+    here again, as in regularization.py: an exercise module must not import
+    another). Each sub-layer ADDS its input back (the residual connection)
+    and only then normalises the sum. Like ``torch.nn.TransformerEncoderLayer(
+    E, num_heads, dim_feedforward=F, dropout=0, activation="relu",
+    batch_first=True, norm_first=False)`` with zero attention biases.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, L, E)
+    params : dict of ndarray
+        ``Wq``, ``Wk``, ``Wv``, ``Wo`` (E, E): the attention's projections;
+        ``W1`` (E, F), ``b1`` (F,), ``W2`` (F, E), ``b2`` (E,): the FFN;
+        ``gamma1``, ``beta1`` (E,): the first layer norm; ``gamma2``,
+        ``beta2`` (E,): the second.
+    num_heads : int
+        Must divide E.
+    mask : ndarray of bool or None
+        As in ``multi_head_attention_forward``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, L, E)
+    cache : object
+        The caches of the four pieces.
+
+    Notes
+    -----
+    Normalising before the residual sum (x + layer_norm(MHA(x))) or the input
+    of each sub-layer (x + MHA(layer_norm(x)), the later "pre-norm" block) is
+    a different network: this exercise is the original post-norm block.
+    """
+    raise NotImplementedError("transformer_block_forward: your code here")
+
+
+def transformer_block_backward(dout, cache):
+    """Backward pass of :func:`transformer_block_forward`.
+
+    The graph::
+
+        x --+--> MHA --> (+) --> s1 --LN1--> h --+--> FFN --> (+) --> s2 --LN2--> out
+            |             ^                      |             ^
+            +-------------+ (residual)           +-------------+ (residual)
+
+    Walk it backwards with the backwards you have: LN2, then the sum s2 =
+    h + FFN(h) (a sum passes its gradient to BOTH terms unchanged), FFN, then
+    h, which has two uses (the residual and the FFN), LN1, the sum s1, MHA,
+    and x with its two uses. Every parameter gets its gradient from exactly
+    one piece.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, L, E)
+        Gradient of the loss with respect to out.
+    cache : object
+        The cache returned by ``transformer_block_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, L, E)
+    grads : dict of ndarray
+        The same keys as ``params``, each gradient with its parameter's shape.
+
+    Check: ``numerical_gradient`` / ``rel_error`` on N = 2, L = 3, E = 4,
+    F = 6, num_heads = 2: for dx, and for each parameter through
+    ``lambda _: np.sum(transformer_block_forward(x, params, 2)[0] * dout)``
+    (nudging ``params[key]`` in place is seen by the forward). If dx is wrong
+    but every parameter is right, look for a missing residual path.
+    """
+    raise NotImplementedError("transformer_block_backward: your code here")

@@ -210,3 +210,66 @@ def max_pool2d_backward(dout, cache):
       repeated indices).
     """
     raise NotImplementedError("max_pool2d_backward: your code here")
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None):
+    """Average pooling: the mean of each window, channel by channel.
+
+    Like ``torch.nn.functional.avg_pool2d(x, kernel_size, stride)`` (no
+    padding): windows of ``kernel_size`` slide with ``stride`` (default:
+    ``kernel_size``, non-overlapping windows) over each of the N * C images,
+    and ``out[n, c, i, j]`` is the mean of the window at row ``i * sh``,
+    column ``j * sw``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel_size : int or (int, int)
+        Window size (kh, kw).
+    stride : int or (int, int) or None
+        Step (sh, sw); None means kernel_size.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, (H - kh) // sh + 1, (W - kw) // sw + 1)
+    cache : object
+        What ``avg_pool2d_backward`` needs (the input's shape and the geometry
+        suffice: the mean needs no values).
+
+    Notes
+    -----
+    The loop over kernel offsets of ``conv2d_forward`` works here too: for
+    each offset (i, j) the inputs it reads form one strided slice, so the
+    sum of the windows is kh * kw slice additions.
+    """
+    raise NotImplementedError("avg_pool2d_forward: your code here")
+
+
+def avg_pool2d_backward(dout, cache):
+    """Backward pass of :func:`avg_pool2d_forward`.
+
+    Forward: ``out[n, c, i, j] = (1 / (kh*kw)) * sum of x over window (i, j)``.
+    Every input in the window has the same local derivative, so each output's
+    gradient is shared out EQUALLY over its window (max pooling instead routed
+    it all to one input). Where windows overlap (stride < kernel_size), an
+    input collects the shares of every window it belongs to; inputs in no
+    window (cut off at the border) get 0.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, OH, OW)
+        Gradient of the loss with respect to out.
+    cache : object
+        The cache returned by ``avg_pool2d_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+
+    Check: with your ``numerical_gradient`` and ``rel_error`` (gradcheck.py),
+    on x of shape (1, 2, 5, 5), kernel 3, stride 2 (overlapping windows and a
+    cut-off border): ``L = lambda _: np.sum(avg_pool2d_forward(x, 3, 2)[0] *
+    dout)``, then ``rel_error(dx, numerical_gradient(L, x))`` is ~1e-10.
+    Also: ``dx.sum() == dout.sum()`` for non-overlapping windows covering x.
+    """
+    raise NotImplementedError("avg_pool2d_backward: your code here")

@@ -154,3 +154,49 @@ def gradient_descent_step(X, y, w, b, lr):
     b_new : float
     """
     raise NotImplementedError("gradient_descent_step: your code here")
+
+
+def sigmoid_unit_bce_grad(X, y, w, b):
+    """Logistic regression: one sigmoid unit under the binary cross-entropy.
+
+    Vectorised over the n examples, as in the logistic-regression lecture:
+
+        z = X @ w + b                      (n,)
+        a = sigmoid(z)                     (n,)
+        loss = mean(-(y * log(a) + (1 - y) * log(1 - a)))
+        dz = a - y                         (n,)
+        grad_w = X.T @ dz / n              (m,)
+        grad_b = mean(dz)
+
+    Compare with ``sigmoid_unit_mse_grad``: there the chain rule keeps the
+    sigmoid's derivative a * (1 - a); here it cancels against the
+    cross-entropy's 1 / (a (1 - a)), and dL/dz is simply (a - y) / n. That is
+    why a sigmoid output is trained with the cross-entropy.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, m)
+        n examples with m features.
+    y : ndarray, shape (n,)
+        Labels, 0 or 1.
+    w : ndarray, shape (m,)
+        Weights.
+    b : float
+        Bias.
+
+    Returns
+    -------
+    loss : float
+    grad_w : ndarray, shape (m,)
+    grad_b : float
+
+    Notes
+    -----
+    Stable for |X @ w + b| up to 1e4: a saturated sigmoid gives a = 1.0
+    exactly, and log(1 - a) = log(0) = -inf. Compute the loss from z instead:
+    -log(sigmoid(z)) = log(1 + exp(-z)) and -log(1 - sigmoid(z)) =
+    log(1 + exp(z)), and ``np.logaddexp(0, z)`` is log(1 + exp(z)) without
+    overflow. So loss = mean(logaddexp(0, z) - y * z). The gradient needs only
+    the stable sigmoid (see ``binary_cross_entropy``).
+    """
+    raise NotImplementedError("sigmoid_unit_bce_grad: your code here")

@@ -1,9 +1,16 @@
-"""Recurrent cells: a vanilla RNN cell and the LSTM (cell and whole sequence).
+"""Recurrent networks: the vanilla RNN cell and sequence, and the LSTM.
 
 A recurrent network reads a sequence one step at a time and carries a hidden
 state ``h`` from step to step. You implement the forward pass of one step and
-its backward pass (backpropagation through one step), then the LSTM over a whole
-sequence and backpropagation through time.
+its backward pass (backpropagation through one step), then run the cells over
+whole sequences and backpropagate through time.
+
+Check every backward with your ``numerical_gradient`` and ``rel_error``
+(gradcheck.py; copy them into a scratch file, an exercise module must not
+import another): run the forward, draw random upstream gradients ``dh`` of
+the outputs' shapes, and compare the backward's gradients with the numerical
+gradients of the scalar ``sum(h * dh)`` (plus ``sum(c * dc)`` for the LSTM
+cell).
 
 Conventions (as in every exercise module):
 
@@ -144,19 +151,29 @@ def lstm_cell_forward(x, h_prev, c_prev, Wx, Wh, b):
 def lstm_cell_backward(dh, dc, cache):
     """Backward pass of :func:`lstm_cell_forward`.
 
-    The cell state reaches the loss twice: directly (``dc``, from the next step)
-    and through ``h = o * tanh(c)``. So first form the total
-    ``dc_total = dc + dh * o * (1 - tanh(c)**2)``. Then
+    The forward, as a graph (all products elementwise, shapes (N, H) unless
+    marked)::
 
-    - ``do = dh * tanh(c)``, ``di = dc_total * g``, ``dg = dc_total * i``,
-      ``df = dc_total * c_prev``, ``dc_prev = dc_total * f``;
-    - through the nonlinearities: ``da_i = di * i * (1 - i)``,
-      ``da_f = df * f * (1 - f)``, ``da_g = dg * (1 - g**2)``,
-      ``da_o = do * o * (1 - o)``; concatenate them in gate order i, f, g, o
-      into ``da`` (N, 4H);
-    - through the product, as in ``rnn_cell_backward``: ``dx = da @ Wx.T``,
-      ``dh_prev = da @ Wh.T``, ``dWx = x.T @ da``, ``dWh = h_prev.T @ da``,
-      ``db = da`` summed over the batch.
+        a (N, 4H) = x @ Wx + h_prev @ Wh + b  -> split -> a_i, a_f, a_g, a_o
+        i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
+        c = f * c_prev + i * g
+        h = o * tanh(c)
+
+    Derive the backward by walking this graph from the bottom up, one node at
+    a time, with the rule "a node's gradient is the sum over its uses":
+
+    1. c has TWO uses: it is an output (its gradient ``dc`` comes from the
+       next step) and it feeds h. So its total gradient is ``dc`` plus what
+       flows back from h through ``tanh(c)``.
+    2. h = o * tanh(c) gives the gradient of o; c = f * c_prev + i * g gives
+       those of f, c_prev, i and g (a product passes each factor the upstream
+       gradient times the OTHER factor).
+    3. Each gate's nonlinearity: from d(gate) to d(a_gate), with the
+       derivatives you wrote in activations.py (expressed in the gate's value:
+       you kept i, f, g, o in the cache).
+    4. Put the four blocks back together, in the order i, f, g, o, as da
+       (N, 4H): now a = x @ Wx + h_prev @ Wh + b is exactly the affine map of
+       ``rnn_cell_backward``, and dx, dh_prev, dWx, dWh, db follow as there.
 
     Parameters
     ----------
@@ -175,6 +192,13 @@ def lstm_cell_backward(dh, dc, cache):
     dWx : ndarray, shape (D, 4H)
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
+
+    Check (with ``numerical_gradient`` and ``rel_error`` from gradcheck.py):
+    N = 2, D = 3, H = 4, random dh and dc, and the scalar
+    ``L = sum(h * dh) + sum(c * dc)`` of the forward's two outputs; compare
+    all six gradients. If only some of the four H-column blocks of dWx are
+    wrong, the bug is in that gate's step 2 or 3. Then check again with
+    ``dc = 0``: a right answer still matches (step 1's second path alone).
     """
     raise NotImplementedError("lstm_cell_backward: your code here")
 
@@ -215,12 +239,23 @@ def lstm_forward(x, h0, Wx, Wh, b):
 def lstm_backward(dhs, cache):
     """Backpropagation through time for :func:`lstm_forward`.
 
-    Walk the steps BACKWARDS, t = T-1, ..., 0. The hidden state of step t
-    reaches the loss directly (``dhs[:, t]``) and through step t+1 (the
-    ``dh_prev`` returned by the backward of step t+1), so the step's upstream
-    gradient is their sum; likewise the cell state's gradient comes only from
-    step t+1 (zero at the last step). The weights are used at every step, so
-    their gradients are the SUM over the steps.
+    Unroll the forward: it is T copies of the cell, chained by (h, c), all
+    sharing Wx, Wh and b::
+
+        (h0, c0=0) -> cell(x_0) -> (h_1, c_1) -> cell(x_1) -> ... -> (h_T, c_T)
+                           |                          |
+                        hs[:, 0]                   hs[:, 1]   ...
+
+    Apply "a node's gradient is the sum over its uses" to this picture:
+
+    - which uses does the hidden state of step t have, and therefore what is
+      the ``dh`` to pass to step t's ``lstm_cell_backward``? And the ``dc``?
+      (The cell state is not an output of the sequence.)
+    - in which order must the steps be visited so that every step's upstream
+      gradients are complete when you need them?
+    - Wx, Wh and b are used by every step: what becomes of the T per-step
+      gradients?
+    - what flows out of step 0 towards h0?
 
     Parameters
     ----------
@@ -233,10 +268,91 @@ def lstm_backward(dhs, cache):
     -------
     dx : ndarray, shape (N, T, D)
     dh0 : ndarray, shape (N, H)
-        Gradient with respect to the initial hidden state (what flows out of
-        step 0 as ``dh_prev``).
+        Gradient with respect to the initial hidden state.
     dWx : ndarray, shape (D, 4H)
     dWh : ndarray, shape (H, 4H)
     db : ndarray, shape (4H,)
+
+    Check: ``numerical_gradient`` / ``rel_error`` on N = 2, T = 4, D = 3,
+    H = 2 with ``L = sum(hs * dhs)``. A telling second check: set
+    ``dhs[:, :-1] = 0`` (only the last state matters) and look at dx[:, 0].
+    If it is zero, the gradient from later steps never reached the first one.
     """
     raise NotImplementedError("lstm_backward: your code here")
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """The tanh RNN cell over a whole sequence.
+
+    Starting from ``h = h0``, at every step t = 0, ..., T-1:
+    ``h = tanh(x[:, t] @ Wx + h @ Wh + b)``, the same weights at every step;
+    ``hs[:, t]`` is the h of step t. Like ``torch.nn.RNN(D, H,
+    batch_first=True)`` (one layer, tanh) with ``weight_ih_l0 = Wx.T``,
+    ``weight_hh_l0 = Wh.T`` and ``bias_ih_l0 + bias_hh_l0 = b``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+        N sequences of T steps of D features (batch first).
+    h0 : ndarray, shape (N, H)
+        The initial hidden state.
+    Wx : ndarray, shape (D, H)
+    Wh : ndarray, shape (H, H)
+    b : ndarray, shape (H,)
+
+    Returns
+    -------
+    hs : ndarray, shape (N, T, H)
+    cache : object
+        What ``rnn_backward`` needs, e.g. the list of the T step caches of
+        ``rnn_cell_forward`` (call your cell: do not write it twice).
+
+    Notes
+    -----
+    A small example to try by hand: N = 1, D = H = 1, Wx = [[1]],
+    Wh = [[0.5]], b = [0], h0 = [[0]] and x = [1, 0, 0] gives
+    hs = [tanh(1), tanh(0.5 tanh(1)), ...]: the first input echoes, fading,
+    through the later states. That echo is what backpropagation through time
+    must follow backwards.
+    """
+    raise NotImplementedError("rnn_forward: your code here")
+
+
+def rnn_backward(dhs, cache):
+    """Backpropagation through time for :func:`rnn_forward`.
+
+    The unrolled graph: ``h_{t+1} = tanh(x_t @ Wx + h_t @ Wh + b)``, so each
+    hidden state is used TWICE, as an output (``dhs[:, t]``) and as the input
+    of the next step::
+
+        h0 --> step 0 --> h_1 --> step 1 --> h_2 --> ... --> h_T
+                           |                  |               |
+                       dhs[:, 0]          dhs[:, 1]      dhs[:, T-1]
+
+    So the gradient of h at step t is ``dhs[:, t]`` PLUS the ``dh_prev`` that
+    step t+1's backward returned (nothing after the last step). Visit the
+    steps backwards, t = T-1, ..., 0, calling your ``rnn_cell_backward`` on
+    that sum; the weights are shared by all steps, so their gradients are the
+    SUM of the steps' gradients. What leaves step 0 as ``dh_prev`` is dh0.
+
+    Parameters
+    ----------
+    dhs : ndarray, shape (N, T, H)
+        Gradient of the loss with respect to every hidden state in ``hs``.
+    cache : object
+        The cache returned by ``rnn_forward``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, T, D)
+    dh0 : ndarray, shape (N, H)
+    dWx : ndarray, shape (D, H)
+    dWh : ndarray, shape (H, H)
+    db : ndarray, shape (H,)
+
+    Check: ``numerical_gradient`` / ``rel_error`` (gradcheck.py) on N = 2,
+    T = 5, D = 3, H = 4 with ``L = sum(hs * dhs)``. Then the telling one:
+    only the LAST state in the loss (``dhs[:, :-1] = 0``). The first input
+    still influences h_T, so dx[:, 0] and dh0 must not be zero.
+    """
+    raise NotImplementedError("rnn_backward: your code here")

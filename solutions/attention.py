@@ -21,6 +21,7 @@ from solutions.model.attention import (
     _split_heads,
     positional_encoding,
 )
+from solutions.regularization import layer_norm_backward, layer_norm_forward
 
 __all__ = [
     "positional_encoding",
@@ -29,6 +30,10 @@ __all__ = [
     "scaled_dot_product_attention_backward",
     "multi_head_attention_forward",
     "multi_head_attention_backward",
+    "feed_forward_forward",
+    "feed_forward_backward",
+    "transformer_block_forward",
+    "transformer_block_backward",
 ]
 
 
@@ -108,3 +113,54 @@ def multi_head_attention_backward(dout, cache):
     dW_qkv = csrc.matmul(np.ascontiguousarray(x.reshape(-1, E).T), dqkv)
     dWq, dWk, dWv = (np.ascontiguousarray(dW_qkv[:, j * E:(j + 1) * E]) for j in range(3))
     return dx, dWq, dWk, dWv, dWo
+
+
+def feed_forward_forward(x, W1, b1, W2, b2):
+    """Position-wise FFN ReLU(x W1 + b1) W2 + b2: x (..., E) -> out (..., E), cache."""
+    x, W1, b1, W2, b2 = common_float(x, W1, b1, W2, b2)
+    a = _rows_mm(x, W1) + b1
+    r = np.maximum(a, 0.0)
+    return _rows_mm(r, W2) + b2, (x, W1, W2, a, r)
+
+
+def feed_forward_backward(dout, cache):
+    """dout (..., E) -> dx (..., E), dW1 (E, F), db1 (F,), dW2 (F, E), db2 (E,)."""
+    x, W1, W2, a, r = cache
+    (dout,) = common_float(dout)
+    dout = dout.astype(x.dtype, copy=False)
+    rows = lambda t: np.ascontiguousarray(t).reshape(-1, t.shape[-1])  # noqa: E731
+    dW2 = csrc.matmul(np.ascontiguousarray(rows(r).T), rows(dout))
+    da = _rows_mm(dout, np.ascontiguousarray(W2.T)) * (a > 0)
+    dW1 = csrc.matmul(np.ascontiguousarray(rows(x).T), rows(da))
+    dx = _rows_mm(da, np.ascontiguousarray(W1.T))
+    return dx, dW1, rows(da).sum(axis=0), dW2, rows(dout).sum(axis=0)
+
+
+#: The block's parameters, in the order of the API document.
+BLOCK_PARAMS = ("Wq", "Wk", "Wv", "Wo", "W1", "b1", "W2", "b2", "gamma1", "beta1", "gamma2", "beta2")
+
+
+def transformer_block_forward(x, params, num_heads, mask=None):
+    """Post-norm encoder block: h = LN(x + MHA(x)), out = LN(h + FFN(h)); x (N, L, E)."""
+    missing = [k for k in BLOCK_PARAMS if k not in params]
+    if missing:
+        raise KeyError(f"transformer_block_forward: params lacks {missing}")
+    p = dict(zip(BLOCK_PARAMS, common_float(x, *(params[k] for k in BLOCK_PARAMS))[1:]))
+    attn, attn_cache = multi_head_attention_forward(x, p["Wq"], p["Wk"], p["Wv"], p["Wo"],
+                                                    num_heads, mask)
+    h, ln1_cache = layer_norm_forward(attn_cache[0] + attn, p["gamma1"], p["beta1"])
+    f, ffn_cache = feed_forward_forward(h, p["W1"], p["b1"], p["W2"], p["b2"])
+    out, ln2_cache = layer_norm_forward(h + f, p["gamma2"], p["beta2"])
+    return out, (attn_cache, ln1_cache, ffn_cache, ln2_cache)
+
+
+def transformer_block_backward(dout, cache):
+    """dout (N, L, E) -> dx (N, L, E), grads (dict with the keys of params)."""
+    attn_cache, ln1_cache, ffn_cache, ln2_cache = cache
+    ds2, dgamma2, dbeta2 = layer_norm_backward(dout, ln2_cache)
+    dh_ffn, dW1, db1, dW2, db2 = feed_forward_backward(ds2, ffn_cache)
+    ds1, dgamma1, dbeta1 = layer_norm_backward(ds2 + dh_ffn, ln1_cache)
+    dx_attn, dWq, dWk, dWv, dWo = multi_head_attention_backward(ds1, attn_cache)
+    grads = dict(zip(BLOCK_PARAMS, (dWq, dWk, dWv, dWo, dW1, db1, dW2, db2,
+                                    dgamma1, dbeta1, dgamma2, dbeta2)))
+    return ds1 + dx_attn, grads

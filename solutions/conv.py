@@ -2,14 +2,19 @@
 
 Every convolution runs on our Cython kernels (``csrc.conv2d_forward`` and
 ``csrc.conv2d_backward``, never BLAS); ``corr2d`` is the one-image,
-one-channel, one-filter case of the same kernel. Max pooling has no kernel:
-it is the model answer's own.
+one-channel, one-filter case of the same kernel. Pooling (max and average) has no
+kernel: it is the model answer's own.
 """
 import numpy as np
 
 import csrc
 from solutions._common import common_float
-from solutions.model.conv import max_pool2d_backward, max_pool2d_forward
+from solutions.model.conv import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 
 __all__ = [
     "corr2d",
@@ -17,6 +22,8 @@ __all__ = [
     "conv2d_backward",
     "max_pool2d_forward",
     "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
 ]
 
 

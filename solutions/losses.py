@@ -8,6 +8,7 @@ from solutions.model.losses import (
     binary_cross_entropy,
     gradient_descent_step,
     mse_loss,
+    sigmoid_unit_bce_grad,
     sigmoid_unit_mse_grad,
     softmax_cross_entropy,
 )
@@ -18,4 +19,5 @@ __all__ = [
     "softmax_cross_entropy",
     "sigmoid_unit_mse_grad",
     "gradient_descent_step",
+    "sigmoid_unit_bce_grad",
 ]

@@ -21,6 +21,8 @@ __all__ = [
     "lstm_cell_backward",
     "lstm_forward",
     "lstm_backward",
+    "rnn_forward",
+    "rnn_backward",
 ]
 
 
@@ -104,6 +106,38 @@ def lstm_backward(dhs, cache):
         da_t, dc_next = _lstm_gates_backward(dhs[:, t] + dh_next, dc_next, c_prev, gates)
         da[:, t] = da_t
         dh_next = csrc.matmul(da_t, WhT)
+    # Everything else sums over all N*T rows at once.
+    da2 = da.reshape(N * T, -1)
+    h_prevs = np.concatenate([h0[:, None], hs[:, :-1]], axis=1).reshape(N * T, -1)
+    dx = _mm_bt(da2, Wx).reshape(N, T, D)
+    return dx, dh_next, _mm_t(x.reshape(N * T, D), da2), _mm_t(h_prevs, da2), da2.sum(axis=0)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """The tanh cell over x (N, T, D) from h0 (N, H) -> hs (N, T, H), cache."""
+    x, h0, Wx, Wh, b = common_float(x, h0, Wx, Wh, b)
+    N, T, D = x.shape
+    # The input part of every step's pre-activation, in one (N*T, D) @ (D, H) product.
+    ax = (csrc.matmul(x.reshape(N * T, D), Wx) + b).reshape(N, T, -1)
+    hs = np.empty((N, T, h0.shape[1]), dtype=x.dtype)
+    h = h0
+    for t in range(T):
+        h = np.tanh(ax[:, t] + csrc.matmul(h, Wh))
+        hs[:, t] = h
+    return hs, (x, h0, Wx, Wh, hs)
+
+
+def rnn_backward(dhs, cache):
+    """Backpropagation through time: dhs (N, T, H) -> dx (N, T, D), dh0 (N, H), dWx, dWh, db."""
+    x, h0, Wx, Wh, hs = cache
+    dhs, x, h0, Wx, Wh, hs = common_float(dhs, x, h0, Wx, Wh, hs)
+    N, T, D = x.shape
+    da = np.empty_like(hs)
+    dh_next = np.zeros_like(h0)
+    WhT = np.ascontiguousarray(Wh.T)
+    for t in reversed(range(T)):
+        da[:, t] = (dhs[:, t] + dh_next) * (1.0 - hs[:, t] * hs[:, t])
+        dh_next = csrc.matmul(np.ascontiguousarray(da[:, t]), WhT)
     # Everything else sums over all N*T rows at once.
     da2 = da.reshape(N * T, -1)
     h_prevs = np.concatenate([h0[:, None], hs[:, :-1]], axis=1).reshape(N * T, -1)

@@ -1,9 +1,13 @@
 """The exercise catalogue: every graded function of the exercise API.
 
-``EXERCISES`` maps each exercise's name to its :class:`grader.spec.Exercise`, in
-the order of the API document (modules in ``MODULES`` order, functions in each
-module's order); ``MODULES`` names the student modules (``<name>.py``).
-Points add up to ``TOTAL_POINTS``.
+``EXERCISES`` maps each exercise's name to its :class:`grader.spec.Exercise`,
+modules in ``MODULES`` order, functions in each module's API order. ``MODULES``
+names the student modules (``<name>.py``) in the order the course teaches them:
+gradcheck right after the losses (students check every backward with it),
+the optimisers and regularisation after the first network, before the
+convolutional and recurrent layers. Points add up to ``TOTAL_POINTS``.
+``UNGRADED`` maps the few API functions a case cannot grade to the reason
+(a catalogue module's optional ``UNGRADED`` dict).
 
 Each catalogue module (``grader/catalogue/conv.py``, ...) lists its exercises
 in ``EXERCISES``; this package only collects them. The references the hints
@@ -17,8 +21,8 @@ import importlib
 
 from grader.spec import Exercise
 
-MODULES: tuple[str, ...] = ("perceptron", "activations", "losses", "backprop", "conv",
-                            "transposed_conv", "rnn", "attention")
+MODULES: tuple[str, ...] = ("perceptron", "activations", "losses", "gradcheck", "backprop", "optim",
+                            "regularization", "conv", "transposed_conv", "rnn", "attention")
 
 
 def _collect() -> dict[str, Exercise]:
@@ -31,7 +35,15 @@ def _collect() -> dict[str, Exercise]:
     return exercises
 
 
+def _ungraded() -> dict[str, str]:
+    ungraded: dict[str, str] = {}
+    for module in MODULES:
+        ungraded.update(getattr(importlib.import_module(f"grader.catalogue.{module}"), "UNGRADED", {}))
+    return ungraded
+
+
 EXERCISES: dict[str, Exercise] = _collect()
+UNGRADED: dict[str, str] = _ungraded()
 TOTAL_POINTS: int = sum(exercise.points for exercise in EXERCISES.values())
 
-__all__ = ["EXERCISES", "MODULES", "TOTAL_POINTS"]
+__all__ = ["EXERCISES", "MODULES", "TOTAL_POINTS", "UNGRADED"]

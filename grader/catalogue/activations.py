@@ -49,7 +49,7 @@ _ref = {name: reference("activations", name) for name in (
     "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu",
     "leaky_relu_grad", "softmax")}
 
-sigmoid = Ex(name="sigmoid", points=2, cases=_cases(magnitude=1e4),
+sigmoid = Ex(name="sigmoid", points=1, cases=_cases(magnitude=1e4),
              hints=(non_finite(_ref["sigmoid"], UNSTABLE),),
              description="Logistic sigmoid 1 / (1 + exp(-z)), stable for |z| up to 1e4")
 
@@ -116,7 +116,7 @@ def _other_axis(case: Case) -> Case | None:
 
 
 softmax = Ex(
-    name="softmax", points=2, cases=softmax_cases,
+    name="softmax", points=1, cases=softmax_cases,
     hints=(non_finite(_ref["softmax"], "NaN or inf for large |z|: subtract the maximum along "
                                        "the axis before exponentiating."),
            with_inputs(_ref["softmax"], _other_axis,

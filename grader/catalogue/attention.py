@@ -1,4 +1,5 @@
-"""Cases and hints for ``attention.py`` (positional encodings, attention, multi-head attention)."""
+"""Cases and hints for ``attention.py`` (positional encodings, attention, multi-head attention,
+the feed-forward network and the post-norm encoder block)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def _pe_halves(case: Case):
 _even_index = lambda col: col - col % 2  # noqa: E731  (2i for columns 2i and 2i+1)
 _ref_pe = reference("attention", "positional_encoding")
 positional_encoding = Ex(
-    name="positional_encoding", points=2, kind="function", cases=pe_cases,
+    name="positional_encoding", points=1, kind="function", cases=pe_cases,
     hints=(matches_variant(_ref_pe, functools.partial(_pe, exponent_of=lambda col: col),
                            "the exponent of column j must use the pair's even index 2i, "
                            "not j itself (column 3 uses 2/d_model)."),
@@ -151,7 +152,7 @@ def _sdpa_wrong_axis(case: Case):
 
 _ref_sdpa = reference("attention", "scaled_dot_product_attention", "forward")
 scaled_dot_product_attention = Ex(
-    name="scaled_dot_product_attention", points=3, kind="forward", cases=sdpa_cases,
+    name="scaled_dot_product_attention", points=2, kind="forward", cases=sdpa_cases,
     hints=(non_finite(_ref_sdpa, MASKED_ROW),
            with_inputs(_ref_sdpa, _scaled_q(np.sqrt), MISSING_SQRT),
            with_inputs(_ref_sdpa, _scaled_q(lambda dk: 1 / np.sqrt(dk)), BY_DK),
@@ -164,7 +165,7 @@ scaled_dot_product_attention = Ex(
 _ref_sdpa_b = reference("attention", "scaled_dot_product_attention_backward", "backward",
                         "scaled_dot_product_attention")
 scaled_dot_product_attention_backward = Ex(
-    name="scaled_dot_product_attention_backward", points=3, kind="backward",
+    name="scaled_dot_product_attention_backward", points=2, kind="backward",
     forward="scaled_dot_product_attention", wrt=(0, 1, 2), outputs=("dQ", "dK", "dV"),
     cases=lambda rng: upstream_for(sdpa_cases(rng), rng, lambda c: {
         "dout": np.shape(c.args[0])[:-1] + np.shape(c.args[2])[-1:]}),
@@ -238,7 +239,7 @@ def _mha_reshape_straight(case: Case):
 
 _ref_mha = reference("attention", "multi_head_attention_forward", "forward")
 multi_head_attention_forward = Ex(
-    name="multi_head_attention_forward", points=3, kind="forward", cases=mha_cases,
+    name="multi_head_attention_forward", points=2, kind="forward", cases=mha_cases,
     hints=(non_finite(_ref_mha, MASKED_ROW),
            with_inputs(_ref_mha, _mha_scale(lambda e, dh: np.sqrt(dh / e)),
                        "the scores were scaled by sqrt(E); each head scales by sqrt(dh), "
@@ -254,7 +255,7 @@ multi_head_attention_forward = Ex(
 _ref_mha_b = reference("attention", "multi_head_attention_backward", "backward",
                        "multi_head_attention_forward")
 multi_head_attention_backward = Ex(
-    name="multi_head_attention_backward", points=4, kind="backward",
+    name="multi_head_attention_backward", points=3, kind="backward",
     forward="multi_head_attention_forward", wrt=(0, 1, 2, 3, 4),
     outputs=("dx", "dWq", "dWk", "dWv", "dWo"),
     cases=lambda rng: upstream_for(mha_cases(rng), rng, lambda c: {"dout": np.shape(c.args[0])}),
@@ -262,6 +263,165 @@ multi_head_attention_backward = Ex(
     description="Gradients (dx, dWq, dWk, dWv, dWo) of multi-head attention")
 
 
+# -- the position-wise feed-forward network -----------------------------------------------
+
+def ffn_cases(rng: np.random.Generator) -> list[Case]:
+    cases = [Case("small example: x = [[1, -1]], W1 = [[1, 0, -1], [0, 1, 1]], b1 = 0, "
+                  "W2 = [[1, 0], [0, 1], [1, 1]], b2 = [0.5, 0] (hidden [1, 0, 0], out [[1.5, 0]])",
+                  args=(np.array([[1.0, -1.0]]), np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]]), np.zeros(3),
+                        np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.5, 0.0])))]
+    for lead, e, f in (((2, 3), 4, 6), ((5,), 3, 8), ((1, 4), 6, 4), ((2, 2, 2), 2, 5)):
+        x = randn(rng, *lead, e)
+        params = (randn(rng, e, f, scale=1 / np.sqrt(e)), randn(rng, f, scale=0.5),
+                  randn(rng, f, e, scale=1 / np.sqrt(f)), randn(rng, e, scale=0.5))
+        cases.append(Case(label("random", {"x": x, "W1": params[0]}), args=(x,) + params))
+    return cases
+
+
+def _ffn(case: Case, *, relu=True, b1_after=False):
+    x, W1, b1, W2, b2 = (np.asarray(a, dtype=np.float64) for a in case.args)
+    a = x @ W1 + (0 if b1_after else b1)
+    r = np.maximum(a, 0) if relu else a
+    return (r + (b1 if b1_after else 0)) @ W2 + b2
+
+
+def _rows(case: Case) -> int:
+    return int(np.prod(np.shape(case.args[0])[:-1]))
+
+
+_ref_ffn = reference("attention", "feed_forward_forward", "forward")
+feed_forward_forward = Ex(
+    name="feed_forward_forward", points=1, kind="forward", cases=ffn_cases,
+    hints=(matches_variant(_ref_ffn, functools.partial(_ffn, relu=False),
+                           "the ReLU is missing: out = ReLU(x @ W1 + b1) @ W2 + b2."),
+           matches_variant(_ref_ffn, functools.partial(_ffn, b1_after=True),
+                           "b1 was added after the ReLU: it belongs inside, ReLU(x @ W1 + b1).")),
+    description="Position-wise feed-forward network ReLU(x @ W1 + b1) @ W2 + b2")
+
+
+def _ffn_backward_without_relu(case: Case):
+    """Gradients with the ReLU's derivative dropped (dW2 and db2 unaffected)."""
+    x, W1, b1, W2, b2 = (np.asarray(a, dtype=np.float64) for a in case.args)
+    dout = np.asarray(case.upstream[0], dtype=np.float64)
+    e, f = W1.shape
+    r = np.maximum(x @ W1 + b1, 0)
+    da = dout @ W2.T
+    return (da @ W1.T, x.reshape(-1, e).T @ da.reshape(-1, f), da.reshape(-1, f).sum(axis=0),
+            r.reshape(-1, f).T @ dout.reshape(-1, e), dout.reshape(-1, e).sum(axis=0))
+
+
+_ref_ffn_b = reference("attention", "feed_forward_backward", "backward", "feed_forward_forward")
+feed_forward_backward = Ex(
+    name="feed_forward_backward", points=1, kind="backward", forward="feed_forward_forward",
+    wrt=(0, 1, 2, 3, 4), outputs=("dx", "dW1", "db1", "dW2", "db2"),
+    cases=lambda rng: upstream_for(ffn_cases(rng), rng, lambda c: {"dout": np.shape(c.args[0])}),
+    hints=(matches_variant(_ref_ffn_b, _ffn_backward_without_relu,
+                           "the ReLU's derivative is missing: multiply dout @ W2.T by (x @ W1 + b1 > 0)."),
+           scaled_by(_ref_ffn_b, lambda c: 1 / _rows(c),
+                     "a bias gradient is the expected one divided by the number of tokens: sum over "
+                     "every position, not the mean.")),
+    description="Gradients (dx, dW1, db1, dW2, db2) of the feed-forward network")
+
+
+# -- the post-norm encoder block -------------------------------------------------------------
+
+BLOCK_KEYS = ("Wq", "Wk", "Wv", "Wo", "W1", "b1", "W2", "b2", "gamma1", "beta1", "gamma2", "beta2")
+
+
+def block_cases(rng: np.random.Generator) -> list[Case]:
+    """The smallest case (where the grader's gradient check runs) has two tokens."""
+    cases = []
+    for n, length, e, f, heads, mask_kind in ((1, 2, 4, 6, 2, None), (2, 3, 4, 8, 2, None),
+                                              (1, 4, 6, 12, 3, "causal"), (2, 3, 8, 16, 4, None),
+                                              (3, 2, 4, 4, 1, "causal")):
+        x = randn(rng, n, length, e)
+        shapes = {"Wq": (e, e), "Wk": (e, e), "Wv": (e, e), "Wo": (e, e), "W1": (e, f), "b1": (f,),
+                  "W2": (f, e), "b2": (e,)}
+        params = {k: randn(rng, *s, scale=1 / np.sqrt(s[0]) if len(s) == 2 else 0.3) for k, s in shapes.items()}
+        for j in (1, 2):
+            params[f"gamma{j}"] = 1.0 + randn(rng, e, scale=0.2)
+            params[f"beta{j}"] = randn(rng, e, scale=0.2)
+        kwargs = {} if mask_kind is None else {"mask": np.tril(np.ones((length, length), dtype=bool))}
+        cases.append(Case(label("random", {"x": x, "W1": params["W1"]}, num_heads=heads, mask=mask_kind),
+                          args=(x, {k: params[k] for k in BLOCK_KEYS}, heads), kwargs=kwargs))
+    return cases
+
+
+def _model():
+    return importlib.import_module("solutions.model.attention")
+
+
+def _ln(t, gamma, beta, eps=1e-5):
+    mu = t.mean(axis=-1, keepdims=True)
+    var = ((t - mu) ** 2).mean(axis=-1, keepdims=True)
+    return gamma * (t - mu) / np.sqrt(var + eps) + beta
+
+
+def _block(case: Case, *, order: str):
+    """The block with its sub-layers wired the wrong way: ``order`` is
+    "norm_then_add" (x + LN(MHA(x))), "pre_norm" (x + MHA(LN(x))) or
+    "no_residual" (LN(MHA(x)))."""
+    m = _model()
+    x, p, heads = case.args
+    mask = case.kwargs.get("mask")
+
+    def mha(t):
+        return m.multi_head_attention_forward(t, p["Wq"], p["Wk"], p["Wv"], p["Wo"], heads, mask)[0]
+
+    def ffn(t):
+        return m.feed_forward_forward(t, p["W1"], p["b1"], p["W2"], p["b2"])[0]
+
+    g1, b1, g2, b2 = p["gamma1"], p["beta1"], p["gamma2"], p["beta2"]
+    if order == "norm_then_add":
+        h = x + _ln(mha(x), g1, b1)
+        return h + _ln(ffn(h), g2, b2)
+    if order == "pre_norm":
+        h = x + mha(_ln(x, g1, b1))
+        return h + ffn(_ln(h, g2, b2))
+    h = _ln(mha(x), g1, b1)
+    return _ln(ffn(h), g2, b2)
+
+
+def _block_backward_without_residuals(case: Case):
+    """The right forward's backward with the residual paths dropped in the
+    backward only (dx and the gradients of everything before LN2 change)."""
+    m = _model()
+    x, p, heads = case.args
+    _, (attn_cache, ln1_cache, ffn_cache, ln2_cache) = m.transformer_block_forward(
+        x, p, heads, case.kwargs.get("mask"))
+    ds2, dgamma2, dbeta2 = m._layer_norm_backward(case.upstream[0], ln2_cache)
+    dh, dW1, db1, dW2, db2 = m.feed_forward_backward(ds2, ffn_cache)
+    ds1, dgamma1, dbeta1 = m._layer_norm_backward(dh, ln1_cache)
+    dx, dWq, dWk, dWv, dWo = m.multi_head_attention_backward(ds1, attn_cache)
+    return dx, dict(zip(BLOCK_KEYS, (dWq, dWk, dWv, dWo, dW1, db1, dW2, db2,
+                                     dgamma1, dbeta1, dgamma2, dbeta2)))
+
+
+_ref_block = reference("attention", "transformer_block_forward", "forward")
+transformer_block_forward = Ex(
+    name="transformer_block_forward", points=2, kind="forward", cases=block_cases,
+    hints=(matches_variant(_ref_block, functools.partial(_block, order="norm_then_add"),
+                           "each sub-layer's output was normalised before the residual sum: the "
+                           "post-norm block adds first, h = layer_norm(x + MHA(x))."),
+           matches_variant(_ref_block, functools.partial(_block, order="pre_norm"),
+                           "this is the pre-norm block x + MHA(layer_norm(x)); the exercise is the "
+                           "original post-norm block, h = layer_norm(x + MHA(x))."),
+           matches_variant(_ref_block, functools.partial(_block, order="no_residual"),
+                           "the residual connections are missing: each sub-layer adds its input "
+                           "back before the layer norm, layer_norm(x + MHA(x)).")),
+    description="Post-norm transformer encoder block LN(h + FFN(h)), h = LN(x + MHA(x))")
+
+_ref_block_b = reference("attention", "transformer_block_backward", "backward", "transformer_block_forward")
+transformer_block_backward = Ex(
+    name="transformer_block_backward", points=3, kind="backward", forward="transformer_block_forward",
+    cases=lambda rng: upstream_for(block_cases(rng), rng, lambda c: {"dout": np.shape(c.args[0])}),
+    hints=(matches_variant(_ref_block_b, _block_backward_without_residuals,
+                           "the residual paths are missing in the backward: a sum passes its gradient "
+                           "to both terms, so x and h each collect the gradient of their two uses."),),
+    description="Gradients (dx, dict of parameter gradients) of the encoder block")
+
+
 EXERCISES = [positional_encoding, self_attention_basic, scaled_dot_product_attention,
              scaled_dot_product_attention_backward, multi_head_attention_forward,
-             multi_head_attention_backward]
+             multi_head_attention_backward, feed_forward_forward, feed_forward_backward,
+             transformer_block_forward, transformer_block_backward]

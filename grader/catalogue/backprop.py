@@ -46,7 +46,7 @@ affine_forward = Ex(
 
 _ref_affine_b = reference("backprop", "affine_backward", "backward", "affine_forward")
 affine_backward = Ex(
-    name="affine_backward", points=3, kind="backward", forward="affine_forward", wrt=(0, 1, 2),
+    name="affine_backward", points=2, kind="backward", forward="affine_forward", wrt=(0, 1, 2),
     outputs=("dx", "dW", "db"),
     cases=_upstream(affine_cases, lambda c: {"dout": (_n(c), np.shape(c.args[1])[1])}),
     hints=(scaled_by(_ref_affine_b, lambda c: 1 / _n(c),
@@ -150,7 +150,7 @@ def _broadcast_loss(case: Case):
 
 _ref_net = reference("backprop", "two_layer_net_loss")
 two_layer_net_loss = Ex(
-    name="two_layer_net_loss", points=4, kind="function", cases=net_cases, outputs=("loss", "grads"),
+    name="two_layer_net_loss", points=3, kind="function", cases=net_cases, outputs=("loss", "grads"),
     hints=(scaled_by(_ref_net, _n, "{factor} times the expected value: average the loss and "
                                    "dL/ds = (y_hat - y) / N over the batch."),
            scaled_by(_ref_net, -1, "the gradients have the wrong sign: dL/ds = (y_hat - y) / N."),

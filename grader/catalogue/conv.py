@@ -1,4 +1,4 @@
-"""Cases and hints for ``conv.py`` (cross-correlation, conv2d, max pooling)."""
+"""Cases and hints for ``conv.py`` (cross-correlation, conv2d, max and average pooling)."""
 
 from __future__ import annotations
 
@@ -126,14 +126,14 @@ def conv_out_shape(case: Case) -> tuple[int, int, int, int]:
 
 _ref_conv = reference("conv", "conv2d_forward", "forward")
 conv2d_forward = Ex(
-    name="conv2d_forward", points=4, kind="forward", cases=conv_cases,
+    name="conv2d_forward", points=3, kind="forward", cases=conv_cases,
     hints=_geometry_hints(_ref_conv, 0, 1, 3, 4) + (
         with_inputs(_ref_conv, lambda c: replace_args(c, _2=np.zeros_like(c.args[2])), MISSING_BIAS),),
     description="Multi-channel 2-D cross-correlation layer (N, C, H, W) -> (N, F, OH, OW)")
 
 _ref_conv_b = reference("conv", "conv2d_backward", "backward", "conv2d_forward")
 conv2d_backward = Ex(
-    name="conv2d_backward", points=4, kind="backward", forward="conv2d_forward", wrt=(0, 1, 2),
+    name="conv2d_backward", points=3, kind="backward", forward="conv2d_forward", wrt=(0, 1, 2),
     outputs=("dx", "dw", "db"),
     cases=lambda rng: upstream_for(conv_cases(rng), rng, lambda c: {"dout": conv_out_shape(c)}),
     hints=(scaled_by(_ref_conv_b, lambda c: 1 / c.args[0].shape[0],
@@ -199,7 +199,7 @@ def _pool_backward(case: Case, policy: str, accumulate: bool = True) -> np.ndarr
 
 _ref_pool = reference("conv", "max_pool2d_forward", "forward")
 max_pool2d_forward = Ex(
-    name="max_pool2d_forward", points=2, kind="forward", cases=pool_cases,
+    name="max_pool2d_forward", points=1, kind="forward", cases=pool_cases,
     hints=(with_inputs(_ref_pool, lambda c: None if "stride" in c.kwargs else replace_args(c, stride=1),
                        "without a stride argument the stride is kernel_size (non-overlapping "
                        "windows), not 1."),),
@@ -207,7 +207,7 @@ max_pool2d_forward = Ex(
 
 _ref_pool_b = reference("conv", "max_pool2d_backward", "backward", "max_pool2d_forward")
 max_pool2d_backward = Ex(
-    name="max_pool2d_backward", points=3, kind="backward", forward="max_pool2d_forward", wrt=(0,),
+    name="max_pool2d_backward", points=2, kind="backward", forward="max_pool2d_forward", wrt=(0,),
     outputs=("dx",),
     cases=lambda rng: upstream_for(pool_cases(rng), rng, lambda c: {"dout": pool_out_shape(c)}),
     hints=(matches_variant(_ref_pool_b, lambda c: _pool_backward(c, "all"),
@@ -224,4 +224,59 @@ max_pool2d_backward = Ex(
     description="dx of max pooling: each gradient to the first maximum of its window")
 
 
-EXERCISES = [corr2d, conv2d_forward, conv2d_backward, max_pool2d_forward, max_pool2d_backward]
+# -- average pooling -------------------------------------------------------------------
+
+def avg_pool_cases(rng: np.random.Generator) -> list[Case]:
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    cases = [Case("small example: x = 0..15 as (1, 1, 4, 4), kernel 2 (out = [[2.5, 4.5], [10.5, 12.5]])",
+                  args=(x, 2))]
+    for shape, k, stride in (((2, 3, 6, 6), 2, None), ((1, 2, 5, 7), 3, 2), ((2, 1, 6, 7), (2, 3), None),
+                             ((1, 2, 5, 5), 3, 1), ((2, 1, 6, 8), (3, 2), (2, 3)), ((1, 1, 2, 3), 2, 1)):
+        x = randn(rng, *shape)
+        kwargs = {} if stride is None else {"stride": stride}
+        cases.append(Case(label("random", {"x": x}, kernel_size=k, stride=stride), args=(x, k), kwargs=kwargs))
+    return cases
+
+
+def _window_size(case: Case) -> int:
+    kh, kw = pair(case.args[1])
+    return kh * kw
+
+
+def _avg_backward_overwrite(case: Case) -> np.ndarray:
+    """dx where overlapping windows overwrite each other's share instead of adding."""
+    x, dout = np.asarray(case.args[0]), np.asarray(case.upstream[0], dtype=np.float64)
+    (kh, kw), (sh, sw) = _pool_geometry(case)
+    if (sh, sw) == (kh, kw):
+        return None
+    dx = np.zeros(x.shape)
+    for i, j in np.ndindex(*dout.shape[2:]):
+        dx[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw] = (dout[:, :, i, j] / (kh * kw))[:, :, None, None]
+    return dx
+
+
+_ref_avg = reference("conv", "avg_pool2d_forward", "forward")
+avg_pool2d_forward = Ex(
+    name="avg_pool2d_forward", points=1, kind="forward", cases=avg_pool_cases,
+    hints=(scaled_by(_ref_avg, _window_size, "the window SUM: average pooling divides it by "
+                                             "kh * kw ({factor} here)."),
+           with_inputs(_ref_avg, lambda c: None if "stride" in c.kwargs else replace_args(c, stride=1),
+                       "without a stride argument the stride is kernel_size (non-overlapping "
+                       "windows), not 1.")),
+    description="Average pooling (no padding) with stride defaulting to kernel_size")
+
+_ref_avg_b = reference("conv", "avg_pool2d_backward", "backward", "avg_pool2d_forward")
+avg_pool2d_backward = Ex(
+    name="avg_pool2d_backward", points=1, kind="backward", forward="avg_pool2d_forward", wrt=(0,),
+    outputs=("dx",),
+    cases=lambda rng: upstream_for(avg_pool_cases(rng), rng, lambda c: {"dout": pool_out_shape(c)}),
+    hints=(scaled_by(_ref_avg_b, _window_size, "dx is {factor} times the expected one: each input "
+                                               "gets its window's gradient divided by kh * kw."),
+           matches_variant(_ref_avg_b, _avg_backward_overwrite,
+                           "where overlapping windows share an input, the shares must add up "
+                           "(dx[...] += ..., not =).")),
+    description="dx of average pooling: each gradient shared equally over its window")
+
+
+EXERCISES = [corr2d, conv2d_forward, conv2d_backward, max_pool2d_forward, max_pool2d_backward,
+             avg_pool2d_forward, avg_pool2d_backward]

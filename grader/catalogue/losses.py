@@ -83,7 +83,7 @@ def _bce_clipped(case: Case, eps: float = 1e-7):
 
 _ref_bce = reference("losses", "binary_cross_entropy")
 binary_cross_entropy = Ex(
-    name="binary_cross_entropy", points=2, cases=bce_cases, outputs=("loss", "dy_hat"),
+    name="binary_cross_entropy", points=1, cases=bce_cases, outputs=("loss", "dy_hat"),
     hints=(scaled_by(_ref_bce, _n, SUM_NOT_MEAN),
            scaled_by(_ref_bce, -1, SIGN),
            matches_variant(_ref_bce, _bce_wrt_logits,
@@ -154,7 +154,7 @@ def _unit_without_sigmoid_derivative(case: Case):
 
 _ref_unit = reference("losses", "sigmoid_unit_mse_grad")
 sigmoid_unit_mse_grad = Ex(
-    name="sigmoid_unit_mse_grad", points=3, cases=unit_cases, outputs=("loss", "grad_w", "grad_b"),
+    name="sigmoid_unit_mse_grad", points=1, cases=unit_cases, outputs=("loss", "grad_w", "grad_b"),
     hints=(scaled_by(_ref_unit, _n, SUM_NOT_MEAN),
            scaled_by(_ref_unit, 2, "twice the expected value: the loss has a 1/(2n), "
                                    "so the gradient has 1/n."),
@@ -179,11 +179,45 @@ def _ascent(case: Case):
 
 _ref_step = reference("losses", "gradient_descent_step")
 gradient_descent_step = Ex(
-    name="gradient_descent_step", points=2, cases=step_cases, outputs=("w_new", "b_new"),
+    name="gradient_descent_step", points=1, cases=step_cases, outputs=("w_new", "b_new"),
     hints=(matches_variant(_ref_step, _ascent,
                            "the step goes uphill: subtract lr times the gradient."),),
     description="One batch gradient-descent step of the sigmoid unit")
 
 
+# -- sigmoid_unit_bce_grad (logistic regression) ----------------------------------
+
+def bce_unit_cases(rng: np.random.Generator) -> list[Case]:
+    cases = [Case("small example: OR inputs, y = [0, 1, 1, 1], w = [0.2, 0.1], b = -0.1", args=WORKED_UNIT)]
+    for n, m in ((6, 3), (1, 2), (10, 4)):
+        X, y = randn(rng, n, m), rng.integers(0, 2, n).astype(np.float64)
+        w, b = randn(rng, m), float(randn(rng))
+        cases.append(Case(label("random", {"X": X, "w": w}, b=round(b, 3)), args=(X, y, w, b)))
+    X, y = extreme(rng, 5, 2), np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    cases.append(Case(label("saturated units, |X @ w + b| up to about 1e4", {"X": X}), args=(X, y, np.ones(2), 0.0)))
+    return cases
+
+
+def _bce_unit_with_sigmoid_derivative(case: Case):
+    """The squared error's chain rule carried over: dz = (a - y) * a * (1 - a)."""
+    X, y, w, b = (np.asarray(v, dtype=np.float64) for v in case.args)
+    a = _sigmoid(X @ w + b)
+    dz = (a - y) * a * (1 - a)
+    return (_ref_bce_unit(case)[0], X.T @ dz / len(y), float(np.mean(dz)))
+
+
+_ref_bce_unit = reference("losses", "sigmoid_unit_bce_grad")
+sigmoid_unit_bce_grad = Ex(
+    name="sigmoid_unit_bce_grad", points=2, cases=bce_unit_cases, outputs=("loss", "grad_w", "grad_b"),
+    hints=(non_finite(_ref_bce_unit, "NaN or inf for saturated units: log(sigmoid(z)) is log(0) there; "
+                                     "compute the loss from z, mean(logaddexp(0, z) - y * z)."),
+           scaled_by(_ref_bce_unit, _n, SUM_NOT_MEAN),
+           scaled_by(_ref_bce_unit, -1, "the sign is flipped: dz = a - y, not y - a."),
+           matches_variant(_ref_bce_unit, _bce_unit_with_sigmoid_derivative,
+                           "with the cross-entropy the sigmoid's derivative cancels: dz = a - y, "
+                           "without the factor a * (1 - a).")),
+    description="Logistic regression: mean cross-entropy of one sigmoid unit and its gradients")
+
+
 EXERCISES = [mse_loss, binary_cross_entropy, softmax_cross_entropy, sigmoid_unit_mse_grad,
-             gradient_descent_step]
+             gradient_descent_step, sigmoid_unit_bce_grad]

@@ -111,7 +111,7 @@ def _strict(z):
 
 _ref_update = reference("perceptron", "perceptron_update")
 perceptron_update = Ex(
-    name="perceptron_update", points=2, kind="function", cases=update_cases,
+    name="perceptron_update", points=1, kind="function", cases=update_cases,
     outputs=("w_new", "b_new"),
     hints=(
         matches_variant(_ref_update, functools.partial(
@@ -195,7 +195,7 @@ def _fixed_order(order_of):
 
 _ref_train = reference("perceptron", "perceptron_train")
 perceptron_train = Ex(
-    name="perceptron_train", points=4, kind="function", cases=train_cases,
+    name="perceptron_train", points=2, kind="function", cases=train_cases,
     outputs=("w", "b", "updates"),
     hints=(
         matches_variant(_ref_train, _no_early_stop,

@@ -30,7 +30,7 @@ def trans_cases(rng: np.random.Generator) -> list[Case]:
 
 _ref_trans = reference("transposed_conv", "trans_conv2d")
 trans_conv2d = Ex(
-    name="trans_conv2d", points=2, kind="function", cases=trans_cases,
+    name="trans_conv2d", points=1, kind="function", cases=trans_cases,
     hints=(with_inputs(_ref_trans, flip_kernel(1), FLIPPED), transposed(_ref_trans)),
     description="Transposed convolution of one channel: shifted, scaled kernel copies summed")
 
@@ -71,7 +71,7 @@ def _swap_channels(case: Case) -> Case | None:
 
 _ref_convt = reference("transposed_conv", "conv_transpose2d_forward", "forward")
 conv_transpose2d_forward = Ex(
-    name="conv_transpose2d_forward", points=3, kind="forward", cases=convt_cases,
+    name="conv_transpose2d_forward", points=2, kind="forward", cases=convt_cases,
     hints=(with_inputs(_ref_convt, flip_kernel(1), FLIPPED),
            with_inputs(_ref_convt, lambda c: replace_args(c, _2=np.zeros_like(c.args[2])),
                        "the bias b is missing: add b[c_out] to every output of that channel."),
@@ -86,7 +86,7 @@ conv_transpose2d_forward = Ex(
 _ref_convt_b = reference("transposed_conv", "conv_transpose2d_backward", "backward",
                          "conv_transpose2d_forward")
 conv_transpose2d_backward = Ex(
-    name="conv_transpose2d_backward", points=4, kind="backward",
+    name="conv_transpose2d_backward", points=2, kind="backward",
     forward="conv_transpose2d_forward", wrt=(0, 1, 2), outputs=("dx", "dw", "db"),
     cases=lambda rng: upstream_for(convt_cases(rng), rng, lambda c: {"dout": convt_out_shape(c)}),
     hints=(scaled_by(_ref_convt_b, lambda c: 1 / c.args[0].shape[0],

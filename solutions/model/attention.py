@@ -16,6 +16,10 @@ __all__ = [
     "scaled_dot_product_attention_backward",
     "multi_head_attention_forward",
     "multi_head_attention_backward",
+    "feed_forward_forward",
+    "feed_forward_backward",
+    "transformer_block_forward",
+    "transformer_block_backward",
 ]
 
 
@@ -126,3 +130,69 @@ def multi_head_attention_backward(dout, cache):
     dWq, dWk, dWv = (x2.T @ d.reshape(-1, E) for d in (dQ, dK, dV))
     dx = dQ @ Wq.T + dK @ Wk.T + dV @ Wv.T
     return dx, dWq, dWk, dWv, dWo
+
+
+def feed_forward_forward(x, W1, b1, W2, b2):
+    """Model answer for exercises/attention.py::feed_forward_forward."""
+    a = x @ W1 + b1
+    r = np.maximum(a, 0.0)
+    return r @ W2 + b2, (x, W1, W2, a, r)
+
+
+def feed_forward_backward(dout, cache):
+    """Model answer for exercises/attention.py::feed_forward_backward."""
+    x, W1, W2, a, r = cache
+    rows = lambda t: t.reshape(-1, t.shape[-1])  # noqa: E731  every position is one row
+    dW2 = rows(r).T @ rows(dout)
+    db2 = rows(dout).sum(axis=0)
+    da = (dout @ W2.T) * (a > 0)
+    dW1 = rows(x).T @ rows(da)
+    db1 = rows(da).sum(axis=0)
+    return da @ W1.T, dW1, db1, dW2, db2
+
+
+#: eps of the transformer block's layer norms (torch.nn.TransformerEncoderLayer's default).
+LN_EPS = 1e-5
+
+
+def _layer_norm(x, gamma, beta, eps=LN_EPS):
+    """Layer norm over the last axis (biased variance) -> out, cache."""
+    mu = x.mean(axis=-1, keepdims=True)
+    xc = x - mu
+    inv_std = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)
+    xhat = xc * inv_std
+    return gamma * xhat + beta, (xhat, gamma, inv_std)
+
+
+def _layer_norm_backward(dout, cache):
+    """(dx, dgamma, dbeta) of :func:`_layer_norm`."""
+    xhat, gamma, inv_std = cache
+    lead = tuple(range(dout.ndim - 1))
+    dxhat = dout * gamma
+    dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                    - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+    return dx, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
+
+
+def transformer_block_forward(x, params, num_heads, mask=None):
+    """Model answer for exercises/attention.py::transformer_block_forward."""
+    p = params
+    attn, attn_cache = multi_head_attention_forward(x, p["Wq"], p["Wk"], p["Wv"], p["Wo"],
+                                                    num_heads, mask)
+    h, ln1_cache = _layer_norm(x + attn, p["gamma1"], p["beta1"])  # post-norm: add, then normalise
+    f, ffn_cache = feed_forward_forward(h, p["W1"], p["b1"], p["W2"], p["b2"])
+    out, ln2_cache = _layer_norm(h + f, p["gamma2"], p["beta2"])
+    return out, (attn_cache, ln1_cache, ffn_cache, ln2_cache)
+
+
+def transformer_block_backward(dout, cache):
+    """Model answer for exercises/attention.py::transformer_block_backward."""
+    attn_cache, ln1_cache, ffn_cache, ln2_cache = cache
+    ds2, dgamma2, dbeta2 = _layer_norm_backward(dout, ln2_cache)
+    dh_ffn, dW1, db1, dW2, db2 = feed_forward_backward(ds2, ffn_cache)
+    dh = ds2 + dh_ffn  # h feeds the FFN and the residual
+    ds1, dgamma1, dbeta1 = _layer_norm_backward(dh, ln1_cache)
+    dx_attn, dWq, dWk, dWv, dWo = multi_head_attention_backward(ds1, attn_cache)
+    grads = {"Wq": dWq, "Wk": dWk, "Wv": dWv, "Wo": dWo, "W1": dW1, "b1": db1, "W2": dW2,
+             "b2": db2, "gamma1": dgamma1, "beta1": dbeta1, "gamma2": dgamma2, "beta2": dbeta2}
+    return ds1 + dx_attn, grads

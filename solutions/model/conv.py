@@ -126,3 +126,29 @@ def max_pool2d_backward(dout, cache):
     # overlapping windows (stride < kernel) may pick the same input: add, never overwrite
     np.add.at(dx, (n, c, rows, cols), dout)
     return dx
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None):
+    """Model answer for exercises/conv.py::avg_pool2d_forward."""
+    (x,) = _as_float(x)
+    kh, kw = _pair(kernel_size)
+    sh, sw = _pair(kernel_size if stride is None else stride)
+    oh, ow = _out_size(x.shape[2], kh, 0, sh), _out_size(x.shape[3], kw, 0, sw)
+    out = np.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out += _offset_view(x, i, j, oh, ow, sh, sw)
+    return out / (kh * kw), (x.shape, (kh, kw), (sh, sw))
+
+
+def avg_pool2d_backward(dout, cache):
+    """Model answer for exercises/conv.py::avg_pool2d_backward."""
+    x_shape, (kh, kw), (sh, sw) = cache
+    dout = np.asarray(dout)
+    share = dout / (kh * kw)  # every input of a window gets an equal share of its gradient
+    dx = np.zeros(x_shape, dtype=share.dtype)
+    oh, ow = dout.shape[2:]
+    for i in range(kh):
+        for j in range(kw):
+            _offset_view(dx, i, j, oh, ow, sh, sw)[...] += share
+    return dx

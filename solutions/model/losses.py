@@ -70,3 +70,14 @@ def gradient_descent_step(X, y, w, b, lr):
     """Model answer for exercises/losses.py::gradient_descent_step."""
     _, grad_w, grad_b = sigmoid_unit_mse_grad(X, y, w, b)
     return w - lr * grad_w, b - lr * grad_b
+
+
+def sigmoid_unit_bce_grad(X, y, w, b):
+    """Model answer for exercises/losses.py::sigmoid_unit_bce_grad."""
+    X = _as_float(X)
+    n = X.shape[0]
+    z = X @ w + b
+    # -log(sigmoid(z)) = log(1 + e^-z): with log1p and exp(-|z|) nothing overflows
+    loss = np.mean(np.logaddexp(0.0, z) - y * z)
+    dz = _sigmoid(z) - y
+    return float(loss), X.T @ dz / n, float(np.mean(dz))

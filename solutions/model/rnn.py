@@ -13,6 +13,8 @@ __all__ = [
     "lstm_cell_backward",
     "lstm_forward",
     "lstm_backward",
+    "rnn_forward",
+    "rnn_backward",
 ]
 
 
@@ -116,6 +118,28 @@ def lstm_backward(dhs, cache):
         dx, dh_next, dc_next, dWx_t, dWh_t, db_t = lstm_cell_backward(
             dhs[:, t] + dh_next, dc_next, cache[t]
         )
+        dxs.append(dx)
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return np.stack(dxs[::-1], axis=1), dh_next, dWx, dWh, db
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """Model answer for exercises/rnn.py::rnn_forward."""
+    h, hs, caches = h0, [], []
+    for t in range(x.shape[1]):
+        h, cache = rnn_cell_forward(x[:, t], h, Wx, Wh, b)
+        hs.append(h)
+        caches.append(cache)
+    return np.stack(hs, axis=1), caches
+
+
+def rnn_backward(dhs, cache):
+    """Model answer for exercises/rnn.py::rnn_backward."""
+    dh_next = np.zeros_like(dhs[:, 0])  # nothing flows back from after the last step
+    dxs, dWx, dWh, db = [], 0.0, 0.0, 0.0
+    for t in reversed(range(dhs.shape[1])):
+        # h_t reaches the loss directly and through step t+1
+        dx, dh_next, dWx_t, dWh_t, db_t = rnn_cell_backward(dhs[:, t] + dh_next, cache[t])
         dxs.append(dx)
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
     return np.stack(dxs[::-1], axis=1), dh_next, dWx, dWh, db
