@@ -71,8 +71,8 @@ sgd_momentum_step = Ex(
 # -- rmsprop_step -----------------------------------------------------------------
 
 def rmsprop_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("small example: w = [1, -1], dw = [0.2, -0.4], s = [0, 0], lr = 0.01",
-                  args=(np.array([1.0, -1.0]), np.array([0.2, -0.4]), np.zeros(2), 0.01))]
+    cases = [Case("small example: w = [1, -1, 0.5], dw = [0.2, -0.4, 0], s = [0, 0, 0], lr = 0.01",
+                  args=(np.array([1.0, -1.0, 0.5]), np.array([0.2, -0.4, 0.0]), np.zeros(3), 0.01))]
     for shape, lr, alpha in zip(SHAPES, (0.01, 0.1, 0.001), (None, 0.9, 0.5)):
         w, dw = randn(rng, *shape), randn(rng, *shape)
         s = randn(rng, *shape) ** 2
@@ -84,9 +84,9 @@ def rmsprop_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
-def _rmsprop(case: Case, *, eps_inside=False, old_s=False):
+def _rmsprop(case: Case, *, eps_inside=False, old_s=False, no_eps=False):
     w, dw, s = (_f(case, i) for i in range(3))
-    lr, alpha, eps = case.args[3], _kw(case, "alpha", 4, 0.99), _kw(case, "eps", 5, 1e-8)
+    lr, alpha, eps = case.args[3], _kw(case, "alpha", 4, 0.99), 0.0 if no_eps else _kw(case, "eps", 5, 1e-8)
     s_new = alpha * s + (1 - alpha) * dw * dw
     s_used = s if old_s else s_new
     denom = np.sqrt(s_used + eps) if eps_inside else np.sqrt(s_used) + eps
@@ -100,6 +100,9 @@ rmsprop_step = Ex(
                            "eps went inside the square root: divide by sqrt(s_new) + eps."),
            matches_variant(_ref_rmsprop, functools.partial(_rmsprop, old_s=True),
                            "the step used the old s: update s first, then divide by sqrt(s_new)."),
+           matches_variant(_ref_rmsprop, functools.partial(_rmsprop, no_eps=True),
+                           "eps is missing: divide by sqrt(s_new) + eps; it keeps the division finite "
+                           "(and tame) where s_new is 0 or tiny."),
            non_finite(_ref_rmsprop, "NaN or inf: where s_new is 0 the eps added to sqrt(s_new) "
                                     "keeps the division finite.")),
     description="RMSprop: s = alpha * s + (1 - alpha) * dw**2, w -= lr * dw / (sqrt(s) + eps)")

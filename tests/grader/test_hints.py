@@ -18,6 +18,7 @@ from grader.compare import compare
 from grader.runner import case_rng, reference_values
 from grader.worker.wire import plain
 from grader.spec import Case
+from tests.grader import bugs_second_edition
 
 SEED = 7
 
@@ -611,6 +612,8 @@ BUGS = [
         "fully masked", True),
     Bug("multi_head_attention_backward", "NaN gradients in a fully masked row",
         nan_where_row_masked(0), "fully masked", True),
+    # the second edition (optim, regularization, gradcheck, and the additions elsewhere)
+    *[Bug(*bug) for bug in bugs_second_edition.BUGS],
 ]
 
 
