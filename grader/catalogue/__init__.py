@@ -6,8 +6,9 @@ names the student modules (``<name>.py``) in the order the course teaches them:
 gradcheck right after the losses (students check every backward with it),
 the optimisers and regularisation after the first network, before the
 convolutional and recurrent layers. Points add up to ``TOTAL_POINTS``.
-``UNGRADED`` maps the few API functions a case cannot grade to the reason
-(a catalogue module's optional ``UNGRADED`` dict).
+``UNGRADED`` maps the few API functions a case cannot grade to their module
+and the reason, ``name -> (module, reason)`` (from a catalogue module's
+optional ``UNGRADED`` dict, ``name -> reason``).
 
 Each catalogue module (``grader/catalogue/conv.py``, ...) lists its exercises
 in ``EXERCISES``; this package only collects them. The references the hints
@@ -35,15 +36,16 @@ def _collect() -> dict[str, Exercise]:
     return exercises
 
 
-def _ungraded() -> dict[str, str]:
-    ungraded: dict[str, str] = {}
+def _ungraded() -> dict[str, tuple[str, str]]:
+    ungraded: dict[str, tuple[str, str]] = {}
     for module in MODULES:
-        ungraded.update(getattr(importlib.import_module(f"grader.catalogue.{module}"), "UNGRADED", {}))
+        for name, reason in getattr(importlib.import_module(f"grader.catalogue.{module}"), "UNGRADED", {}).items():
+            ungraded[name] = (module, reason)
     return ungraded
 
 
 EXERCISES: dict[str, Exercise] = _collect()
-UNGRADED: dict[str, str] = _ungraded()
+UNGRADED: dict[str, tuple[str, str]] = _ungraded()
 TOTAL_POINTS: int = sum(exercise.points for exercise in EXERCISES.values())
 
 __all__ = ["EXERCISES", "MODULES", "TOTAL_POINTS", "UNGRADED"]

@@ -1,6 +1,6 @@
 """Every student stub in exercises/ is a faithful, teaching, not-yet-implemented twin of its model answer.
 
-For each of the eight modules: the stub imports on its own; it defines exactly
+For each module of the catalogue: the stub imports on its own; it defines exactly
 the functions of the model answer (solutions/model/<module>.py), with identical
 signatures, which are exactly the functions of the exercise API; each function
 raises NotImplementedError when called with valid arguments; each docstring
@@ -16,25 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.catalogue import EXERCISES, MODULES, UNGRADED
+
 ROOT = Path(__file__).resolve().parents[2]
 
-#: The exercise API (/work/shared/exercise-api.md): module -> its functions.
-API = {
-    "perceptron": ["step", "perceptron_predict", "perceptron_update", "perceptron_train"],
-    "activations": ["sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu",
-                    "leaky_relu_grad", "softmax"],
-    "losses": ["mse_loss", "binary_cross_entropy", "softmax_cross_entropy", "sigmoid_unit_mse_grad",
-               "gradient_descent_step"],
-    "backprop": ["affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward",
-                 "tanh_backward", "relu_forward", "relu_backward", "two_layer_net_loss"],
-    "conv": ["corr2d", "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward"],
-    "transposed_conv": ["trans_conv2d", "conv_transpose2d_forward", "conv_transpose2d_backward"],
-    "rnn": ["rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward", "lstm_forward",
-            "lstm_backward"],
-    "attention": ["positional_encoding", "self_attention_basic", "scaled_dot_product_attention",
-                  "scaled_dot_product_attention_backward", "multi_head_attention_forward",
-                  "multi_head_attention_backward"],
-}
+#: The exercise API, from the catalogue: module -> its functions (graded or,
+#: like numerical_gradient, taught but not graded).
+API = {module: [name for name, ex in EXERCISES.items() if ex.module == module]
+       + [name for name, (m, _) in UNGRADED.items() if m == module] for module in MODULES}
 CASES = [(module, fn) for module, fns in API.items() for fn in fns]
 #: Top-level modules a stub may import.
 ALLOWED_IMPORTS = {"numpy", "math", "cmath", "__future__"}
@@ -87,6 +76,22 @@ EXAMPLE_ARGS = {
     "self_attention_basic": (_a(3, 4),),
     "scaled_dot_product_attention": (_a(2, 3, 4), _a(2, 5, 4), _a(2, 5, 6)),
     "multi_head_attention_forward": (_a(2, 3, 8), _a(8, 8), _a(8, 8), _a(8, 8), _a(8, 8), 2),
+    # second edition
+    "sigmoid_unit_bce_grad": (_X42, _Y4, np.array([0.2, 0.1]), -0.1),
+    "numerical_gradient": (lambda v: float(np.sum(v**2)), _a(2, 3)),
+    "rel_error": (_a(2, 3), _a(2, 3)),
+    "sgd_momentum_step": (_a(3), _a(3), np.zeros(3), 0.1),
+    "rmsprop_step": (_a(3), _a(3), np.zeros(3), 0.01),
+    "adam_step": (_a(3), _a(3), np.zeros(3), np.zeros(3), 1),
+    "dropout_forward": (_a(4, 5), 0.5),
+    "batchnorm_forward": (_a(4, 3), np.ones(3), np.zeros(3)),
+    "layer_norm_forward": (_a(2, 3, 4), np.ones(4), np.zeros(4)),
+    "avg_pool2d_forward": (_a(2, 3, 4, 6), 2),
+    "rnn_forward": (_a(2, 5, 3), _a(2, _H), _a(3, _H), _a(_H, _H), _a(_H)),
+    "feed_forward_forward": (_a(2, 3, 4), _a(4, 6), _a(6), _a(6, 4), _a(4)),
+    "transformer_block_forward": (_a(2, 3, 4), {
+        "Wq": _a(4, 4), "Wk": _a(4, 4), "Wv": _a(4, 4), "Wo": _a(4, 4), "W1": _a(4, 6), "b1": _a(6),
+        "W2": _a(6, 4), "b2": _a(4), "gamma1": _a(4), "beta1": _a(4), "gamma2": _a(4), "beta2": _a(4)}, 2),
 }
 
 

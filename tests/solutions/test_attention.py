@@ -13,17 +13,12 @@ import warnings
 import numpy as np
 import pytest
 
+from grader.catalogue import EXERCISES
+
 from tests.solutions.gradcheck import numerical_gradient
 
 IMPLEMENTATIONS = ["solutions.attention", "solutions.model.attention"]
-API = [
-    "positional_encoding",
-    "self_attention_basic",
-    "scaled_dot_product_attention",
-    "scaled_dot_product_attention_backward",
-    "multi_head_attention_forward",
-    "multi_head_attention_backward",
-]
+API = [name for name, ex in EXERCISES.items() if ex.module == "attention"]
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
 GRADCHECK_TOL = dict(rtol=1e-5, atol=1e-7)
@@ -504,3 +499,136 @@ def test_mixed_float32_and_float64_inputs_give_float64(att):
     for got, want in zip(_run_everything(att, mixed, upstream, mask), _run_everything(att, widened, upstream, mask)):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, **tol)
+
+
+# ------------------------------------------------- the feed-forward network and the encoder block
+
+def _rand(rng, *shape, dtype=np.float64, scale=1.0):
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lead, E, F", [((2, 3), 4, 6), ((5,), 3, 8), ((2, 2, 2), 2, 5)])
+def test_feed_forward_and_its_gradients_match_torch_autograd(att, torch, dtype, lead, E, F):
+    rng = np.random.default_rng(40)
+    args = [_rand(rng, *lead, E, dtype=dtype), _rand(rng, E, F, dtype=dtype), _rand(rng, F, dtype=dtype),
+            _rand(rng, F, E, dtype=dtype), _rand(rng, E, dtype=dtype)]
+    out, cache = att.feed_forward_forward(*args)
+    dout = _rand(rng, *out.shape, dtype=dtype)
+    grads = att.feed_forward_backward(dout, cache)
+    tx, tW1, tb1, tW2, tb2 = (torch.tensor(a, requires_grad=True) for a in args)
+    t_out = torch.nn.functional.linear(torch.relu(torch.nn.functional.linear(tx, tW1.T, tb1)), tW2.T, tb2)
+    t_out.backward(torch.tensor(dout))
+    _assert_close(out, t_out.detach().numpy(), dtype)
+    for got, t in zip(grads, (tx, tW1, tb1, tW2, tb2)):
+        assert got.dtype == dtype
+        _assert_close(got, t.grad.numpy(), dtype)
+
+
+def test_feed_forward_small_example(att):
+    out, _ = att.feed_forward_forward(np.array([[1.0, -1.0]]), np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]]),
+                                      np.zeros(3), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+                                      np.array([0.5, 0.0]))
+    np.testing.assert_allclose(out, [[1.5, 0.0]])
+
+
+BLOCK_KEYS = ("Wq", "Wk", "Wv", "Wo", "W1", "b1", "W2", "b2", "gamma1", "beta1", "gamma2", "beta2")
+
+
+def _block_problem(rng, N, L, E, F, dtype=np.float64):
+    shapes = {"Wq": (E, E), "Wk": (E, E), "Wv": (E, E), "Wo": (E, E), "W1": (E, F), "b1": (F,),
+              "W2": (F, E), "b2": (E,), "gamma1": (E,), "beta1": (E,), "gamma2": (E,), "beta2": (E,)}
+    params = {k: _rand(rng, *s, dtype=dtype, scale=1 / np.sqrt(s[0]) if len(s) == 2 else 0.3)
+              for k, s in shapes.items()}
+    params["gamma1"] += 1
+    params["gamma2"] += 1
+    return _rand(rng, N, L, E, dtype=dtype), params
+
+
+def _torch_block(torch, x, p, heads, mask, dout):
+    """torch.nn.TransformerEncoderLayer (post-norm, ReLU, no dropout, zero attention biases)."""
+    E, F = p["W1"].shape
+    tdt = torch.float64 if x.dtype == np.float64 else torch.float32
+    layer = torch.nn.TransformerEncoderLayer(E, heads, dim_feedforward=F, dropout=0.0, activation="relu",
+                                             batch_first=True, norm_first=False).to(tdt)
+    with torch.no_grad():
+        layer.self_attn.in_proj_weight.copy_(torch.tensor(np.concatenate([p["Wq"].T, p["Wk"].T, p["Wv"].T])))
+        layer.self_attn.in_proj_bias.zero_()
+        layer.self_attn.out_proj.weight.copy_(torch.tensor(p["Wo"].T))
+        layer.self_attn.out_proj.bias.zero_()
+        layer.linear1.weight.copy_(torch.tensor(p["W1"].T))
+        layer.linear1.bias.copy_(torch.tensor(p["b1"]))
+        layer.linear2.weight.copy_(torch.tensor(p["W2"].T))
+        layer.linear2.bias.copy_(torch.tensor(p["b2"]))
+        for j in (1, 2):
+            getattr(layer, f"norm{j}").weight.copy_(torch.tensor(p[f"gamma{j}"]))
+            getattr(layer, f"norm{j}").bias.copy_(torch.tensor(p[f"beta{j}"]))
+    layer.train()
+    tx = torch.tensor(x, requires_grad=True)
+    src_mask = None if mask is None else torch.tensor(~mask)  # torch: True = NOT allowed
+    out = layer(tx, src_mask=src_mask)
+    out.backward(torch.tensor(dout))
+    w_in = layer.self_attn.in_proj_weight.grad.numpy()
+    grads = {"Wq": w_in[:E].T, "Wk": w_in[E:2 * E].T, "Wv": w_in[2 * E:].T,
+             "Wo": layer.self_attn.out_proj.weight.grad.numpy().T,
+             "W1": layer.linear1.weight.grad.numpy().T, "b1": layer.linear1.bias.grad.numpy(),
+             "W2": layer.linear2.weight.grad.numpy().T, "b2": layer.linear2.bias.grad.numpy()}
+    for j in (1, 2):
+        grads[f"gamma{j}"] = getattr(layer, f"norm{j}").weight.grad.numpy()
+        grads[f"beta{j}"] = getattr(layer, f"norm{j}").bias.grad.numpy()
+    return out.detach().numpy(), tx.grad.numpy(), grads
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N, L, E, F, heads, causal", [(2, 5, 8, 16, 2, False), (1, 4, 6, 12, 3, True),
+                                                       (3, 3, 4, 4, 1, False)])
+def test_transformer_block_and_its_gradients_match_torch_encoder_layer(att, torch, dtype, N, L, E, F, heads,
+                                                                        causal):
+    rng = np.random.default_rng(41)
+    x, params = _block_problem(rng, N, L, E, F, dtype)
+    mask = np.tril(np.ones((L, L), dtype=bool)) if causal else None
+    out, cache = att.transformer_block_forward(x, params, heads, mask=mask)
+    dout = _rand(rng, N, L, E, dtype=dtype)
+    dx, grads = att.transformer_block_backward(dout, cache)
+    want_out, want_dx, want_grads = _torch_block(torch, x, params, heads, mask, dout)
+    _assert_close(out, want_out, dtype)
+    _assert_close(dx, want_dx, dtype)
+    assert set(grads) == set(BLOCK_KEYS)
+    for key in BLOCK_KEYS:
+        assert grads[key].dtype == dtype, key
+        _assert_close(grads[key], want_grads[key], dtype)
+
+
+@pytest.mark.parametrize("name", ["feed_forward", "transformer_block"])
+def test_ffn_and_block_backwards_match_the_numerical_gradient(att, name):
+    rng = np.random.default_rng(42)
+    if name == "feed_forward":
+        args = [_rand(rng, 2, 3, 4), _rand(rng, 4, 5), _rand(rng, 5), _rand(rng, 5, 4), _rand(rng, 4)]
+        forward = lambda: att.feed_forward_forward(*args)[0]  # noqa: E731
+        dout = _rand(rng, 2, 3, 4)
+        grads = att.feed_forward_backward(dout, att.feed_forward_forward(*args)[1])
+        pairs = list(zip(args, grads))
+    else:
+        x, params = _block_problem(rng, 2, 3, 4, 6)
+        mask = np.tril(np.ones((3, 3), dtype=bool))
+        forward = lambda: att.transformer_block_forward(x, params, 2, mask=mask)[0]  # noqa: E731
+        dout = _rand(rng, 2, 3, 4)
+        dx, grads = att.transformer_block_backward(dout, att.transformer_block_forward(x, params, 2, mask=mask)[1])
+        pairs = [(x, dx)] + [(params[k], grads[k]) for k in BLOCK_KEYS]
+    for arr, grad in pairs:
+        np.testing.assert_allclose(grad, numerical_gradient(forward, arr, dout), **GRADCHECK_TOL)
+
+
+def test_block_leaves_its_inputs_unchanged_and_refuses_missing_parameters(att):
+    rng = np.random.default_rng(43)
+    x, params = _block_problem(rng, 2, 3, 4, 6)
+    before = (x.copy(), {k: v.copy() for k, v in params.items()})
+    out, cache = att.transformer_block_forward(x, params, 2)
+    dout = _rand(rng, *out.shape)
+    att.transformer_block_backward(dout, cache)
+    assert np.array_equal(x, before[0]) and all(np.array_equal(params[k], before[1][k]) for k in params)
+    if att.__name__ == "solutions.attention":
+        with pytest.raises(KeyError, match="gamma2"):
+            att.transformer_block_forward(x, {k: v for k, v in params.items() if k != "gamma2"}, 2)

@@ -11,11 +11,13 @@ import warnings
 import numpy as np
 import pytest
 
+from grader.catalogue import EXERCISES
+
 from tests.solutions.convcommon import assert_close, dtype, pair  # noqa: F401 (dtype: fixture)
 from tests.solutions.gradcheck import numerical_gradient
 
 MODULES = ["solutions.conv", "solutions.model.conv"]
-API = ["corr2d", "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward"]
+API = [name for name, ex in EXERCISES.items() if ex.module == "conv"]
 
 #: The worked example of the API document (input and kernel reconstructed from its two outputs).
 X_EXAMPLE = np.array([[2, 7, 1, 0, 3], [4, 5, 0, 1, 0], [9, 5, 2, 3, 8], [0, 9, 3, 5, 1]])
@@ -409,3 +411,46 @@ def test_max_pool_inputs_are_not_modified_and_no_warning(cv):
     np.testing.assert_array_equal(x, x_copy)
     np.testing.assert_array_equal(dout, 1.0)
     assert np.all(np.isfinite(dx)) and dx.sum() == out.size
+
+
+# -- average pooling -------------------------------------------------------------------------
+
+POOL_GEOMETRIES = [((2, 3, 6, 6), 2, None), ((1, 2, 5, 7), 3, 2), ((2, 1, 6, 7), (2, 3), None),
+                   ((1, 2, 5, 5), 3, 1), ((2, 1, 6, 8), (3, 2), (2, 3))]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape, k, stride", POOL_GEOMETRIES)
+def test_avg_pool_and_its_gradient_match_torch(cv, dtype, shape, k, stride):
+    import torch
+
+    rng = np.random.default_rng(30)
+    x = rng.standard_normal(shape).astype(dtype)
+    kwargs = {} if stride is None else {"stride": stride}
+    out, cache = cv.avg_pool2d_forward(x, k, **kwargs)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx = cv.avg_pool2d_backward(dout, cache)
+    tx = torch.tensor(x, requires_grad=True)
+    t_out = torch.nn.functional.avg_pool2d(tx, k, stride)
+    t_out.backward(torch.tensor(dout))
+    assert out.dtype == dx.dtype == dtype
+    assert_close(out, t_out.detach().numpy(), dtype)
+    assert_close(dx, tx.grad.numpy(), dtype)
+
+
+def test_avg_pool_backward_matches_the_numerical_gradient(cv):
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((1, 2, 5, 5))
+    dout = rng.standard_normal((1, 2, 2, 2))
+    dx = cv.avg_pool2d_backward(dout, cv.avg_pool2d_forward(x, 3, 2)[1])
+    np.testing.assert_allclose(dx, numerical_gradient(lambda: cv.avg_pool2d_forward(x, 3, 2)[0], x, dout),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_avg_pool_small_example_and_untouched_inputs(cv):
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    out, cache = cv.avg_pool2d_forward(x, 2)
+    np.testing.assert_array_equal(out, [[[[2.5, 4.5], [10.5, 12.5]]]])
+    dout = np.ones_like(out)
+    np.testing.assert_array_equal(cv.avg_pool2d_backward(dout, cache), np.full((1, 1, 4, 4), 0.25))
+    assert np.array_equal(x, np.arange(16.0).reshape(1, 1, 4, 4)) and np.all(dout == 1)

@@ -6,11 +6,12 @@ import warnings
 import numpy as np
 import pytest
 
+from grader.catalogue import EXERCISES
+
 from tests.solutions.gradcheck import numerical_gradient
 
 MODULES = ["solutions.losses", "solutions.model.losses"]
-API = ["mse_loss", "binary_cross_entropy", "softmax_cross_entropy", "sigmoid_unit_mse_grad",
-       "gradient_descent_step"]
+API = [name for name, ex in EXERCISES.items() if ex.module == "losses"]
 #: dtype -> (rtol, atol) against an oracle computing in the same dtype.
 TOL = {np.float32: (1e-5, 1e-6), np.float64: (1e-12, 1e-14)}
 OR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -268,3 +269,46 @@ def test_reference_and_model_agree():
     logits, labels = np.random.default_rng(13).standard_normal((4, 3)), np.array([0, 2, 1, 1])
     for a, m in zip(ref.softmax_cross_entropy(logits, labels), model.softmax_cross_entropy(logits, labels)):
         np.testing.assert_allclose(a, m, rtol=1e-14)
+
+
+# --- logistic regression: sigmoid_unit_bce_grad --------------------------------------------
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed, n, m, scale", [(0, 9, 3, 1.0), (1, 1, 2, 1.0), (2, 12, 4, 30.0)])
+def test_sigmoid_unit_bce_grad_matches_torch_bce_with_logits(lo, dtype_pair, seed, n, m, scale):
+    import torch
+
+    dtype, rtol, atol = dtype_pair
+    rng = np.random.default_rng(seed)
+    X, y = (scale * rng.standard_normal((n, m))).astype(dtype), rng.integers(0, 2, n).astype(dtype)
+    w, b = rng.standard_normal(m).astype(dtype), float(rng.standard_normal())
+    loss, grad_w, grad_b = lo.sigmoid_unit_bce_grad(X, y, w, b)
+    tw = torch.tensor(w, requires_grad=True)
+    tb = torch.tensor(b, dtype=tw.dtype, requires_grad=True)
+    t_loss = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(X) @ tw + tb, torch.tensor(y))
+    t_loss.backward()
+    assert isinstance(loss, float) and isinstance(grad_b, float) and grad_w.shape == (m,)
+    np.testing.assert_allclose(loss, t_loss.item(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(grad_w, tw.grad.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(grad_b, tb.grad.item(), rtol=rtol, atol=atol)
+
+
+def test_sigmoid_unit_bce_grad_is_stable_for_saturated_units(lo):
+    X = np.array([[1e4, -1e4], [-1e4, 1e4], [0.5, 0.5]])
+    y = np.array([0.0, 1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, grad_w, grad_b = lo.sigmoid_unit_bce_grad(X, y, np.array([1.0, 0.0]), 0.0)
+    assert math.isfinite(loss) and np.all(np.isfinite(grad_w)) and math.isfinite(grad_b)
+    assert loss == pytest.approx((1e4 + 1e4 + np.log1p(np.exp(-0.5))) / 3)
+
+
+def test_sigmoid_unit_bce_grad_matches_the_numerical_gradient(lo):
+    X, y, w, b = sigmoid_unit_problem(seed=4)
+    y = np.round(y)
+    _, grad_w, grad_b = lo.sigmoid_unit_bce_grad(X, y, w, b)
+    np.testing.assert_allclose(grad_w, numerical_gradient(lambda: lo.sigmoid_unit_bce_grad(X, y, w, b)[0], w),
+                               rtol=1e-6, atol=1e-9)
+    bb = np.array([b])
+    num_b = numerical_gradient(lambda: lo.sigmoid_unit_bce_grad(X, y, w, float(bb[0]))[0], bb)
+    assert grad_b == pytest.approx(num_b[0], rel=1e-6)

@@ -10,17 +10,12 @@ import warnings
 import numpy as np
 import pytest
 
+from grader.catalogue import EXERCISES
+
 from tests.solutions.gradcheck import numerical_gradient
 
 IMPLEMENTATIONS = ["solutions.rnn", "solutions.model.rnn"]
-API = [
-    "rnn_cell_forward",
-    "rnn_cell_backward",
-    "lstm_cell_forward",
-    "lstm_cell_backward",
-    "lstm_forward",
-    "lstm_backward",
-]
+API = [name for name, ex in EXERCISES.items() if ex.module == "rnn"]
 DTYPES = [np.float32, np.float64]
 # Agreement with torch (same maths, different summation order).
 TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
@@ -346,6 +341,8 @@ def _run_everything(rnn, arrays, upstream):
     outs += [h, c, *rnn.lstm_cell_backward(dh, dc, cache)]
     hs, cache = rnn.lstm_forward(x_seq, h_prev, Wx4, Wh4, b4)
     outs += [hs, *rnn.lstm_backward(dhs, cache)]
+    hs, cache = rnn.rnn_forward(x_seq, h_prev, Wx1, Wh1, b1)
+    outs += [hs, *rnn.rnn_backward(dhs, cache)]
     return outs
 
 
@@ -397,3 +394,61 @@ def test_mixed_float32_and_float64_inputs_give_float64(rnn):
     for got, want in zip(_run_everything(rnn, mixed, upstream), _run_everything(rnn, widened, upstream)):
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, **tol)
+
+
+# ----------------------------------------------------------- the tanh RNN over a sequence
+
+
+def _torch_rnn(torch, x, h0, Wx, Wh, b, dhs, split=0.3):
+    """torch.nn.RNN (batch first, one tanh layer) with b split over its two biases; outputs and grads."""
+    tdt = torch.float64 if x.dtype == np.float64 else torch.float32
+    net = torch.nn.RNN(x.shape[2], h0.shape[1], batch_first=True, nonlinearity="tanh").to(tdt)
+    with torch.no_grad():
+        net.weight_ih_l0.copy_(torch.tensor(Wx.T))
+        net.weight_hh_l0.copy_(torch.tensor(Wh.T))
+        net.bias_ih_l0.copy_(torch.tensor(split * b))
+        net.bias_hh_l0.copy_(torch.tensor((1 - split) * b))
+    tx, th0 = torch.tensor(x, requires_grad=True), torch.tensor(h0[None], requires_grad=True)
+    hs, _ = net(tx, th0)
+    hs.backward(torch.tensor(dhs))
+    return (hs.detach().numpy(), tx.grad.numpy(), th0.grad.numpy()[0], net.weight_ih_l0.grad.numpy().T,
+            net.weight_hh_l0.grad.numpy().T, net.bias_ih_l0.grad.numpy(), net.bias_hh_l0.grad.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N, T, D, H", [(3, 6, 4, 5), (1, 1, 2, 3), (2, 9, 3, 2)])
+def test_rnn_sequence_and_bptt_match_torch_rnn(rnn, torch, dtype, N, T, D, H):
+    rng = np.random.default_rng(20)
+    x, h0 = rng.standard_normal((N, T, D)).astype(dtype), rng.standard_normal((N, H)).astype(dtype)
+    Wx, Wh, b = ((0.6 * rng.standard_normal(s)).astype(dtype) for s in ((D, H), (H, H), (H,)))
+    dhs = rng.standard_normal((N, T, H)).astype(dtype)
+    hs, cache = rnn.rnn_forward(x, h0, Wx, Wh, b)
+    dx, dh0, dWx, dWh, db = rnn.rnn_backward(dhs, cache)
+    want_hs, want_dx, want_dh0, want_dWx, want_dWh, want_dbih, want_dbhh = _torch_rnn(torch, x, h0, Wx, Wh, b, dhs)
+    np.testing.assert_allclose(want_dbih, want_dbhh, **TOL[dtype])  # torch's two biases: one gradient, db
+    for got, want in ((hs, want_hs), (dx, want_dx), (dh0, want_dh0), (dWx, want_dWx), (dWh, want_dWh),
+                      (db, want_dbih)):
+        assert got.dtype == dtype
+        _assert_close(got, want, dtype)
+
+
+def test_rnn_backward_matches_the_numerical_gradient_and_reaches_the_first_step(rnn):
+    rng = np.random.default_rng(21)
+    N, T, D, H = 2, 5, 3, 4
+    args = [rng.standard_normal(s) * 0.7 for s in ((N, T, D), (N, H), (D, H), (H, H), (H,))]
+    dhs = rng.standard_normal((N, T, H))
+    grads = rnn.rnn_backward(dhs, rnn.rnn_forward(*args)[1])
+    for arr, grad in zip(args, grads):
+        num = numerical_gradient(lambda: rnn.rnn_forward(*args)[0], arr, dhs)
+        np.testing.assert_allclose(grad, num, **GRADCHECK_TOL)
+    dhs[:, :-1] = 0  # only the last state in the loss: the first input still reaches it
+    dx = rnn.rnn_backward(dhs, rnn.rnn_forward(*args)[1])[0]
+    assert np.all(np.abs(dx[:, 0]) > 0)
+
+
+def test_rnn_small_example_echoes_the_first_input(rnn):
+    hs, _ = rnn.rnn_forward(np.array([[[1.0], [0.0], [0.0]]]), np.zeros((1, 1)), np.ones((1, 1)),
+                            np.full((1, 1), 0.5), np.zeros(1))
+    h1 = np.tanh(1.0)
+    np.testing.assert_allclose(hs[0, :, 0], [h1, np.tanh(0.5 * h1), np.tanh(0.5 * np.tanh(0.5 * h1))])
