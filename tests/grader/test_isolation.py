@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.catalogue import EXERCISES
 from tests.grader.conftest import MODEL_EXERCISES, MODEL_MODULES, ROOT, by_name, copy_model, grade_json
 
 TIMEOUT = 4  # seconds per exercise in this run: the endless loop costs this much
@@ -141,15 +142,9 @@ EXPECTED = {
     "relu_backward": ("forbidden", "opening activations.py"),
     "positional_encoding": ("forbidden", "importing torch"),
     "self_attention_basic": ("error", "tamper"),
-    "mse_loss": ("error", "sys.exit(3)"),
-    "binary_cross_entropy": ("error", "sys.exit(3)"),
-    "softmax_cross_entropy": ("error", "sys.exit(3)"),
-    "sigmoid_unit_mse_grad": ("error", "sys.exit(3)"),
-    "gradient_descent_step": ("error", "sys.exit(3)"),
-    "step": ("forbidden", "imports torch"),
-    "perceptron_predict": ("forbidden", "imports torch"),
-    "perceptron_update": ("forbidden", "imports torch"),
-    "perceptron_train": ("forbidden", "imports torch"),
+    # a module-wide attack reaches every exercise of the module, as the catalogue lists them
+    **{n: ("error", "sys.exit(3)") for n, ex in EXERCISES.items() if ex.module == "losses"},
+    **{n: ("forbidden", "imports torch") for n, ex in EXERCISES.items() if ex.module == "perceptron"},
 }
 #: Exercises that call an attacked function of their own module (the model's
 #: two_layer_net_loss uses its module's affine_forward): no claim made.

@@ -34,9 +34,8 @@ from grader.spec import Exercise  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 EXERCISES_DIR = REPO / "exercises"
-#: the exercise modules of the student-facing API (shared/exercise-api.md).
-MODULES = ("perceptron", "activations", "losses", "backprop", "conv", "transposed_conv",
-           "rnn", "attention")
+#: the exercise modules of the student-facing API, as the catalogue lists them.
+from grader.catalogue import MODULES  # noqa: E402
 SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION$",
                              re.MULTILINE | re.DOTALL)
 
