@@ -1,4 +1,4 @@
-"""Exercise: convolutional layers (cross-correlation, conv2d, max pooling).
+"""Exercise: convolutional layers (cross-correlation, conv2d, max and average pooling).
 
 A convolutional layer slides a small kernel over an image and, at every
 position, takes the sum of the elementwise product of the kernel and the
@@ -22,6 +22,9 @@ Conventions:
   to the forward's array inputs, each with the shape of that input.
 - Never modify an input array (np.pad returns a new array; ``x += ...`` on an
   input does not).
+- Check every backward with your ``numerical_gradient`` and ``rel_error``
+  (gradcheck.py; copy them into a scratch file): random ``dout`` of the
+  output's shape, scalar ``sum(out * dout)``, its numerical gradient.
 
 Rules: you may import only NumPy and the standard library's math-like modules
 (math, cmath, ...). The grader refuses submissions that import solutions,
