@@ -13,6 +13,19 @@ A network chains forwards, then calls the backwards in reverse order: the
 chain rule, one layer at a time. Batches are rows: x has shape (N, D).
 Never modify an input array.
 
+Check every backward you write with your own ``numerical_gradient`` and
+``rel_error`` (gradcheck.py; copy them into a scratch file, an exercise module
+must not import another). For the affine layer, with ``rng =
+np.random.default_rng(0)``:
+
+    out, cache = affine_forward(x, W, b)
+    dout = rng.standard_normal(out.shape)
+    dx, dW, db = affine_backward(dout, cache)
+    L = lambda _: np.sum(affine_forward(x, W, b)[0] * dout)
+    rel_error(dW, numerical_gradient(L, W))   # about 1e-9 when right
+
+(``sum(out * dout)`` is the scalar whose gradient the backward computes.)
+
 Rules: you may import only NumPy and the standard library's math-like modules
 (math, cmath, ...). The grader refuses submissions that import solutions,
 csrc, grader, scipy, torch, tensorflow or jax. The module must be

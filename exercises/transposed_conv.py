@@ -21,6 +21,9 @@ Conventions:
 - Layers follow the CS231n contract: ``*_forward(...) -> (out, cache)``,
   ``*_backward(dout, cache)`` returns the gradients with respect to the
   forward's array inputs. Never modify an input array.
+- Check the backward with your ``numerical_gradient`` and ``rel_error``
+  (gradcheck.py; copy them into a scratch file): random ``dout`` of the
+  output's shape, scalar ``sum(out * dout)``, its numerical gradient.
 
 Rules: you may import only NumPy and the standard library's math-like modules
 (math, cmath, ...). The grader refuses submissions that import solutions,

@@ -414,6 +414,7 @@ transformer_block_forward = Ex(
 _ref_block_b = reference("attention", "transformer_block_backward", "backward", "transformer_block_forward")
 transformer_block_backward = Ex(
     name="transformer_block_backward", points=3, kind="backward", forward="transformer_block_forward",
+    outputs=("dx", "grads"),  # no wrt: the parameters' gradients are a dict, which the worker's check cannot walk
     cases=lambda rng: upstream_for(block_cases(rng), rng, lambda c: {"dout": np.shape(c.args[0])}),
     hints=(matches_variant(_ref_block_b, _block_backward_without_residuals,
                            "the residual paths are missing in the backward: a sum passes its gradient "

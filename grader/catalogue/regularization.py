@@ -141,8 +141,8 @@ def _unbiased(axis: int, param_grads: tuple[int, ...] = ()):
                 return None
             c = np.sqrt((n - 1) / n)
             eps = case.args[3] if len(case.args) > 3 else case.kwargs.get("eps", 1e-5)
-            altered = replace_args(case, _2=np.asarray(case.args[2], dtype=np.float64),
-                                   _1=np.asarray(case.args[1], dtype=np.float64) * c, eps=eps * (n - 1) / n)
+            altered = replace_args(case, _1=np.asarray(case.args[1], dtype=np.float64) * c,
+                                   eps=eps * (n - 1) / n)
             out = ref(altered)
             if not param_grads:
                 return out

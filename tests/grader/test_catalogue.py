@@ -96,6 +96,8 @@ API = {
 }
 
 NAMES = list(EXERCISES)
+#: Backwards whose gradients include a dict: no numerical check in the worker.
+NO_WORKER_GRADCHECK = {"transformer_block_backward"}
 BACKWARDS = [name for name, ex in EXERCISES.items() if ex.kind == "backward"]
 SEED = 20261123
 
@@ -200,7 +202,11 @@ def test_backward_names_an_existing_forward_of_its_module(name):
     ex = EXERCISES[name]
     forward = EXERCISES[ex.forward]
     assert forward.kind == "forward" and forward.module == ex.module
-    assert len(ex.outputs) == len(ex.wrt) and len(set(ex.wrt)) == len(ex.wrt)
+    assert len(set(ex.wrt)) == len(ex.wrt)
+    # wrt names the gradients the worker checks numerically, one output each; a
+    # backward returning a dict of gradients (the encoder block) is checked in
+    # tests/solutions instead, and names its outputs without wrt
+    assert len(ex.outputs) == len(ex.wrt) or (not ex.wrt and name in NO_WORKER_GRADCHECK)
     for case in cases_of(name):
         assert all(0 <= i < len(case.args) for i in ex.wrt), case.label
         assert all(isinstance(case.args[i], np.ndarray) for i in ex.wrt), case.label
