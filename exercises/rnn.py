@@ -74,10 +74,15 @@ def rnn_cell_forward(x, h_prev, Wx, Wh, b, activation="tanh"):
 def rnn_cell_backward(dh, cache):
     """Backward pass of :func:`rnn_cell_forward`.
 
-    With ``dz = dh * activation'(z)`` (elementwise), the chain rule through
-    ``z = x @ Wx + h_prev @ Wh + b`` gives ``dx = dz @ Wx.T``,
-    ``dh_prev = dz @ Wh.T``, ``dWx = x.T @ dz``, ``dWh = h_prev.T @ dz`` and
-    ``db = dz`` summed over the batch.
+    The forward is two layers you have met in backprop.py::
+
+        z = x @ Wx + h_prev @ Wh + b      an affine map of TWO inputs (N, H)
+        h = activation(z)                 elementwise
+
+    Chain their backwards: first through the activation (its derivative in
+    terms of the output h, which you kept), giving dz; then through the
+    affine map, which is the affine layer's backward applied once for
+    (x, Wx) and once for (h_prev, Wh), with b shared by both.
 
     Parameters
     ----------
@@ -95,6 +100,9 @@ def rnn_cell_backward(dh, cache):
     db : ndarray, shape (H,)
         Each gradient has the shape of the input it belongs to. The weights are
         shared by all examples, so their gradients SUM over the batch.
+
+    Check: ``numerical_gradient`` / ``rel_error`` (gradcheck.py) on N = 3,
+    D = 4, H = 5 with ``L = sum(h * dh)``, for both activations.
     """
     raise NotImplementedError("rnn_cell_backward: your code here")
 

@@ -207,3 +207,17 @@ def test_stub_bodies_only_raise(module):
         if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
             body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
             assert len(body) == 1 and isinstance(body[0], ast.Raise), node.name
+
+
+BACKWARDS = [(module, fn) for module, fn in CASES if fn.endswith("_backward")]
+
+
+@pytest.mark.parametrize("module, fn", BACKWARDS)
+def test_backward_stub_sends_the_student_to_their_own_gradient_check(module, fn):
+    """gradcheck.py is the students' tool: every backward's docstring, or its
+    module's, says to check it with their numerical_gradient and rel_error."""
+    mod = stub(module)
+    text = (inspect.getdoc(getattr(mod, fn)) or "") + (mod.__doc__ or "")
+    assert "numerical_gradient" in text and "rel_error" in text
+    assert CASES.index(("gradcheck", "numerical_gradient")) < CASES.index((module, fn)), \
+        "gradcheck comes before the first backward in the course"
