@@ -7,6 +7,7 @@ import difflib
 import io
 import os
 import random
+import stat
 import sys
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -14,7 +15,7 @@ from typing import Mapping, Sequence
 from grader.reports import FORMATS
 from grader.results import ExitCode, Result
 from grader.runner import Limits, grade
-from grader.sandbox import MODES, SandboxUnavailable
+from grader.sandbox import MODES, SandboxUnavailable, SubmissionRefused
 from grader.spec import Exercise
 
 MIN_MEMORY_MB = 256
@@ -147,10 +148,22 @@ def check_writable(path: str) -> None:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` all at once: a temporary file beside it, flushed, renamed over it."""
+    """Write ``text`` to ``path`` all at once: a temporary file beside it, flushed, renamed over it.
+
+    Only a regular file (or none) is replaced; a device or FIFO (``/dev/stdout``) is written to.
+    """
     import tempfile
 
-    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        target = os.stat(path)  # through any link
+    except FileNotFoundError:
+        target = None
+    if target is not None and not stat.S_ISREG(target.st_mode):  # a device, a FIFO: written in place
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
+    path = os.path.realpath(path)  # through a link, to the file it names
+    folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".nngrade-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -210,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_atomically(args.output, text.getvalue())
         else:
             _quiet_on_broken_pipe(FORMATS[args.format]().write, report, sys.stdout, sys.stdout.isatty())
-    except SandboxUnavailable as exc:
+    except (SandboxUnavailable, SubmissionRefused) as exc:
         print(f"nngrade: error: {exc}", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN
     except OSError as exc:

@@ -7,6 +7,7 @@ share the allow-list :data:`ALLOWED_IMPORTS`.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from grader.worker.guard import ALLOWED_IMPORTS
@@ -64,6 +65,25 @@ def _violations(node: ast.AST, allowed: frozenset[str]) -> list[str]:
     return found
 
 
+_CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def declared_encoding(source: str) -> str | None:
+    """A coding declaration (PEP 263, first two lines) naming anything but UTF-8, else None.
+
+    Python runs a file in the encoding it declares, while this check reads UTF-8: the two
+    must see the same text, so any other declared encoding is refused.
+    """
+    for line in source.splitlines()[:2]:
+        match = _CODING.match(line)
+        if match:
+            name = match.group(1).lower().replace("_", "-")
+            return None if name in ("utf-8", "utf8") or name.startswith("utf-8-") else match.group(1)
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+    return None
+
+
 def check_source(source: str, filename: str, exercise_names, siblings=()) -> StaticReport:
     """Check one module's source. ``exercise_names``: the functions graded in it.
 
@@ -72,8 +92,16 @@ def check_source(source: str, filename: str, exercise_names, siblings=()) -> Sta
     against the whole module, since any exercise may reach it.
     """
     report = StaticReport()
+    declared = declared_encoding(source)
+    if declared is not None:
+        report.syntax_error = (f"{filename} declares the encoding {declared[:20]!r}; a submission must be "
+                               "UTF-8 (remove the coding line)")
+        return report
     try:
         tree = ast.parse(source, filename=filename)
+    except (RecursionError, MemoryError, OverflowError):
+        report.syntax_error = f"{filename} cannot be parsed: it is nested or repeated far too deeply"
+        return report
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         report.syntax_error = f"{filename} does not parse" + (f" (line {line})" if line else "") \

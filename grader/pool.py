@@ -42,9 +42,10 @@ class WorkerServer:
         self.errors = _ErrorLog()
         try:
             self.proc = subprocess.Popen(
-                launch.command(wfd, json.dumps({**worker_config(), "run": str(launch.staging)})),
+                launch.command(wfd, json.dumps({**worker_config(launch.host), "run": str(launch.staging)})),
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.errors.wfd,
                 pass_fds=(wfd,), env=dict(WORKER_ENV), start_new_session=True, cwd="/",
+                **launch.popen_options(),
             )
         except OSError as exc:
             os.close(rfd)

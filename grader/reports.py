@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
@@ -31,7 +32,7 @@ class TextReport:
         from rich.markup import escape
         from rich.table import Table
 
-        console = Console(file=stream, force_terminal=terminal, no_color=not terminal or None,
+        console = Console(file=stream, force_terminal=terminal, no_color=not terminal or None, emoji=False,
                           highlight=False, soft_wrap=False, width=None if terminal else 120)
         table = Table(title=f"nngrade: {escape(report.submission)}", title_justify="left")
         name_width = max((len(r.name) for r in report.results), default=8)
@@ -135,8 +136,8 @@ class GradescopeReport:
 
 def _md(text: str) -> str:
     """Text for one table cell: one line, no column breaks, no HTML tags (``<module>``)."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "\\|").replace("\n", " "))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    return re.sub(r"([\\`*_\[\]()!#|~])", r"\\\1", text)
 
 
 class MarkdownReport:

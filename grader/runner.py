@@ -124,6 +124,7 @@ class Grader:
         self.limits = limits
         self.reference_package = reference_package
         self.modules = tuple(dict.fromkeys(ex.module for ex in exercises.values()))
+        self.sandboxed = False
         self._static: dict[str, StaticReport | None] = {}
         self._static_lock = threading.Lock()
 
@@ -146,7 +147,7 @@ class Grader:
             return StaticReport(syntax_error=f"{name} cannot be read (not a regular file, "
                                 f"or larger than {MAX_MODULE_BYTES >> 20} MB)")
         try:
-            source = staged.read_bytes().decode("utf-8")
+            source = staged.read_bytes().decode("utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             return StaticReport(syntax_error=f"{name} cannot be read ({exc})")
         names = [e.name for e in self.exercises.values() if e.module == module]
@@ -184,6 +185,8 @@ class Grader:
             return _fail(res, Status.ERROR, f"Grader problem, not yours: {exc}.")
         request = build_request(ex, cases, f"{worker_dir}/{module_file}", self.modules, self.limits,
                                 self.seed)
+        if self.sandboxed:  # nothing of the host's layout enters a sandbox
+            request["protected"] = []
         header, payload = pool.run(request)
         verdict = judge_worker_header(header, self.limits)
         if verdict is not None:
@@ -248,6 +251,7 @@ def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: L
         jobs = max(1, min(jobs or default_jobs(), len(exercises) or 1))
         pool, launch = start_pool(jobs, sandbox, staging)
         grader = Grader(Path(submission), staging, exercises, seed, limits, reference_package)
+        grader.sandboxed = launch.sandboxed
         results: dict[str, Result] = {}
         executor = ThreadPoolExecutor(max_workers=jobs)
         try:

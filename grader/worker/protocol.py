@@ -62,7 +62,7 @@ def run_protocol(kind: str, func, forward, args, kwargs, upstream):
     except BadReturn as exc:
         raise ForwardProblem("bad_return", str(exc)) from None
     except Exception as exc:
-        raise ForwardProblem("raised", f"raised {type(exc).__name__}") from exc
+        raise ForwardProblem("raised", f"raised {type(exc).__name__[:80]}") from exc
     return func(*upstream, cache)
 
 
@@ -133,7 +133,8 @@ def trimmed_traceback(exc: BaseException, keep) -> str:
         text = str(exc)
     except BaseException:  # a student's __str__ may itself raise
         text = "<unprintable exception>"
-    lines.append(f"{type(exc).__name__}: {text}"[:2000] if text else type(exc).__name__)
+    name = type(exc).__name__[:80]
+    lines.append(f"{name}: {text}"[:2000] if text else name)
     out = "\n".join(lines)
     return out if len(out) <= MAX_TRACEBACK else "...\n" + out[-MAX_TRACEBACK:]
 
@@ -149,8 +150,8 @@ def describe_base_exception(exc: BaseException, memory_mb) -> tuple[str, str]:
     if isinstance(exc, KeyboardInterrupt):
         return "raised", "raised KeyboardInterrupt"
     if not isinstance(exc, Exception):
-        return "raised", f"raised {type(exc).__name__}, which is not an Exception"
-    return "raised", f"raised {type(exc).__name__}"
+        return "raised", f"raised {type(exc).__name__[:80]}, which is not an Exception"
+    return "raised", f"raised {type(exc).__name__[:80]}"
 
 
 def run_cases(kind, func, forward, cases, keep, memory_mb=None) -> list[dict]:

@@ -12,8 +12,14 @@ second layer under the sandbox's namespaces. It makes these calls fail with
   reading or steering another process;
 * signals to any process but itself (``kill``, ``tkill``, ``tgkill``,
   ``rt_(tg)sigqueueinfo`` unless the target is its own pid);
+* signals routed to another process through ``fcntl`` (``F_SETOWN``,
+  ``F_SETSIG``) or ``ioctl`` (``FIOSETOWN``, ``SIOCSPGRP``), and ``TIOCSTI``;
 * sockets, namespaces, mounts, ``chroot``, ``bpf``, ``perf_event_open``, key
-  rings, ``userfaultfd``, io_uring and ``personality``.
+  rings, ``userfaultfd``, io_uring and ``personality``;
+* ``memfd_create``/``memfd_secret`` (memory that ``RLIMIT_AS`` does not count);
+* changing the metadata of any file (``chmod``, ``chown``, ``utime``,
+  extended attributes, ``mknod``): the device nodes the sandbox binds in are
+  the host's own inodes.
 
 A system call of another architecture kills the process. The filter is built
 here as classic BPF, so nothing beyond the standard library is needed;
@@ -31,10 +37,31 @@ import struct
 _LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW, _KILL_PROCESS, _ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 _CLONE_THREAD = 0x00010000
-_OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16
+_OFF_NR, _OFF_ARCH, _OFF_ARG0, _OFF_ARG1 = 0, 4, 16, 24
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 
-#: Per machine: (audit arch, {name: number}); "fork" and "vfork" do not exist on AArch64.
+#: Refused outright (where the machine has the call).
+DENY = (
+    "fork", "vfork", "execve", "execveat",                              # no other program
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",          # no other process's memory
+    "pidfd_open", "pidfd_getfd", "pidfd_send_signal",
+    "socket", "socketpair",                                             # no network, no IPC sockets
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot",     # no namespaces or mounts
+    "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "personality",
+    "memfd_create", "memfd_secret",                                     # memory outside RLIMIT_AS
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "futimesat", "utimensat", "mknod", "mknodat",    # no metadata of mounted
+    "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",  # files
+)
+#: Allowed only when their first argument is the caller's own pid.
+SELF_ONLY = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
+#: Allowed unless their second argument (the command) is one of these: signals routed to
+#: another process (F_SETOWN, F_SETOWN_EX, F_SETSIG; FIOSETOWN, SIOCSPGRP) and typing into
+#: a terminal (TIOCSTI).
+COMMANDS = {"fcntl": (8, 15, 10), "ioctl": (0x8901, 0x8902, 0x5412)}
+
+#: Per machine: (audit arch, {name: number}); AArch64 lacks the legacy calls (fork, chmod, ...).
 SYSCALLS = {
     "x86_64": (0xC000003E, {
         "fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59, "execveat": 322,
@@ -45,6 +72,11 @@ SYSCALLS = {
         "umount2": 166, "pivot_root": 155, "chroot": 161, "bpf": 321, "perf_event_open": 298,
         "keyctl": 250, "add_key": 248, "request_key": 249, "userfaultfd": 323,
         "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "personality": 135,
+        "memfd_create": 319, "memfd_secret": 447, "chmod": 90, "fchmod": 91, "fchmodat": 268,
+        "fchmodat2": 452, "chown": 92, "fchown": 93, "lchown": 94, "fchownat": 260, "utime": 132,
+        "utimes": 235, "futimesat": 261, "utimensat": 280, "mknod": 133, "mknodat": 259,
+        "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197,
+        "lremovexattr": 198, "fremovexattr": 199, "fcntl": 72, "ioctl": 16,
     }),
     "aarch64": (0xC00000B7, {
         "clone": 220, "clone3": 435, "execve": 221, "execveat": 281,
@@ -55,46 +87,61 @@ SYSCALLS = {
         "umount2": 39, "pivot_root": 41, "chroot": 51, "bpf": 280, "perf_event_open": 241,
         "keyctl": 219, "add_key": 217, "request_key": 218, "userfaultfd": 282,
         "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "personality": 92,
+        "memfd_create": 279, "memfd_secret": 447, "fchmod": 52, "fchmodat": 53, "fchmodat2": 452,
+        "fchown": 55, "fchownat": 54, "utimensat": 88, "mknodat": 33, "setxattr": 5,
+        "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15, "fremovexattr": 16,
+        "fcntl": 25, "ioctl": 29,
     }),
 }
-#: Calls allowed only when their first argument is the caller's own pid.
-SELF_ONLY = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 
 
-def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> tuple:
-    return (code, jt, jf, k & 0xFFFFFFFF)
-
-
-def _target(name: str) -> str:
-    return {"clone": "clone", "clone3": "enosys"}.get(name, "self" if name in SELF_ONLY else "eperm")
+def _assemble(items: list) -> list[tuple]:
+    """Labels (strings) and ``(code, k, jt, jf)`` with label or 0 jumps -> BPF instructions."""
+    where, count = {}, 0
+    for item in items:
+        if isinstance(item, str):
+            where[item] = count
+        else:
+            count += 1
+    program = []
+    for item in items:
+        if isinstance(item, str):
+            continue
+        code, k, jt, jf = item
+        here = len(program) + 1
+        offsets = [where[j] - here if isinstance(j, str) else j for j in (jt, jf)]
+        if not all(0 <= o <= 255 for o in offsets):
+            raise ValueError("filter jump out of range")
+        program.append((code, offsets[0], offsets[1], k & 0xFFFFFFFF))
+    return program
 
 
 def build(machine: str, pid: int) -> list[tuple]:
     """The filter program for ``machine`` as ``(code, jt, jf, k)`` instructions.
 
-    Layout: the architecture check, one jump per listed call (x86-64 also
-    sends the x32 numbers to ENOSYS), "allow" for everything else, then the
-    shared blocks the jumps land on: the clone-flags test, the own-pid test,
-    and the three returns.
+    Layout: the architecture check; one jump per listed call (x86-64 also sends
+    the x32 numbers to ENOSYS); "allow" for everything else; then the blocks the
+    jumps land on (clone flags, own pid, forbidden commands) and the returns.
     """
-    arch, numbers = SYSCALLS[machine]
-    jumps = [(_JGE, 0x40000000, "enosys")] if machine == "x86_64" else []
-    jumps += [(_JEQ, nr, _target(name)) for name, nr in numbers.items()]
-    base = 4 + len(jumps) + 1
-    at = {"clone": base, "self": base + 2, "enosys": base + 4, "eperm": base + 5, "allow": base + 6}
-    program = [_insn(_LD_W_ABS, _OFF_ARCH), _insn(_JEQ, arch, 1, 0), _insn(_RET, _KILL_PROCESS),
-               _insn(_LD_W_ABS, _OFF_NR)]
-    for code, k, target in jumps:
-        program.append(_insn(code, k, at[target] - (len(program) + 1), 0))
-    program.append(_insn(_RET, _ALLOW))
-    for test, k in ((_JSET, _CLONE_THREAD), (_JEQ, pid)):  # at "clone", then at "self"
-        program.append(_insn(_LD_W_ABS, _OFF_ARG0))
-        here = len(program) + 1
-        program.append(_insn(test, k, at["allow"] - here, at["eperm"] - here))
-    program += [_insn(_RET, _ERRNO | errno.ENOSYS), _insn(_RET, _ERRNO | errno.EPERM), _insn(_RET, _ALLOW)]
-    if len(program) != at["allow"] + 1 or max(max(i[1], i[2]) for i in program) > 255:
-        raise ValueError("malformed filter program")
-    return program
+    arch, nr = SYSCALLS[machine]
+    items: list = [(_LD_W_ABS, _OFF_ARCH, 0, 0), (_JEQ, arch, 1, 0), (_RET, _KILL_PROCESS, 0, 0),
+                   (_LD_W_ABS, _OFF_NR, 0, 0)]
+    if machine == "x86_64":  # the x32 ABI's numbers have bit 30 set
+        items.append((_JGE, 0x40000000, "enosys", 0))
+    items += [(_JEQ, nr[name], "eperm", 0) for name in DENY if name in nr]
+    items += [(_JEQ, nr["clone"], "clone", 0), (_JEQ, nr["clone3"], "enosys", 0)]
+    items += [(_JEQ, nr[name], "self", 0) for name in SELF_ONLY]
+    items += [(_JEQ, nr[name], name, 0) for name in COMMANDS]
+    items += [(_RET, _ALLOW, 0, 0),
+              "clone", (_LD_W_ABS, _OFF_ARG0, 0, 0), (_JSET, _CLONE_THREAD, "allow", "eperm"),
+              "self", (_LD_W_ABS, _OFF_ARG0, 0, 0), (_JEQ, pid, "allow", "eperm")]
+    for name, commands in COMMANDS.items():
+        items += [name, (_LD_W_ABS, _OFF_ARG1, 0, 0)]
+        items += [(_JEQ, command, "eperm", 0) for command in commands]
+        items.append((_RET, _ALLOW, 0, 0))
+    items += ["enosys", (_RET, _ERRNO | errno.ENOSYS, 0, 0), "eperm", (_RET, _ERRNO | errno.EPERM, 0, 0),
+              "allow", (_RET, _ALLOW, 0, 0)]
+    return _assemble(items)
 
 
 class _SockFprog(ctypes.Structure):

@@ -253,12 +253,103 @@ ATTACKS = {
         def relu_forward(x):                  # run a shell
             _os.execv("/bin/sh", ["/bin/sh", "-c", "echo " + MARK + " > /tmp/" + MARK])
     """,
+    "optim": """
+        def sgd_momentum_step(w, dw, m, lr, gamma=0.9):   # root outside: sysctls and device nodes
+            done = 0
+            for path, data in (("/proc/sys/kernel/core_pattern", "core\\n"), ("/proc/sys/fs/suid_dumpable", "0\\n")):
+                try:
+                    with _read(path, "w") as f:
+                        f.write(data)
+                    done += 1
+                except OSError:
+                    pass
+            for change in (lambda: _os.chmod("/dev/null", 0o666), lambda: _os.utime("/dev/zero")):
+                try:
+                    change()
+                    done += 1
+                except OSError:
+                    pass
+            if done:                              # the hole shows as a pass
+                m = gamma * m + lr * dw
+                return w - m, m
+            return w, m
+
+        def rmsprop_step(w, dw, s, lr, alpha=0.99, eps=1e-8):  # memory the address-space limit misses
+            total = 0
+            for i in range(24):
+                try:
+                    fd = _os.memfd_create(f"m{i}")
+                    for _ in range(64):
+                        total += _os.write(fd, b"x" * (1 << 20))
+                except (OSError, AttributeError):
+                    break
+            if total > (1 << 30):                 # more than --memory: the hole shows as a pass
+                s = alpha * s + (1 - alpha) * dw ** 2
+                return w - lr * dw / (np.sqrt(s) + eps), s
+            return w, s
+
+        def adam_step(w, dw, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):  # signals via fcntl
+            fcntl = _B["__import__"]("fcntl", {})
+            r, wr = _os.pipe()
+            fcntl.fcntl(r, fcntl.F_SETOWN, 1)
+            fcntl.fcntl(r, 10, 9)                 # F_SETSIG SIGKILL
+            m = beta1 * m + (1 - beta1) * dw      # reached: the hole shows as a pass
+            v = beta2 * v + (1 - beta2) * dw ** 2
+            mh, vh = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            return w - lr * mh / (np.sqrt(vh) + eps), m, v
+    """,
+    "regularization": """
+        def _forge(doc):
+            for fd in range(3, 64):
+                try:
+                    _os.write(fd, doc)
+                except OSError:
+                    pass
+            _os._exit(0)
+
+        def dropout_forward(x, p, train=True, seed=0):  # text no report format can carry
+            raise ValueError("lone surrogate \\ud800, non-characters \\ufffe\\uffff, C1 \\x9b31m, "
+                             "bidi \\u202egnissap, emoji :white_check_mark:, markup [bold]ok[/bold], "
+                             "**All 6 cases passed** ![ok](https://example.invalid/ok.png) | passed |")
+
+        def batchnorm_backward(dout, cache):  # a gradient check with junk nested deeper than any writer
+            junk = '{"a": ' * 600 + "1" + "}" * 600
+            _forge(('{"load": {"outcome": "ok"}, "violations": [], "params": null, "cases": [], '
+                    '"gradcheck": {"report": [{"name": "dx", "max_rel_error": 0.0, "coords": 1, '
+                    '"score": 1000, "junk": ' + junk + '}]}}').encode())
+
+        def layer_norm_forward(x, gamma, beta, eps=1e-5):  # an exception class whose name is 7 MB
+            raise type("All_cases_passed_" + "E" * 7_000_000, (Exception,), {})()
+    """,
+    "transposed_conv": """
+        def trans_conv2d(x, k):               # a number no float can hold
+            for fd in range(3, 64):
+                try:
+                    _os.write(fd, ('{"load": {"outcome": "ok"}, "violations": [], "params": null, "cases": '
+                                   '[{"index": 0, "outcome": "ok", "duration": 1' + "0" * 400
+                                   + ', "value": 1.0}]}').encode())
+                except OSError:
+                    pass
+            _os._exit(0)
+    """,
+}
+#: Whole modules replaced by an attack (module -> source).
+REPLACED = {
+    # Python would run this file as UTF-7, in which "+AAo-" is a newline: the hidden line
+    # opens files. The static check reads UTF-8, so any other declared encoding is refused.
+    "gradcheck": ("# -*- coding: utf-7 -*-\nimport numpy as np\n\n"
+                  "def rel_error(a, b):\n"
+                  "    # +AAo-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))\n"
+                  "    return 1.0\n"),
+    # an expression nested 200,000 deep: the parser gives up (RecursionError, MemoryError)
+    "conv": "import numpy as np\n_deep = " + "a." * 200_000 + "b\n",
 }
 #: Attacked exercises (every exercise a block above defines).
 ATTACKED = sorted({line.split("def ")[1].split("(")[0] for block in ATTACKS.values()
-                   for line in block.splitlines() if line.startswith("        def ") and " _" not in line[:14]})
+                   for line in block.splitlines() if line.startswith("        def ") and " _" not in line[:14]}
+                  | {"rel_error"})
 #: Modules no attack touches: every one of their exercises must still pass.
-UNTOUCHED = [m for m in MODEL_MODULES if m not in ATTACKS]
+UNTOUCHED = [m for m in MODEL_MODULES if m not in ATTACKS and m not in REPLACED]
 
 
 class Listener:
@@ -302,6 +393,8 @@ def build(tmp: Path, output: Path, port: int) -> Path:
     for module, block in ATTACKS.items():
         path = sub / f"{module}.py"
         path.write_text(path.read_text() + "\n\n" + consts + PRELUDE + textwrap.dedent(block))
+    for module, source in REPLACED.items():
+        (sub / f"{module}.py").write_text(source)
     os.mkfifo(sub / "helpers.py")              # a reader that opens it naively blocks forever
     (sub / "big.py").write_text("X = 1\n" * 400_000)  # 2.4 MB: not staged
     return sub
@@ -333,6 +426,13 @@ def processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
+def host_devices() -> list:
+    return [(os.stat(p).st_mode, os.stat(p).st_mtime_ns) for p in ("/dev/null", "/dev/zero")]
+
+
+DEVICES = host_devices()
+
+
 def check_run(report: dict, texts: list[str], tmp: Path, listener: Listener) -> None:
     results = by_name(report)
     passed = [n for n in ATTACKED if results[n]["status"] == "passed"]
@@ -348,6 +448,17 @@ def check_run(report: dict, texts: list[str], tmp: Path, listener: Listener) -> 
     assert not leftovers(tmp)
     assert not processes_mentioning(MARK, str(tmp))
     assert MARK.encode() not in listener.received
+    assert host_devices() == DEVICES
+    assert Path("/proc/sys/kernel/core_pattern").read_text().strip() != "" and all(
+        len(text) < 4_000_000 for text in texts)
+    conv = [r for r in report["exercises"] if r["module"] == "conv"]
+    assert conv and all(r["status"] == "error" and "cannot be parsed" in r["message"] for r in conv)
+    assert "must be UTF-8" in results["rel_error"]["message"]
+    assert results["batchnorm_backward"]["gradient_check"] in (None, {"report": [
+        {"name": "dx", "max_rel_error": 0.0, "coords": 1}]})
+    assert "\ud800" not in results["dropout_forward"]["message"]
+    assert "All_cases_passed_EEE" in results["layer_norm_forward"]["message"]
+    assert results["trans_conv2d"]["status"] == "error"
 
 
 @pytest.fixture(scope="module")
@@ -405,3 +516,31 @@ def test_every_attack_fails_with_the_guard_switched_off(attack_env, monkeypatch,
     assert not any(r["status"] == "forbidden" for r in report["exercises"] if r["name"] in ATTACKED), \
         "with the guard off, nothing is reported forbidden: the OS stopped every attack"
     assert after - before < 400 * 1024  # KB: the 15 MB of lists never reached the parser
+
+
+def test_hostile_text_cannot_break_or_fake_any_report_format(attack_env):
+    import io
+    import xml.etree.ElementTree as ET
+
+    from grader.catalogue import EXERCISES
+    from grader.reports import FORMATS
+    from grader.runner import grade
+
+    tmp, listener = attack_env
+    sub = build(tmp / "formats", tmp / "formats" / "unused.json", listener.port)
+    chosen = {n: ex for n, ex in EXERCISES.items() if ex.module == "regularization"}
+    report = grade(sub, chosen, seed=5, sandbox="require")
+    for name, cls in FORMATS.items():
+        out = io.StringIO()
+        cls().write(report, out, False)
+        text = out.getvalue()
+        text.encode("utf-8")  # no lone surrogate survives
+        assert not any(c in text for c in ("\x9b", "\u202e", "\ufffe", "\uffff")), name
+        assert len(text) < 200_000, name
+        if name == "junit":
+            ET.fromstring(text.split("?>", 1)[1])
+        if name == "markdown":  # outside code blocks, markup arrives escaped
+            prose = "".join(text.split("```")[::2])
+            assert "**All 6 cases passed**" not in prose and "![ok](" not in prose
+        if name == "text":
+            assert "\u2705" not in text  # :white_check_mark: is not rendered as an emoji

@@ -139,7 +139,7 @@ EXPECTED = {
     "tanh_forward": ("not_implemented", "NotImplementedError"),
     "tanh_backward": ("not_implemented", "needs your tanh_forward first"),
     "relu_forward": ("failed", "modified the input x"),
-    "relu_backward": ("forbidden", "opening activations.py"),
+    "relu_backward": ("error", "No such file or directory"),  # the sandbox holds no reference file
     "positional_encoding": ("forbidden", "importing torch"),
     "self_attention_basic": ("error", "tamper"),
     # a module-wide attack reaches every exercise of the module, as the catalogue lists them

@@ -208,3 +208,61 @@ def _processes_mentioning(needle: str) -> list[str]:
             if needle.encode() in cmd:
                 found.append(pid)
     return found
+
+
+def test_a_submission_folder_inside_the_graders_installation_is_refused(tmp_path, capsys):
+    link = tmp_path / "submission"
+    link.symlink_to(ROOT / "solutions" / "model")
+    code = main(["step", "--submission", str(link), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "inside the grader's own installation" in err and "Traceback" not in err
+
+
+def test_output_to_a_fifo_or_through_a_link_writes_where_it_points(tmp_path):
+    import threading
+
+    sub = copy_model(tmp_path / "sub")
+    target = tmp_path / "target.json"
+    target.write_text("")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(link),
+                 "--no-progress"]) == 0
+    assert link.is_symlink() and json.loads(target.read_text())["score"] == 1
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(fifo),
+                 "--no-progress"]) == 0
+    reader.join(timeout=30)
+    assert fifo.exists() and not fifo.is_file() and json.loads(got[0])["score"] == 1
+
+
+def test_a_root_grader_starts_bubblewrap_as_nobody_only_where_nobody_can_reach_the_runtime(
+        monkeypatch):
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # (pytest's own folders are private to their owner)
+    base.chmod(0o755)
+    open_dir = base / "open" / "lib"
+    open_dir.mkdir(parents=True)
+    closed = base / "closed"
+    (closed / "lib").mkdir(parents=True)
+    closed.chmod(0o700)
+    assert sandbox._reachable_by_others(str(open_dir))
+    assert not sandbox._reachable_by_others(str(closed / "lib"))
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    for lib, expected in ((open_dir, True), (closed / "lib", False)):
+        monkeypatch.setattr(sandbox, "runtime_mounts", lambda lib=lib: ([str(lib)], [], [], []))
+        assert (sandbox.host_user() is not None) is expected
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert sandbox.host_user() is None
+    shutil.rmtree(base)
+
+
+def test_kernel_interfaces_in_proc_are_read_only_in_the_sandbox():
+    masks = sandbox.PROC_MASKS()
+    assert masks[:3] == ["--ro-bind", "/proc/sys", "/proc/sys"]
