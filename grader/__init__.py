@@ -22,7 +22,8 @@ except PackageNotFoundError:  # running from a checkout
 
 
 def check(name, func, *, seed=0, forward=None):
-    """Grade ``func`` as exercise ``name`` in this process; see :func:`grader.inprocess.check`."""
+    """Self-check ``func`` as exercise ``name`` in this process; see :func:`grader.inprocess.check`."""
+    __tracebackhide__ = True
     from grader.inprocess import check as _check
 
     return _check(name, func, seed=seed, forward=forward)

@@ -9,6 +9,7 @@ import os
 import random
 import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -57,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME",
                    help="exercises (or whole modules, e.g. conv) to grade; default: all")
     p.add_argument("--submission", metavar="DIR", default="exercises",
-                   help="folder with the student's modules (default: ./exercises)")
+                   help="folder with the student's modules, or their notebooks (.ipynb, e.g. "
+                        "nbgrader's submitted/<student>/<assignment>/) (default: ./exercises)")
     p.add_argument("--seed", type=_seed, help="seed of the randomized cases (default: random, reported)")
     p.add_argument("--list", action="store_true", help="list the exercises with their points and exit")
     p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
@@ -180,10 +182,30 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
+def notebook_modules(folder: Path, catalogue: Mapping[str, Exercise]):
+    """None when ``folder`` holds modules; else a temporary folder of the modules its notebooks make."""
+    from grader.notebooks.extract import ExtractError, notebook_folder, write_modules
+
+    try:
+        notebooks = notebook_folder(folder)
+        if notebooks is None:
+            return None
+        modules = tempfile.TemporaryDirectory(prefix="nngrade-notebooks-")
+        try:
+            write_modules(notebooks, Path(modules.name), catalogue)
+        except BaseException:
+            modules.cleanup()
+            raise
+        return modules
+    except ExtractError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run nngrade; returns the exit status (see :class:`ExitCode`)."""
     from grader import __version__
 
+    modules = None
     try:
         args = build_parser().parse_args(argv)
         if args.memory < MIN_MEMORY_MB:
@@ -203,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"the submission folder {str(submission)!r} is not readable")
         if args.output:
             check_writable(args.output)
+        modules = notebook_modules(submission, catalogue)
     except UsageError as exc:
         print(f"nngrade: error: {exc}", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN
@@ -212,8 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     advance, context = _progress(len(chosen), show)
     try:
         with context:
-            report = grade(submission, chosen, seed=seed, limits=Limits(args.timeout, args.memory),
-                           jobs=args.jobs, on_result=advance, version=__version__, sandbox=args.sandbox)
+            report = grade(Path(modules.name) if modules else submission, chosen, seed=seed,
+                           limits=Limits(args.timeout, args.memory), jobs=args.jobs,
+                           on_result=advance, version=__version__, sandbox=args.sandbox)
+        report.submission = str(submission.resolve())
         if not report.sandboxed and args.sandbox == "auto":
             print(f"nngrade: warning: {report.isolation_text}", file=sys.stderr)
         # Every worker has ended: only now is the report written, and only by this process.
@@ -232,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nngrade: error: interrupted", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN
+    finally:
+        if modules is not None:
+            modules.cleanup()
     if any(r.internal for r in report.results):
         print("nngrade: error: the grader could not compute some references (see the report)",
               file=sys.stderr)

@@ -1,4 +1,12 @@
-"""``grader.check``: grade one function object in the current process (notebooks, nbgrader)."""
+"""``grader.check``: the notebook's self-check, one function graded in the current process.
+
+It prints one line when the exercise passes and returns the result, which a
+notebook does not display (so a test cell shows that line and nothing else);
+otherwise it raises ``AssertionError`` whose message is the head line and
+nngrade's feedback, plain text. It is a self-check: the code runs in the
+student's own kernel, so nothing it says is recorded; recorded grades come
+from the sandboxed grader (``grader.notebooks.autograde``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import copy
 import difflib
 import inspect
 import os
+from dataclasses import dataclass, fields
 from typing import Callable
 
 import numpy as np
@@ -19,6 +28,27 @@ _GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
 
 
+#: said after every self-check, passed or not.
+SELF_CHECK_NOTE = "self-check only: your grade is computed when your notebook is graded"
+
+
+def head_line(result: Result) -> str:
+    """``sigmoid: passed, 7/7 cases, 2/2 points``."""
+    return (f"{result.name}: {result.status}, {result.cases_passed}/{result.cases_total} cases, "
+            f"{result.score:g}/{result.max_score:g} points")
+
+
+@dataclass(repr=False)
+class CheckResult(Result):
+    """A result that a notebook does not display: ``check`` has printed its line already."""
+
+    def __repr__(self) -> str:
+        return f"<{head_line(self)}>"
+
+    def _ipython_display_(self) -> None:
+        """Display nothing (an execute_result nbgrader would try to read as a score)."""
+
+
 def _students_frame(filename: str) -> bool:
     path = os.path.abspath(filename) if not filename.startswith("<") else filename
     return not (path.startswith(_GRADER_DIR) or path.startswith(_NUMPY_DIR))
@@ -30,11 +60,14 @@ def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None 
 
     For a backward exercise, ``forward`` defaults to the function of the
     exercise's forward name in ``func``'s globals (the notebook's namespace).
-    Returns the :class:`~grader.results.Result` (attributes and a dict view:
-    name, score, max_score, status, message, ...) when the exercise passed;
-    raises ``AssertionError(message)`` otherwise, with the result as
-    ``err.result``. No isolation: the code runs here, like any notebook cell.
+    When the exercise passed, prints one line (``sigmoid: passed, 7/7 cases,
+    2/2 points (self-check only: ...)``) and returns the result
+    (:class:`CheckResult`: attributes and a dict view: name, score,
+    max_score, status, message, ...). Otherwise raises ``AssertionError``:
+    that line, then the feedback, with the result as ``err.result``. No
+    isolation: the code runs here, like any notebook cell; a self-check.
     """
+    __tracebackhide__ = True  # IPython and pytest show the student's frames, not ours
     if catalogue is None:
         from grader.catalogue import EXERCISES as catalogue
     if name not in catalogue:
@@ -61,9 +94,11 @@ def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None 
     doc = {"load": {"outcome": "ok"}, "violations": [], "params": params, "cases": records,
            "gradcheck": protocol.run_gradcheck(func, forward, encoded, records, gc) if gc else None}
     # The same plain-data round trip as a worker's answer: the same strictness.
-    result = judge(ex, cases, expected, wire.loads(wire.dumps(doc)), f"{ex.module}.py")
+    judged = judge(ex, cases, expected, wire.loads(wire.dumps(doc)), f"{ex.module}.py")
+    result = CheckResult(**{f.name: getattr(judged, f.name) for f in fields(judged)})
     if not result.passed:
-        err = AssertionError(result.message)
+        err = AssertionError(f"{head_line(result)} ({SELF_CHECK_NOTE})\n\n{result.message}")
         err.result = result  # type: ignore[attr-defined]
         raise err
+    print(f"{head_line(result)} ({SELF_CHECK_NOTE})")
     return result

@@ -22,11 +22,22 @@ def model_cell(module: str) -> dict:
     return notebook((MODEL_DIR / f"{module}.py").read_text())
 
 
-def test_correct_function_passes_and_returns_the_result():
+def test_correct_function_passes_prints_one_line_and_returns_the_result(capsys):
     ns = model_cell("activations")
     result = grader.check("softmax", ns["softmax"])
     assert result.status == "passed" and result.score == result.max_score == EXERCISES["softmax"].points
     assert result["name"] == "softmax" and set(result.keys()) >= {"name", "score", "max_score", "status", "message"}
+    n = result.cases_total
+    assert capsys.readouterr().out == (
+        f"softmax: passed, {n}/{n} cases, 2/2 points "
+        "(self-check only: your grade is computed when your notebook is graded)\n")
+
+
+def test_a_passing_result_displays_nothing_in_a_notebook():
+    """IPython calls _ipython_display_ instead of sending an execute_result nbgrader would parse."""
+    result = grader.check("relu", model_cell("activations")["relu"])
+    assert result._ipython_display_() is None
+    assert repr(result).startswith("<relu: passed,") and len(repr(result)) < 80
 
 
 def test_wrong_function_raises_assertion_with_the_feedback_and_hint():
@@ -39,7 +50,12 @@ def test_wrong_function_raises_assertion_with_the_feedback_and_hint():
     with pytest.raises(AssertionError) as info:
         grader.check("softmax", ns["softmax"])
     message = str(info.value)
-    assert message.startswith("Wrong output in case") and "first mismatch" in message
+    n = info.value.result.cases_total
+    head = f"softmax: failed, 1/{n} cases, 0/2 points (self-check only: "
+    assert message.startswith(head)
+    assert message.endswith(f"\n\n{info.value.result.message}")
+    assert "Wrong output in case" in message and "first mismatch" in message
+    assert "\x1b" not in message
     assert "axis" in info.value.result.hint
     assert info.value.result.status == "failed" and info.value.result.score == 0
 

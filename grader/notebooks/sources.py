@@ -1,65 +1,26 @@
-"""Publish the exercises as an nbgrader *source* assignment.
+"""Step 1 of publishing: read each exercise module's stub and model answer.
 
-``nngrade-notebooks SOURCE_DIR [--assignment NAME] [--modules m ...] [--exercises DIR]``
-writes ``SOURCE_DIR/<assignment>/<module>.ipynb``, one notebook per exercise
-module, ready for ``nbgrader generate_assignment``. Each notebook holds:
-
-1. a markdown introduction (the module docstring of ``exercises/<module>.py``);
-2. a locked, read-only code cell with the stub module's setup (its imports and
-   whatever else it defines besides the exercises);
-3. per exercise function, in the order of the stub file:
-
-   - a markdown cell with the function's teaching docstring;
-   - a *solution* cell: the stub's signature and docstring, then the model
-     answer's body (``solutions/model/<module>.py``) between
-     ``### BEGIN SOLUTION`` / ``### END SOLUTION``, which ``nbgrader
-     generate_assignment`` replaces by ``raise NotImplementedError()``;
-   - a locked, autograded *test* cell worth the catalogue's points that runs
-     ``grader.check(name, function)`` (a backward also hands over its forward,
-     taken from the notebook's globals).
-
-Private helpers and module constants that a model answer uses are inlined at
-the top of its solution region (so they vanish from the student version too),
-and so are the imports the model answer needs beyond the stub's. A public stub
-function the catalogue does not grade gets its solution cell but no test cell.
-
-nbgrader ``grade_id`` values: ``setup``, ``<name>`` (solution cell) and
-``test_<name>`` (its test). nbformat cell ids: ``intro``, ``setup``,
-``<name>-doc``, ``<name>-solution``, ``<name>-test``. The output is
-deterministic: regenerating an unchanged assignment rewrites identical files.
-
-The pipeline is three steps: :func:`collect_module` (read the sources),
-:func:`render_notebook` (build the cells), :func:`write_assignment` (write the
-files). Everything configurable lives in :class:`Settings` and the constants
-below it.
+:func:`collect_module` pairs the public functions of ``exercises/<module>.py``
+with the model answers of ``solutions/model/<module>.py`` and returns a
+:class:`ModuleSource`: the module's docstring, its setup code (imports and
+helpers the students are given) and, per function, the stub's signature, its
+teaching docstring and the model answer's body. Private helpers and module
+constants a model answer uses are inlined at the top of its body (so they
+vanish from the student version too), and so are the imports it needs beyond
+the stub's. Sources that do not fit together raise :class:`NotebookError`.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import builtins
 import importlib.util
-import re
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping
 
 from grader.spec import Exercise
-
-# -- configuration -------------------------------------------------------------
-
-#: nbgrader's cell-metadata schema these notebooks are written in.
-NBGRADER_SCHEMA_VERSION = 3
-#: the delimiters nbgrader's ClearSolutions looks for (its defaults).
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-END_SOLUTION = "### END SOLUTION"
-#: notebook-level metadata: the kernel nbgrader executes the notebooks with.
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-LANGUAGE_INFO = {"name": "python"}
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -100,20 +61,18 @@ class NotebookError(Exception):
     """The stubs, model answers and catalogue do not fit together."""
 
 
-# -- step 1: collect the sources ---------------------------------------------------
-
-
 @dataclass(frozen=True)
 class FunctionSource:
     """One exercise function as the notebook shows it.
 
-    header: the stub's decorators, signature and docstring, as written.
-    answer: the model answer's body (inlined helpers first), indented like the stub's body.
+    doc:       the stub's teaching docstring (cleaned: dedented, no quotes).
+    signature: the stub's decorators and ``def`` line(s), as written.
+    answer:    the model answer's body (inlined helpers first), indented like the stub's body.
     """
 
     name: str
     doc: str
-    header: str
+    signature: str
     answer: str
     indent: str
 
@@ -319,159 +278,13 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
         doc = _docstring_node(fn)
         if doc is None:
             raise NotebookError(f"{path}: {fn.name} has no teaching docstring")
-        header = stub.segment(_first_line(fn), doc.end_lineno)
+        if doc.lineno == fn.lineno:
+            raise NotebookError(f"{path}: write {fn.name}'s docstring below its def line")
+        signature = stub.segment(_first_line(fn), doc.lineno - 1)
         indent = " " * doc.col_offset
         functions.append(FunctionSource(
-            name=fn.name, doc=ast.get_docstring(fn), header=textwrap.dedent(header),
+            name=fn.name, doc=ast.get_docstring(fn), signature=textwrap.dedent(signature),
             answer=builder.body(answer_fn, indent), indent=indent))
 
     return ModuleSource(name=module, doc=ast.get_docstring(stub.tree) or "",
                         setup=setup, functions=tuple(functions))
-
-
-# -- step 2: render the cells ------------------------------------------------------
-
-
-def nbgrader_metadata(grade_id: str, *, solution: bool = False, grade: bool = False,
-                      locked: bool = False, points: float | None = None) -> dict:
-    """The ``nbgrader`` cell metadata (schema 3) of one cell."""
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
-            "schema_version": NBGRADER_SCHEMA_VERSION, "solution": solution, "task": False}
-    if grade:
-        meta["points"] = points
-    return meta
-
-
-def solution_source(fn: FunctionSource) -> str:
-    for marker in (BEGIN_SOLUTION, END_SOLUTION):
-        if marker.lstrip("# ") in fn.header + fn.answer:
-            raise NotebookError(f"{fn.name}: its source already contains {marker!r}")
-    return "\n".join([fn.header, f"{fn.indent}{BEGIN_SOLUTION}", fn.answer,
-                      f"{fn.indent}{END_SOLUTION}"])
-
-
-def test_source(exercise: Exercise) -> str:
-    """The autograded test: grade the notebook's function in-process; a failure raises."""
-    forward = f", forward={exercise.forward}" if exercise.forward else ""
-    return f"import grader\n\ngrader.check({exercise.name!r}, {exercise.name}{forward})"
-
-
-#: a numpydoc section title ("Returns" over a dashed line), which markdown would make a heading.
-_SECTION_TITLE = re.compile(r"^(\S[^\n]*)\n-{3,}[ \t]*$", re.MULTILINE)
-
-
-def points_text(points: float) -> str:
-    return f"{points:g} point" + ("" if points == 1 else "s")
-
-
-def doc_markdown(fn: FunctionSource, exercise: Exercise | None) -> str:
-    """The function's heading and teaching docstring; numpydoc section titles become bold."""
-    title = f"## `{fn.name}`" + (f" ({points_text(exercise.points)})" if exercise else "")
-    return f"{title}\n\n" + _SECTION_TITLE.sub(r"**\1**", fn.doc)
-
-
-def intro_markdown(module: ModuleSource, total_points: float) -> str:
-    return "\n\n".join([
-        f"# `{module.name}`",
-        module.doc,
-        f"**How to work.** Run the setup cell first. For each function, replace "
-        f"`raise NotImplementedError()` with your code, then run the test cell below it: "
-        f"it grades your function and says what is wrong. Do not edit the locked cells. "
-        f"This notebook is worth {points_text(total_points)}.",
-    ])
-
-
-def render_notebook(module: ModuleSource, exercises: Mapping[str, Exercise]):
-    """The nbformat v4 notebook of one module (cell ids are stable, so output is reproducible)."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-    graded = [fn for fn in module.functions if fn.name in exercises]
-    total = sum(exercises[fn.name].points for fn in graded)
-    cells = [
-        new_markdown_cell(intro_markdown(module, total), id="intro"),
-        new_code_cell(module.setup, id="setup",
-                      metadata={"nbgrader": nbgrader_metadata("setup", locked=True)}),
-    ]
-    for fn in module.functions:
-        exercise = exercises.get(fn.name)
-        cells.append(new_markdown_cell(doc_markdown(fn, exercise), id=f"{fn.name}-doc"))
-        cells.append(new_code_cell(
-            solution_source(fn), id=f"{fn.name}-solution",
-            metadata={"nbgrader": nbgrader_metadata(fn.name, solution=True)}))
-        if exercise is not None:
-            cells.append(new_code_cell(
-                test_source(exercise), id=f"{fn.name}-test",
-                metadata={"nbgrader": nbgrader_metadata(
-                    f"test_{fn.name}", grade=True, locked=True, points=exercise.points)}))
-    nb = new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC),
-                                             "language_info": dict(LANGUAGE_INFO)})
-    nbformat.validate(nb)
-    return nb
-
-
-# -- step 3: write the assignment --------------------------------------------------
-
-
-def write_assignment(settings: Settings) -> list[Path]:
-    """Write one source notebook per module; returns the paths written."""
-    import nbformat
-
-    exercises = settings.exercise_catalogue()
-    out_dir = settings.source_dir / settings.assignment
-    # every module is collected and checked before anything is written
-    notebooks = {m: render_notebook(collect_module(settings, m), exercises)
-                 for m in settings.module_names()}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for module, nb in notebooks.items():
-        path = out_dir / f"{module}.ipynb"
-        nbformat.write(nb, str(path))
-        paths.append(path)
-    return paths
-
-
-# -- command line ------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="nngrade-notebooks",
-        description="Write the exercises as an nbgrader source assignment: "
-                    "SOURCE_DIR/<assignment>/<module>.ipynb, one notebook per module.")
-    parser.add_argument("source_dir", metavar="SOURCE_DIR", type=Path,
-                        help="nbgrader's source folder (usually <course>/source)")
-    parser.add_argument("--assignment", default=Settings.assignment,
-                        help="assignment name (default: %(default)s)")
-    parser.add_argument("--modules", nargs="+", default=(), metavar="MODULE",
-                        help="exercise modules to publish (default: all of the catalogue)")
-    parser.add_argument("--exercises", type=Path, default=Settings.exercises_dir, metavar="DIR",
-                        help="folder of the student stubs (default: ./%(default)s)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if importlib.util.find_spec("nbformat") is None:
-        parser.error("writing notebooks needs nbformat: pip install 'nnfund[instructor]'")
-    settings = Settings(source_dir=args.source_dir, assignment=args.assignment,
-                        modules=tuple(args.modules), exercises_dir=args.exercises)
-    if not settings.exercises_dir.is_dir():
-        parser.error(f"no exercises folder {settings.exercises_dir}")
-    known = settings.catalogue_modules()
-    unknown = [m for m in settings.modules if m not in known]
-    if unknown:
-        parser.error(f"unknown module(s) {unknown}; the catalogue has {list(known)}")
-    try:
-        paths = write_assignment(settings)
-    except NotebookError as exc:
-        print(f"nngrade-notebooks: error: {exc}", file=sys.stderr)
-        return 1
-    for path in paths:
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from grader.notebooks.cli import main
+
+sys.exit(main())
