@@ -9,8 +9,10 @@ turns that into CommonMark:
 - a section title becomes a bold paragraph, and the entries of a
   ``Parameters`` / ``Returns`` / ... section become a bullet list, one item
   per entry: the name as code, its type, then its description;
-- an indented block (formula, worked example) becomes a fenced code block,
-  kept verbatim: line breaks, alignment and ``*`` stay as written;
+- an indented block that is a formula becomes a LaTeX display block
+  (:mod:`grader.notebooks.latex`); any other (a worked example, an
+  algorithm) a fenced code block, kept verbatim: line breaks, alignment and
+  ``*`` stay as written;
 - prose keeps its ``- `` lists; ````code```` and ``:func:`name``` become code
   spans; every other character Markdown would interpret (``*``, ``_``, ``<``,
   ``$``, ...) is escaped, so ``2*ph`` never turns into italics and ``$`` never
@@ -20,6 +22,8 @@ turns that into CommonMark:
 from __future__ import annotations
 
 import re
+
+from grader.notebooks.latex import to_latex
 
 #: numpydoc sections whose body is a list of ``name : type`` entries.
 ENTRY_SECTIONS = frozenset({"Parameters", "Returns", "Yields", "Raises", "Other Parameters",
@@ -117,7 +121,7 @@ def _prose(block: list[str]) -> str:
             j = i
             while j < len(block) and (_indent(block[j]) >= 4 or not block[j].strip()):
                 j += 1
-            parts.append(code_block(block[i:j]))
+            parts.append(to_latex(block[i:j]) or code_block(block[i:j]))
             i = j
             continue
         stripped = line.strip()

@@ -36,8 +36,6 @@ END_SOLUTION = "### END SOLUTION"
 #: notebook-level metadata: the kernel nbgrader executes the notebooks with.
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 LANGUAGE_INFO = {"name": "python"}
-#: the longest one-line docstring kept in a solution cell.
-MAX_POINTER = 88
 
 
 def notebook_name(settings: Settings, module: str) -> str:
@@ -58,12 +56,8 @@ def nbgrader_metadata(grade_id: str, *, solution: bool = False, grade: bool = Fa
 
 
 def pointer_docstring(fn: FunctionSource) -> str:
-    """One line: the docstring's summary and where the rest is (or only the pointer)."""
-    summary = fn.doc.strip().split("\n\n")[0].replace("\n", " ").strip().rstrip(".:")
-    line = f'{fn.indent}"""{summary}: see the text above."""'
-    if len(line) > MAX_POINTER or '"' in summary or "\\" in summary:
-        line = f'{fn.indent}"""See the exercise text above."""'
-    return line
+    """The solution cell's docstring: one line that points at the exercise text."""
+    return f'{fn.indent}"""See the exercise text above."""'
 
 
 def solution_source(fn: FunctionSource) -> str:

@@ -250,7 +250,7 @@ def test_solution_cell_is_signature_pointer_then_model_body_and_helpers_between_
     cell = cells_by_id(toy_nb)["double-solution"]
     assert cell.source == textwrap.dedent('''\
         def double(x):
-            """Return ``2 * x``: see the text above."""
+            """See the exercise text above."""
             ### BEGIN SOLUTION
             import math
 
