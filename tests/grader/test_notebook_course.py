@@ -58,3 +58,15 @@ def test_the_preprocessor_loads_its_settings_from_that_config(tmp_path):
     assert main(["init", str(tmp_path), "--seed", "9", "--sandbox", "off"]) == 0
     grades = SandboxGrades(config=load(tmp_path))
     assert (grades.seed, grades.sandbox, grades.enabled) == (9, "off", True)
+
+
+def test_the_readme_shows_the_round_trip_in_order():
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The instructor (nbgrader)", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    steps = [line.split("#")[0].split()[:2] for line in block.splitlines() if line.strip()]
+    assert [s[1] if s[0] in ("nbgrader", "nngrade-notebooks") else s[0] for s in steps] == [
+        "pip", "init", "cd", "source", "generate_assignment", "release_assignment", "collect",
+        "autograde", "export", "generate_feedback"]
