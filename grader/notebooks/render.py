@@ -16,10 +16,21 @@ catalogue's order) holds:
 
 nbgrader ``grade_id`` values: ``setup``, ``<name>`` and ``test_<name>``. The
 output is deterministic: an unchanged assignment is rewritten byte for byte.
+
+Labs: when the whole course is published (no ``--modules``), the lab
+notebooks of ``<exercises>/labs/*.ipynb`` follow the graded ones, ungraded,
+in their own order and numbered after them (``09-lab-perceptron.ipynb`` for
+``labs/01_perceptron.ipynb`` after eight modules): a lab uses the functions of
+several modules, so it comes once they are all written. The Python files of
+the labs folder that the lab notebooks import (their helpers) are copied
+next to them; nbgrader releases them with the notebooks.
 """
 
 from __future__ import annotations
 
+import ast
+import re
+import shutil
 from pathlib import Path
 from typing import Mapping
 
@@ -129,8 +140,43 @@ def render_notebook(module: ModuleSource, exercises: Mapping[str, Exercise], num
     return nb
 
 
+#: a lab's file name: its own number, then its name (``01_perceptron``).
+_LAB_NAME = re.compile(r"^(?:\d+[-_ ]+)?(?P<name>.+)$")
+
+
+def lab_names(settings: Settings) -> dict[Path, str]:
+    """Each lab notebook -> its name in the assignment, numbered after the graded notebooks."""
+    labs = sorted(settings.labs_dir().glob("*.ipynb")) if not settings.modules else []
+    first = len(settings.catalogue_modules()) + 1
+    width = max(2, len(str(first + len(labs))))
+    return {path: f"{first + i:0{width}d}-lab-{_LAB_NAME.match(path.stem).group('name')}.ipynb"
+            for i, path in enumerate(labs)}
+
+
+def lab_helpers(labs: Mapping[Path, str]) -> list[Path]:
+    """The labs folder's Python files that the lab notebooks import."""
+    import nbformat
+
+    imported: set[str] = set()
+    for path in labs:
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    imported.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported.add(node.module.split(".")[0])
+    folders = {path.parent for path in labs}
+    return sorted(f / f"{name}.py" for f in folders for name in imported if (f / f"{name}.py").is_file())
+
+
 def write_assignment(settings: Settings) -> list[Path]:
-    """Write one source notebook per module; returns the paths written."""
+    """Write one source notebook per module (and the labs); returns the notebooks written."""
     import nbformat
 
     exercises = settings.exercise_catalogue()
@@ -141,10 +187,17 @@ def write_assignment(settings: Settings) -> list[Path]:
         name = notebook_name(settings, m)
         number = name.split("-", 1)[0]
         notebooks[name] = render_notebook(collect_module(settings, m), exercises, number)
+    labs = lab_names(settings)
+    helpers = lab_helpers(labs)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, nb in notebooks.items():
         path = out_dir / name
         nbformat.write(nb, str(path))
         paths.append(path)
+    for lab, name in labs.items():
+        shutil.copyfile(lab, out_dir / name)
+        paths.append(out_dir / name)
+    for helper in helpers:
+        shutil.copyfile(helper, out_dir / helper.name)
     return paths

@@ -29,7 +29,7 @@ class Settings:
     source_dir:        nbgrader's ``source`` folder; notebooks go to ``<source_dir>/<assignment>/``.
     assignment:        the nbgrader assignment name.
     modules:           the exercise modules to publish; empty: every module of the catalogue.
-    exercises_dir:     where the student stubs ``<module>.py`` are.
+    exercises_dir:     where the student stubs ``<module>.py`` are (and ``labs/``).
     solutions_package: the package whose ``<module>`` submodules hold the model answers.
     catalogue:         exercise name -> Exercise; None: ``grader.catalogue.EXERCISES``.
     """
@@ -51,6 +51,10 @@ class Settings:
     def catalogue_modules(self) -> tuple[str, ...]:
         """Every module the catalogue grades, in catalogue order."""
         return tuple(dict.fromkeys(ex.module for ex in self.exercise_catalogue().values()))
+
+    def labs_dir(self) -> Path:
+        """The lab notebooks published after the graded ones (when it exists)."""
+        return self.exercises_dir / "labs"
 
     def module_names(self) -> tuple[str, ...]:
         """The modules to publish: the ones asked for, else all of the catalogue's."""

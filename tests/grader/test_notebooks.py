@@ -332,6 +332,26 @@ def test_generation_is_reproducible_byte_for_byte(make_toy):
     assert path.read_bytes() == first
 
 
+def test_labs_follow_the_graded_notebooks_numbered_after_them_with_their_helpers(make_toy, tmp_path):
+    settings = make_toy()
+    labs = tmp_path / "exercises" / "labs"
+    labs.mkdir()
+    lab = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A lab"),
+                                          nbformat.v4.new_code_cell("import numpy as np\nimport labhelp")])
+    nbformat.write(lab, str(labs / "01_first_look.ipynb"))
+    nbformat.write(lab, str(labs / "02_second.ipynb"))
+    (labs / "labhelp.py").write_text("X = 1\n")
+    (labs / "build.py").write_text("# builds the labs; not imported by them\n")
+    whole = Settings(**{**settings.__dict__, "modules": ()})
+    out = tmp_path / "source" / "nnfund"
+    assert write_assignment(whole) == [out / "01-toy.ipynb", out / "02-lab-first_look.ipynb",
+                                       out / "03-lab-second.ipynb"]
+    assert (out / "02-lab-first_look.ipynb").read_bytes() == (labs / "01_first_look.ipynb").read_bytes()
+    assert (out / "labhelp.py").read_text() == "X = 1\n" and not (out / "build.py").exists()
+    # a selection of modules is not the whole course: no labs
+    assert write_assignment(settings) == [out / "01-toy.ipynb"]
+
+
 def test_public_function_outside_the_catalogue_gets_a_solution_cell_but_no_test(make_toy):
     catalogue = {k: v for k, v in TOY_CATALOGUE.items() if k != "double"}
     (path,) = write_assignment(make_toy(catalogue=catalogue))
@@ -447,7 +467,10 @@ def catalogue_of(module: str) -> dict[str, Exercise]:
 def test_without_modules_every_catalogue_module_is_published_numbered_in_course_order(tmp_path):
     assert main([str(tmp_path), "--exercises", str(EXERCISES_DIR)]) == 0
     names = sorted(p.name for p in (tmp_path / "nnfund").glob("*.ipynb"))
-    assert names == [f"{i:02d}-{m}.ipynb" for i, m in enumerate(MODULES, 1)]
+    graded = [f"{i:02d}-{m}.ipynb" for i, m in enumerate(MODULES, 1)]
+    labs = sorted((EXERCISES_DIR / "labs").glob("*.ipynb"))  # published after them, if any
+    assert names == graded + [f"{len(MODULES) + i:02d}-lab-{re.sub(r'^[0-9]+_', '', p.stem)}.ipynb"
+                              for i, p in enumerate(labs, 1)]
     assert names[0] == "01-perceptron.ipynb"  # the file browser lists them in course order
 
 
