@@ -28,7 +28,7 @@ from pathlib import Path
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Enum, Float, Int
 
-from grader.notebooks.extract import TEST_ID, is_test_cell, module_text
+from grader.notebooks.extract import TEST_ID, is_test_cell, module_text, tested_exercises
 from grader.results import Result
 from grader.runner import Limits
 
@@ -77,10 +77,7 @@ class SandboxGrades(Preprocessor):
         from grader.catalogue import EXERCISES
         from grader.runner import grade
 
-        names = [m.group("name") for cell in nb.cells if is_test_cell(cell)
-                 for m in [TEST_ID.match(str(cell.metadata["nbgrader"].get("grade_id", "")))]
-                 if m and m.group("name") in EXERCISES]
-        chosen = {n: EXERCISES[n] for n in dict.fromkeys(names)}
+        chosen = {n: EXERCISES[n] for n in tested_exercises(nb, EXERCISES)}
         if not chosen:
             return {}
         text = module_text(nb)
@@ -91,6 +88,10 @@ class SandboxGrades(Preprocessor):
             extra = {"sandbox": self.sandbox} if "sandbox" in inspect.signature(grade).parameters else {}
             report = grade(tmp, chosen, seed=self.seed, limits=Limits(self.timeout, self.memory_mb),
                            version=__version__, **extra)
+        broken = [r for r in report.results if r.internal]
+        if broken:  # not the student's doing: stop, as nngrade does (exit status 2)
+            raise RuntimeError(f"the grader could not grade {', '.join(r.name for r in broken)}: "
+                               f"{broken[0].summary}")
         isolation = getattr(report, "isolation", {}).get("mechanism", "none")
         self.log.info("graded %d exercises (isolation: %s): %s/%s points", len(chosen), isolation,
                       report.score, report.max_score)
