@@ -101,8 +101,9 @@ def cell_code(cell) -> str:
     code = "\n".join(lines)
     try:
         ast.parse(code)
-    except SyntaxError as exc:
-        reason = f"cell {cell_id} is not valid Python: {exc.msg} (line {exc.lineno} of the cell)"
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:  # e.g. null bytes, depth
+        where = f" (line {exc.lineno} of the cell)" if isinstance(exc, SyntaxError) else ""
+        reason = f"cell {cell_id} is not valid Python: {getattr(exc, 'msg', None) or exc}{where}"
         text = f"# {reason}; left out"
         name = str(_nbgrader(cell).get("grade_id", ""))
         if _nbgrader(cell).get("solution") and name.isidentifier():

@@ -79,6 +79,14 @@ def test_a_solution_cell_that_is_not_python_defines_its_function_to_say_why():
     assert "# cell" in module_text(nb) and "left out" in module_text(nb)
 
 
+@pytest.mark.parametrize("source", ["x = 1\x00", "(" * 100_000])
+def test_a_cell_the_parser_cannot_take_is_left_out_with_a_reason(source):
+    text = module_text(nbformat.v4.new_notebook(cells=[code(source, grade_id="relu",
+                                                            solution=True)]))
+    assert "is not valid Python" in text and source not in text
+    compile(text, "m.py", "exec")
+
+
 def test_the_module_comes_from_the_test_cells_else_from_the_file_name(source_dir):
     nb = read(source_dir, "backprop")
     assert notebook_module(nb, EXERCISES, Path("anything.ipynb")) == "backprop"
