@@ -22,6 +22,7 @@ from typing import Mapping
 
 from grader.spec import Exercise
 
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the generator needs to know, in one place.
