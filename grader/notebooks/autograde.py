@@ -31,6 +31,7 @@ from traitlets import Bool, Enum, Float, Int
 from grader.notebooks.extract import TEST_ID, is_test_cell, module_text, tested_exercises
 from grader.results import Result
 from grader.runner import Limits
+from grader.sandbox import SandboxUnavailable
 
 
 def score_text(score: float) -> str:
@@ -84,17 +85,19 @@ class SandboxGrades(Preprocessor):
         with tempfile.TemporaryDirectory(prefix="nnfund-notebook-") as tmp:
             for module in {ex.module for ex in chosen.values()}:
                 (Path(tmp) / f"{module}.py").write_text(text, encoding="utf-8")
-            import inspect  # DEV-SHIM until the sandbox lands
-            extra = {"sandbox": self.sandbox} if "sandbox" in inspect.signature(grade).parameters else {}
-            report = grade(tmp, chosen, seed=self.seed, limits=Limits(self.timeout, self.memory_mb),
-                           version=__version__, **extra)
+            try:
+                report = grade(tmp, chosen, seed=self.seed, version=__version__,
+                               limits=Limits(self.timeout, self.memory_mb), sandbox=self.sandbox)
+            except SandboxUnavailable as exc:  # one clear sentence in nbgrader's log, no grade
+                raise SandboxUnavailable(f"{exc} (c.SandboxGrades.sandbox = {self.sandbox!r} in "
+                                         "nbgrader_config.py)") from None
         broken = [r for r in report.results if r.internal]
         if broken:  # not the student's doing: stop, as nngrade does (exit status 2)
             raise RuntimeError(f"the grader could not grade {', '.join(r.name for r in broken)}: "
                                f"{broken[0].summary}")
-        isolation = getattr(report, "isolation", {}).get("mechanism", "none")
-        self.log.info("graded %d exercises (isolation: %s): %s/%s points", len(chosen), isolation,
-                      report.score, report.max_score)
+        log = self.log.info if report.sandboxed else self.log.warning
+        log("graded %d exercises, %s/%s points; %s", len(chosen), report.score, report.max_score,
+            report.isolation_text)
         return {r.name: r for r in report.results}
 
     def preprocess(self, nb, resources):

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
+import nbformat  # noqa: E402 - the instructor extra is part of the test extra
 
 from grader.catalogue import EXERCISES, MODULES  # noqa: E402
 from grader.cli import main as nngrade  # noqa: E402
@@ -153,11 +153,11 @@ def module_submission(dest: Path, bug: bool) -> Path:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """The whole round trip, once: returns the course folder and what to compare with."""
-    pytest.importorskip("nbgrader")
     root = tmp_path_factory.mktemp("round-trip")
     course = root / "course"
+    # init's defaults, the sandbox required: the grading must run in bubblewrap
     assert nngrade_notebooks(["init", str(course), "--course-id", "nnfund-test",
-                              "--seed", str(SEED), "--sandbox", "auto"]) == 0
+                              "--seed", str(SEED)]) == 0
     assert nngrade_notebooks([str(course / "source"), "--modules", *ROUND_TRIP,
                               "--exercises", str(REPO / "exercises")]) == 0
     run(course, "generate_assignment", ASSIGNMENT, "--force")
@@ -169,7 +169,7 @@ def course(tmp_path_factory):
             source = nbformat.read(str(course / "source" / ASSIGNMENT / name), as_version=4)
             release = nbformat.read(str(course / "release" / ASSIGNMENT / name), as_version=4)
             nbformat.write(make(module, source, release), str(folder / name))
-    run(course, "autograde", ASSIGNMENT)
+    autograde = run(course, "autograde", ASSIGNMENT)
     run(course, "export")
     run(course, "generate_feedback", ASSIGNMENT)
     reports = {}
@@ -179,7 +179,7 @@ def course(tmp_path_factory):
         nngrade(["--submission", str(modules), "--seed", str(SEED), "--format", "json",
                  "--output", str(out), *ROUND_TRIP])
         reports[student] = {e["name"]: e for e in json.loads(out.read_text())["exercises"]}
-    return course, reports
+    return course, reports, autograde.stdout + autograde.stderr
 
 
 def grades_csv(course: Path) -> dict[str, dict]:
@@ -201,8 +201,15 @@ def cell_scores(course: Path, student: str) -> dict[str, float]:
     return scores
 
 
+def test_every_notebook_was_graded_in_the_sandbox(course):
+    _, _, log = course
+    lines = [line for line in log.splitlines() if "graded " in line and " exercises, " in line]
+    assert len(lines) == len(STUDENTS) * len(ROUND_TRIP)
+    assert all("Isolation: bubblewrap" in line for line in lines), lines
+
+
 def test_grades_csv_totals_honest_and_cheating_students(course):
-    path, _ = course
+    path, _, _ = course
     rows = grades_csv(path)
     total = sum(points(m) for m in ROUND_TRIP)
     expected = {"alice": total, "bob": total - EXERCISES[BUGGY].points,
@@ -213,12 +220,12 @@ def test_grades_csv_totals_honest_and_cheating_students(course):
 
 @pytest.mark.parametrize("student", ["alice", "bob"])
 def test_an_honest_notebook_gets_exactly_nngrades_points_for_the_same_code(course, student):
-    path, reports = course
+    path, reports, _ = course
     assert cell_scores(path, student) == {n: e["score"] for n, e in reports[student].items()}
 
 
 def test_importing_the_solutions_scores_zero_on_that_notebook(course):
-    path, _ = course
+    path, _, _ = course
     scores = cell_scores(path, "carol")
     for name, score in scores.items():
         expected = 0 if EXERCISES[name].module == "conv" else EXERCISES[name].points
@@ -228,13 +235,13 @@ def test_importing_the_solutions_scores_zero_on_that_notebook(course):
 
 
 def test_faking_grader_check_or_patching_numpy_earns_nothing(course):
-    path, _ = course
+    path, _, _ = course
     assert set(cell_scores(path, "dave").values()) == {0}
 
 
 def test_the_notebooks_are_not_executed_by_autograde(course):
     """No solution or setup cell has outputs or an execution count: nothing of it ran."""
-    path, _ = course
+    path, _, _ = course
     for module in ROUND_TRIP:
         nb = nbformat.read(str(path / "autograded" / "alice" / ASSIGNMENT / notebook_file(module)),
                            as_version=4)
@@ -244,7 +251,7 @@ def test_the_notebooks_are_not_executed_by_autograde(course):
 
 
 def test_feedback_shows_nngrades_feedback_and_the_points(course):
-    path, reports = course
+    path, reports, _ = course
     page = (path / "feedback" / "bob" / ASSIGNMENT / f"{notebook_file('activations')[:-6]}.html")
     text = html.unescape(page.read_text())
     failed = reports["bob"][BUGGY]
@@ -260,7 +267,7 @@ def test_feedback_shows_nngrades_feedback_and_the_points(course):
 
 def test_nngrade_grades_the_submitted_folder_like_autograde(course, tmp_path):
     """nngrade --submission on nbgrader's submitted/<student>/<assignment>/ (and on submitted/<student>/)."""
-    path, reports = course
+    path, reports, _ = course
     for folder in (path / "submitted" / "bob" / ASSIGNMENT, path / "submitted" / "bob"):
         out = tmp_path / f"{folder.name}.json"
         code = nngrade(["--submission", str(folder), "--seed", str(SEED), "--format", "json",
@@ -279,7 +286,7 @@ def test_the_students_self_check_prints_one_line_or_the_feedback(course, tmp_pat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError  # noqa: F401 - allow_errors below
 
-    path, reports = course
+    path, reports, _ = course
     name = notebook_file("activations")
     nb = nbformat.read(str(path / "submitted" / "bob" / ASSIGNMENT / name), as_version=4)
     shutil.copy(path / "submitted" / "bob" / ASSIGNMENT / name, tmp_path / name)

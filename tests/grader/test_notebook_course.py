@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from traitlets.config.loader import PyFileConfigLoader
 
-pytest.importorskip("nbgrader")
-
-from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
-
-from grader.notebooks import main  # noqa: E402
-from grader.notebooks.course import CONFIG_NAME  # noqa: E402
+from grader.notebooks import main
+from grader.notebooks.course import CONFIG_NAME
 
 
 def load(course: Path):

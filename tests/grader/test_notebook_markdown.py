@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
+import nbformat  # noqa: E402 - the instructor extra is part of the test extra
 
 from grader.catalogue import EXERCISES, MODULES  # noqa: E402
 from grader.notebooks import main  # noqa: E402
