@@ -10,7 +10,7 @@ translates such a block token by token into an ``aligned`` LaTeX block
 letters, names of several letters upright, a run of three or more spaces a
 ``\\qquad`` and a trailing annotation (``(summed over n, i, j)``, a shape)
 text. A block it cannot translate faithfully (prose words inside an
-equation, code such as ``for``, ``->``, ``np.``, a worked example) gives
+equation, code such as ``for``, ``->``, ``np.``, ``axis=-1``, a worked example) gives
 None, and stays a code block: a formula is never shown wrong.
 """
 
@@ -38,7 +38,7 @@ OPERATORS = {"*": r"\cdot", "//": r"\mathbin{/\!/}", "+=": r"\mathrel{+}=", "-="
 PROSE = frozenset({"of", "over", "the", "for", "every", "summed", "with", "and", "where", "if",
                    "else", "position", "rows", "axes", "each", "in", "by", "is", "to", "then"})
 #: what a formula block never holds: code and worked examples.
-NOT_FORMULA = re.compile(r"->|\[\[|\bnp\.|\bfor\b|\bNone\b|#|`|\"|'|@|\.\w")
+NOT_FORMULA = re.compile(r"->|\[\[|\bnp\.|\bfor\b|\b(?:None|True|False)\b|\w=[^\s=]|#|`|\"|'|@|\.\w")
 #: a trailing remark: words, a shape such as (N, H), a parenthesised comment.
 _ANNOTATION = re.compile(r"^[\w ,()]+$")
 

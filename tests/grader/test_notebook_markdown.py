@@ -83,6 +83,7 @@ def test_prose_keeps_code_spans_and_escapes_what_markdown_would_interpret():
     (["z1     = X W1 + b1           (N, H)   affine"],
      r"z_{1} &= X W_{1} + b_{1} \qquad \text{(N, H)} \qquad \text{affine}"),
     (["h = x @ W"], None),                        # code, not board notation
+    (["mu = mean(x, axis=-1, keepdims=True)"], None),  # keyword arguments: code
     (["db = sum of dout over the N rows"], None),  # prose inside an equation
     (["corr2d(x, k) -> [[4, -9]]"], None),         # a worked example
     (["out = (a + b"], None),                      # unbalanced
