@@ -49,6 +49,15 @@ class CheckResult(Result):
         """Display nothing (an execute_result nbgrader would try to read as a score)."""
 
 
+class CheckFailed(AssertionError):
+    """The self-check did not pass; a notebook shows the feedback alone, not our frames."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows these lines instead of a traceback through the grader."""
+        return [f"{type(self).__name__}: {self.args[0].splitlines()[0]}",
+                *self.args[0].splitlines()[1:]]
+
+
 def _students_frame(filename: str) -> bool:
     path = os.path.abspath(filename) if not filename.startswith("<") else filename
     return not (path.startswith(_GRADER_DIR) or path.startswith(_NUMPY_DIR))
@@ -63,8 +72,9 @@ def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None 
     When the exercise passed, prints one line (``sigmoid: passed, 7/7 cases,
     2/2 points (self-check only: ...)``) and returns the result
     (:class:`CheckResult`: attributes and a dict view: name, score,
-    max_score, status, message, ...). Otherwise raises ``AssertionError``:
-    that line, then the feedback, with the result as ``err.result``. No
+    max_score, status, message, ...). Otherwise raises :class:`CheckFailed`
+    (an ``AssertionError``): that line, then the feedback, with the result as
+    ``err.result``; a notebook shows that text alone, no traceback. No
     isolation: the code runs here, like any notebook cell; a self-check.
     """
     __tracebackhide__ = True  # IPython and pytest show the student's frames, not ours
@@ -97,7 +107,7 @@ def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None 
     judged = judge(ex, cases, expected, wire.loads(wire.dumps(doc)), f"{ex.module}.py")
     result = CheckResult(**{f.name: getattr(judged, f.name) for f in fields(judged)})
     if not result.passed:
-        err = AssertionError(f"{head_line(result)} ({SELF_CHECK_NOTE})\n\n{result.message}")
+        err = CheckFailed(f"{head_line(result)} ({SELF_CHECK_NOTE})\n\n{result.message}")
         err.result = result  # type: ignore[attr-defined]
         raise err
     print(f"{head_line(result)} ({SELF_CHECK_NOTE})")

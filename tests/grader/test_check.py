@@ -56,6 +56,9 @@ def test_wrong_function_raises_assertion_with_the_feedback_and_hint():
     assert message.endswith(f"\n\n{info.value.result.message}")
     assert "Wrong output in case" in message and "first mismatch" in message
     assert "\x1b" not in message
+    assert isinstance(info.value, AssertionError)
+    assert info.value._render_traceback_() == [f"CheckFailed: {message.splitlines()[0]}",
+                                               *message.splitlines()[1:]]
     assert "axis" in info.value.result.hint
     assert info.value.result.status == "failed" and info.value.result.score == 0
 

@@ -296,9 +296,13 @@ def test_the_students_self_check_prints_one_line_or_the_feedback(course, tmp_pat
     for exercise, cell in tests.items():
         if exercise == BUGGY:
             (error,) = [o for o in cell.outputs if o.output_type == "error"]
-            assert error.ename == "AssertionError"
-            assert reports["bob"][BUGGY]["message"] in error.evalue
-            assert "\x1b" not in error.evalue
+            assert error.ename == "CheckFailed"  # an AssertionError
+            n = reports["bob"][BUGGY]["cases_total"]
+            shown = "\n".join(error.traceback)  # what the notebook shows: the feedback, no frames
+            assert shown.startswith(f"CheckFailed: {BUGGY}: failed, ")
+            assert f"/{n} cases, 0/{EXERCISES[BUGGY].points} points (self-check only" in shown
+            assert shown.endswith("\n\n" + reports["bob"][BUGGY]["message"])
+            assert "\x1b" not in shown and "File " not in shown
             continue
         assert [o.output_type for o in cell.outputs] == ["stream"], exercise
         (line,) = cell.outputs[0].text.splitlines()
