@@ -23,7 +23,17 @@ class CourseError(Exception):
 
 
 def _dotted(item) -> str:
-    return item if isinstance(item, str) else f"{item.__module__}.{item.__qualname__}"
+    """A class's import path, through the shallowest package that exports it (its public name)."""
+    if isinstance(item, str):
+        return item
+    import importlib
+
+    parts = item.__module__.split(".")
+    for depth in range(1, len(parts)):
+        package = ".".join(parts[:depth])
+        if getattr(importlib.import_module(package), item.__qualname__, None) is item:
+            return f"{package}.{item.__qualname__}"
+    return f"{item.__module__}.{item.__qualname__}"
 
 
 def autograde_preprocessors() -> list[str]:

@@ -20,10 +20,15 @@ def test_init_replaces_nbgraders_execute_by_the_sandboxed_grader(tmp_path, capsy
     assert main(["init", str(tmp_path / "course"), "--seed", "42"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "course" / CONFIG_NAME)
     config = load(tmp_path / "course")
+    from nbgrader.preprocessors import Execute
+    from traitlets.utils.importstring import import_item
+
     steps = list(config.Autograde.autograde_preprocessors)
-    defaults = [f"{p.__module__}.{p.__qualname__}" for p in Autograde.autograde_preprocessors.default()]
+    defaults = Autograde.autograde_preprocessors.default()
     assert steps[0] == "grader.notebooks.autograde.SandboxGrades"
-    assert steps[1:] == defaults[1:] and defaults[0].endswith(".Execute")
+    # nbgrader's other steps, in order, by their public names
+    assert [import_item(step) for step in steps[1:]] == defaults[1:] and defaults[0] is Execute
+    assert all(step.count(".") == 2 for step in steps[1:]), steps
     assert (config.SandboxGrades.seed, config.SandboxGrades.sandbox) == (42, "require")
     assert "course_id" not in config.CourseDirectory  # left to the instructor, shown commented
     text = (tmp_path / "course" / CONFIG_NAME).read_text()
