@@ -14,7 +14,8 @@ its file name (``05-conv.ipynb`` or ``conv.ipynb``); any other notebook (a
 lab, a scratch book) is no exercise module and is skipped.
 
 Notebook-only syntax does not stop the module: an IPython command line
-(``%matplotlib``, ``!pip``) becomes a comment; a cell that is not valid Python
+(``%matplotlib``, ``!pip``) becomes a comment; ``from __future__`` imports,
+legal at the top of any cell, move to the top of the module; a cell that is not valid Python
 is left out, and when it is the solution cell of an exercise, that function
 is defined to raise the cell's ``SyntaxError``, so the feedback says why.
 Each cell starts with a ``# cell <id>`` comment, so a line number in a
@@ -112,11 +113,18 @@ def cell_code(cell) -> str:
     return f"# cell {cell_id}\n{code}"
 
 
+#: a ``from __future__ import`` line, legal at the top of any cell but only at the top of a module.
+_FUTURE = re.compile(r"^from __future__ import [^\n]*$", re.MULTILINE)
+
+
 def module_text(nb) -> str:
-    """The module a notebook's code cells make, test cells excluded."""
+    """The module a notebook's code cells make, test cells excluded (future imports first)."""
     cells = [cell_code(c) for c in nb.get("cells", [])
              if c.get("cell_type") == "code" and not is_test_cell(c)]
-    return "\n\n\n".join(cells) + "\n"
+    text = "\n\n\n".join(cells)
+    futures = list(dict.fromkeys(_FUTURE.findall(text)))
+    text = _FUTURE.sub(lambda m: f"# (moved to the top) {m.group()}", text)
+    return "".join(f"{line}\n" for line in futures) + text + "\n"
 
 
 def read_notebook(path: Path) -> dict:

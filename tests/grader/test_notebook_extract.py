@@ -68,6 +68,16 @@ def test_ipython_commands_become_comments():
     compile(text, "m.py", "exec")
 
 
+def test_future_imports_of_any_cell_move_to_the_top_of_the_module():
+    nb = nbformat.v4.new_notebook(cells=[code("x = 1"),
+                                         code("from __future__ import annotations\ny: 'int' = 2")])
+    text = module_text(nb)
+    assert text.startswith("from __future__ import annotations\n# cell ")
+    namespace: dict = {}
+    exec(compile(text, "m.py", "exec"), namespace)
+    assert namespace["y"] == 2
+
+
 def test_a_solution_cell_that_is_not_python_defines_its_function_to_say_why():
     nb = nbformat.v4.new_notebook(cells=[
         code("def relu(z)\n    return z", grade=False, grade_id="relu", solution=True),
