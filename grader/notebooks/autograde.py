@@ -28,6 +28,7 @@ from pathlib import Path
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Enum, Float, Int
 
+from grader.inprocess import head_line
 from grader.notebooks.extract import TEST_ID, is_test_cell, module_text, tested_exercises
 from grader.results import Result
 from grader.runner import Limits
@@ -43,9 +44,7 @@ def cell_outputs(result: Result) -> list:
     """The outputs of a test cell that record ``result``: feedback on stdout, then the score."""
     from nbformat.v4 import new_output
 
-    head = (f"{result.name}: {result.status}, {result.cases_passed}/{result.cases_total} cases, "
-            f"{score_text(result.score)}/{score_text(result.max_score)} points")
-    text = head + "\n" + (f"\n{result.message}\n" if result.message and not result.passed else "")
+    text = head_line(result) + "\n" + (f"\n{result.message}\n" if result.message and not result.passed else "")
     return [new_output("stream", name="stdout", text=text),
             new_output("execute_result", data={"text/plain": score_text(result.score)},
                        execution_count=None)]
