@@ -1,4 +1,4 @@
-"""Tests for grader.notebooks: the nbgrader source assignment the instructor publishes.
+"""Tests for grader.notebooks.sources, .render and .cli: the source assignment the instructor publishes.
 
 Three layers:
 
@@ -8,7 +8,7 @@ Three layers:
 - the real modules: every notebook validates, its points are the catalogue's,
   and running its cells in order (model answers in place) passes every
   ``grader.check``;
-- the real nbgrader round trip is in test_notebook_autograde.py.
+- the real nbgrader round trip is in test_autograde.py.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import grader  # noqa: E402
 from grader.notebooks import NotebookError, Settings, main, write_assignment  # noqa: E402
 from grader.spec import Exercise  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXERCISES_DIR = REPO / "exercises"
 from grader.catalogue import MODULES  # noqa: E402 - the course's modules, in course order
 

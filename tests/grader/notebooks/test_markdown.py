@@ -21,7 +21,7 @@ from grader.notebooks import main  # noqa: E402
 from grader.notebooks.latex import to_latex  # noqa: E402
 from grader.notebooks.markdown import escape, to_markdown  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXERCISES_DIR = REPO / "exercises"
 
 DOC = '''Scale a vector.

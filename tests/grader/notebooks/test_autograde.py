@@ -36,7 +36,7 @@ from grader.catalogue import EXERCISES, MODULES  # noqa: E402
 from grader.cli import main as nngrade  # noqa: E402
 from grader.notebooks import main as nngrade_notebooks  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MODEL_DIR = REPO / "solutions" / "model"
 ASSIGNMENT = "nnfund"
 #: the modules of the round trip: a plain one and one with forward/backward pairs.

@@ -16,9 +16,9 @@ from grader.notebooks import main as publish  # noqa: E402
 from grader.notebooks.extract import (ExtractError, module_text, notebook_folder,  # noqa: E402
                                       notebook_module, notebook_modules)
 
-from .conftest import by_name, grade_json  # noqa: E402
+from ..conftest import by_name, grade_json  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def numbered(module: str) -> str:

@@ -64,7 +64,7 @@ def test_the_preprocessor_loads_its_settings_from_that_config(tmp_path):
 def test_the_readme_shows_the_round_trip_in_order():
     import re
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The instructor (nbgrader)", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     steps = [line.split("#")[0].split()[:2] for line in block.splitlines() if line.strip()]
