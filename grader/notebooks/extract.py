@@ -10,7 +10,7 @@ grader's isolated workers, never in the student's kernel.
 
 Which module a notebook is: the catalogue module of the exercises its test
 cells check (``test_<exercise>``); a notebook without test cells is known by
-its file name (``05-conv.ipynb`` or ``conv.ipynb``); any other notebook (a
+its file name (``08-conv.ipynb`` or ``conv.ipynb``); any other notebook (a
 lab, a scratch book) is no exercise module and is skipped.
 
 Notebook-only syntax does not stop the module: an IPython command line

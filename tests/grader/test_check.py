@@ -28,8 +28,9 @@ def test_correct_function_passes_prints_one_line_and_returns_the_result(capsys):
     assert result.status == "passed" and result.score == result.max_score == EXERCISES["softmax"].points
     assert result["name"] == "softmax" and set(result.keys()) >= {"name", "score", "max_score", "status", "message"}
     n = result.cases_total
+    pts = EXERCISES["softmax"].points
     assert capsys.readouterr().out == (
-        f"softmax: passed, {n}/{n} cases, 2/2 points "
+        f"softmax: passed, {n}/{n} cases, {pts}/{pts} points "
         "(self-check only: your grade is computed when your notebook is graded)\n")
 
 
@@ -51,7 +52,8 @@ def test_wrong_function_raises_assertion_with_the_feedback_and_hint():
         grader.check("softmax", ns["softmax"])
     message = str(info.value)
     n = info.value.result.cases_total
-    head = f"softmax: failed, 1/{n} cases, 0/2 points (self-check only: "
+    passed, pts = info.value.result.cases_passed, EXERCISES["softmax"].points
+    head = f"softmax: failed, {passed}/{n} cases, 0/{pts} points (self-check only: "
     assert message.startswith(head)
     assert message.endswith(f"\n\n{info.value.result.message}")
     assert "Wrong output in case" in message and "first mismatch" in message
