@@ -19,11 +19,12 @@ output is deterministic: an unchanged assignment is rewritten byte for byte.
 
 Labs: when the whole course is published (no ``--modules``), the lab
 notebooks of ``<exercises>/labs/*.ipynb`` follow the graded ones, ungraded,
-in their own order and numbered after them (``labs/01_perceptron.ipynb`` becomes
-``NN-lab-perceptron.ipynb``, NN the number after the last module's): a lab uses the functions of
-several modules, so it comes once they are all written. The Python files of
-the labs folder that the lab notebooks import (their helpers) are copied
-next to them; nbgrader releases them with the notebooks.
+in their own order and numbered after them (``labs/01_perceptron.ipynb``
+becomes ``NN-lab-perceptron.ipynb``, NN the number after the last module's):
+a lab uses the functions of several modules, so it comes once they are all
+written. The Python files of the labs folder that the lab notebooks import
+(their helpers) are copied next to them; nbgrader releases them with the
+notebooks.
 """
 
 from __future__ import annotations
