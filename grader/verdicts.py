@@ -126,10 +126,11 @@ def _gradcheck_item(item) -> dict | None:
     """One checked item of a gradient-check report, rebuilt from its known fields only."""
     if type(item) is not dict or not _text(item.get("name"), 80):
         return None
+    name = clean_text(item["name"])
     if _text(item.get("problem"), 200):
-        return {"name": item["name"], "problem": item["problem"]}
+        return {"name": name, "problem": clean_text(item["problem"])}
     if _number(item.get("max_rel_error"), 0.0, 1e300) and _number(item.get("coords", 0), 0, 1e6):
-        return {"name": item["name"], "max_rel_error": float(item["max_rel_error"]),
+        return {"name": name, "max_rel_error": float(item["max_rel_error"]),
                 "coords": int(item.get("coords", 0))}
     return None
 
@@ -139,7 +140,7 @@ def clean_gradcheck(gc) -> dict | None:
     if type(gc) is not dict:
         return None
     if "error" in gc:
-        return {"error": gc["error"]} if _text(gc["error"], 200) else None
+        return {"error": clean_text(gc["error"])} if _text(gc["error"], 200) else None
     report = gc.get("report")
     if type(report) is not list or len(report) > 64:
         return None
@@ -245,7 +246,7 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         return _fail(res, Status.ERROR, "The worker returned fewer results than cases; "
                      "did the code tamper with the grader's worker?")
     res.score = ex.points
-    res.message = f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else "")
+    res.message = clean_text(f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else ""))
     return res
 
 

@@ -60,7 +60,10 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
     ``report_fd`` and ends the process at once: nothing the student code does
     afterwards (catching the error, clearing lists reachable through frames,
     patching modules) can hide it. The hook is unreachable from Python code
-    (audit hooks cannot be listed or removed) and holds its own references.
+    (audit hooks cannot be listed or removed), holds its own copies of the
+    rules (changing this module's globals changes nothing) and never calls a
+    method of an event's argument (a ``str`` subclass's ``__str__`` would run
+    inside the hook).
     """
     import builtins
 
@@ -71,9 +74,15 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
     busy = [False]
     getframe, realpath, fsdecode, audit = sys._getframe, os.path.realpath, os.fsdecode, sys.audit
     write, exit_now = os.write, os._exit
+    denied_imports, denied_events, path_events = DENIED_IMPORTS, DENIED_EVENTS, PATH_EVENTS
+    plain_str, str_type = str.__str__, str
+
+    def text(value) -> str:
+        """An event argument as a plain string, without calling anything of the student's."""
+        return plain_str(value) if isinstance(value, str_type) else "?"
 
     def is_student(filename) -> bool:
-        return isinstance(filename, str) and realpath(filename).startswith(student_prefix)
+        return type(filename) is str_type and realpath(filename).startswith(student_prefix)
 
     def stop(what: str):
         doc = ('{"load": {"outcome": "ok"}, "cases": [], "params": null, "gradcheck": null, '
@@ -96,7 +105,7 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
         return False
 
     def is_protected(path) -> bool:
-        if not isinstance(path, (str, bytes)) or not protected:
+        if type(path) not in (str_type, bytes) or not protected:
             return False
         full = realpath(fsdecode(path))
         return not full.startswith(student_prefix) and (full.startswith(protected) or full + os.sep in protected)
@@ -106,20 +115,21 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
             return
         busy[0] = True
         try:
+            event = text(event)
             if event == BLOCKED_EVENT:
-                stop(str(args[0]))
+                stop(text(args[0]))
             elif event == "import":
-                name = str(args[0])
+                name = text(args[0])
                 top = name.partition(".")[0]
-                if top in DENIED_IMPORTS or (top not in allowed and importer_is_student()):
+                if top in denied_imports or (top not in allowed and importer_is_student()):
                     stop(f"importing {name}")
             elif event == "open":
                 if is_protected(args[0]):
                     stop(f"opening {os.path.basename(realpath(fsdecode(args[0])))} (grader files)")
-            elif event in PATH_EVENTS:
+            elif event in path_events:
                 if any(is_protected(a) for a in args):
                     stop(f"{event}() on grader files")
-            elif event.startswith(DENIED_EVENTS):
+            elif event.startswith(denied_events):
                 stop(f"{event}()")
         finally:
             busy[0] = False
@@ -130,8 +140,8 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
         # The importing module's globals say who asks; called by hand without
         # them (``__builtins__["__import__"]("os")``), the calling frame does.
         caller = globals.get("__file__") if isinstance(globals, dict) else getframe(1).f_code.co_filename
-        if level == 0 and is_student(caller) and str(name).partition(".")[0] not in allowed:
-            audit(BLOCKED_EVENT, f"importing {name}")
+        if level == 0 and is_student(caller) and text(name).partition(".")[0] not in allowed:
+            audit(BLOCKED_EVENT, f"importing {text(name)}")
             raise ImportError(f"nngrade: importing {name} is not allowed in a submission")
         return real_import(name, globals, locals, fromlist, level)
 

@@ -16,7 +16,10 @@ second layer under the sandbox's namespaces. It makes these calls fail with
   ``F_SETSIG``) or ``ioctl`` (``FIOSETOWN``, ``SIOCSPGRP``), and ``TIOCSTI``;
 * sockets, namespaces, mounts, ``chroot``, ``bpf``, ``perf_event_open``, key
   rings, ``userfaultfd``, io_uring and ``personality``;
-* ``memfd_create``/``memfd_secret`` (memory that ``RLIMIT_AS`` does not count);
+* ``memfd_create``/``memfd_secret``, System V and POSIX IPC (memory that
+  ``RLIMIT_AS`` does not count);
+* inotify and fanotify (watching what others open), and limits, CPU affinity
+  or priorities of any process but itself;
 * changing the metadata of any file (``chmod``, ``chown``, ``utime``,
   extended attributes, ``mknod``): the device nodes the sandbox binds in are
   the host's own inodes.
@@ -53,9 +56,16 @@ DENY = (
     "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
     "utime", "utimes", "futimesat", "utimensat", "mknod", "mknodat",    # no metadata of mounted
     "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",  # files
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",   # System V and
+    "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",   # POSIX IPC: memory
+    "mq_timedreceive", "mq_notify", "mq_getsetattr",                                   # nobody's limit sees
+    "inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_init", "fanotify_mark",  # watching
+    "setpriority", "ioprio_set", "sched_setscheduler", "sched_setparam", "sched_setattr",    # others
 )
 #: Allowed only when their first argument is the caller's own pid.
 SELF_ONLY = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
+#: Allowed only on the caller itself: its own pid, or 0 ("this process").
+SELF_OR_ZERO = ("prlimit64", "sched_setaffinity")
 #: Allowed unless their second argument (the command) is one of these: signals routed to
 #: another process (F_SETOWN, F_SETOWN_EX, F_SETSIG; FIOSETOWN, SIOCSPGRP) and typing into
 #: a terminal (TIOCSTI).
@@ -77,6 +87,13 @@ SYSCALLS = {
         "utimes": 235, "futimesat": 261, "utimensat": 280, "mknod": 133, "mknodat": 259,
         "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197,
         "lremovexattr": 198, "fremovexattr": 199, "fcntl": 72, "ioctl": 16,
+        "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+        "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+        "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
+        "mq_getsetattr": 245, "inotify_init": 253, "inotify_init1": 294, "inotify_add_watch": 254,
+        "fanotify_init": 300, "fanotify_mark": 301, "setpriority": 141, "ioprio_set": 251,
+        "sched_setscheduler": 144, "sched_setparam": 142, "sched_setattr": 314, "prlimit64": 302,
+        "sched_setaffinity": 203,
     }),
     "aarch64": (0xC00000B7, {
         "clone": 220, "clone3": 435, "execve": 221, "execveat": 281,
@@ -91,6 +108,12 @@ SYSCALLS = {
         "fchown": 55, "fchownat": 54, "utimensat": 88, "mknodat": 33, "setxattr": 5,
         "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15, "fremovexattr": 16,
         "fcntl": 25, "ioctl": 29,
+        "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
+        "mq_getsetattr": 185, "msgget": 186, "msgctl": 187, "msgrcv": 188, "msgsnd": 189, "semget": 190,
+        "semctl": 191, "semtimedop": 192, "semop": 193, "shmget": 194, "shmctl": 195, "shmat": 196,
+        "shmdt": 197, "inotify_init1": 26, "inotify_add_watch": 27, "fanotify_init": 262,
+        "fanotify_mark": 263, "setpriority": 140, "ioprio_set": 30, "sched_setscheduler": 119,
+        "sched_setparam": 118, "sched_setattr": 274, "prlimit64": 261, "sched_setaffinity": 122,
     }),
 }
 
@@ -131,10 +154,12 @@ def build(machine: str, pid: int) -> list[tuple]:
     items += [(_JEQ, nr[name], "eperm", 0) for name in DENY if name in nr]
     items += [(_JEQ, nr["clone"], "clone", 0), (_JEQ, nr["clone3"], "enosys", 0)]
     items += [(_JEQ, nr[name], "self", 0) for name in SELF_ONLY]
+    items += [(_JEQ, nr[name], "self_or_zero", 0) for name in SELF_OR_ZERO]
     items += [(_JEQ, nr[name], name, 0) for name in COMMANDS]
     items += [(_RET, _ALLOW, 0, 0),
               "clone", (_LD_W_ABS, _OFF_ARG0, 0, 0), (_JSET, _CLONE_THREAD, "allow", "eperm"),
-              "self", (_LD_W_ABS, _OFF_ARG0, 0, 0), (_JEQ, pid, "allow", "eperm")]
+              "self", (_LD_W_ABS, _OFF_ARG0, 0, 0), (_JEQ, pid, "allow", "eperm"),
+              "self_or_zero", (_LD_W_ABS, _OFF_ARG0, 0, 0), (_JEQ, 0, "allow", 0), (_JEQ, pid, "allow", "eperm")]
     for name, commands in COMMANDS.items():
         items += [name, (_LD_W_ABS, _OFF_ARG1, 0, 0)]
         items += [(_JEQ, command, "eperm", 0) for command in commands]

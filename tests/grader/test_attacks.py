@@ -544,3 +544,29 @@ def test_hostile_text_cannot_break_or_fake_any_report_format(attack_env):
             assert "**All 6 cases passed**" not in prose and "![ok](" not in prose
         if name == "text":
             assert "\u2705" not in text  # :white_check_mark: is not rendered as an emoji
+
+
+def test_a_passing_exercise_cannot_smuggle_escapes_into_its_message(tmp_path):
+    """A right answer whose worker forges its gradient-check document: clean text all the same."""
+    from grader.catalogue import EXERCISES
+    from grader.runner import grade
+
+    sub = copy_model(tmp_path / "sub")
+    path = sub / "backprop.py"
+    path.write_text(path.read_text() + textwrap.dedent('''
+
+        _right_relu_backward = relu_backward
+
+        def relu_backward(dout, cache):
+            server = np._pytesttester.sys.modules["nngrade_worker.server"]
+            forged = {"report": [{"name": "\\x1b]0;pwned\\x07\\x1b[2J\\u202eX\\ud800\\x00", "max_rel_error": 0.0}]}
+            server.run_gradcheck = lambda *a, **k: forged
+            return _right_relu_backward(dout, cache)
+    '''))
+    report = grade(sub, {"relu_backward": EXERCISES["relu_backward"]}, seed=3, sandbox="require")
+    result = report.results[0]
+    text = result.message + json.dumps(result.gradient_check)
+    assert result.status == "passed"
+    assert not any(c in result.message + result.gradient_check["report"][0]["name"]
+                   for c in ("\x1b", "\x07", "\u202e", "\ud800", "\x00"))
+    assert "\\ud800" not in text

@@ -23,6 +23,13 @@ PROBES = {
     "chmod": "os.chmod('/dev/null', 0o666)",
     "utime": "os.utime('/dev/null')",
     "F_SETOWN": "import fcntl; r, w = os.pipe(); fcntl.fcntl(r, fcntl.F_SETOWN, os.getppid())",
+    "shared memory": "import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
+                     "if libc.shmget(0, 4096, 0o1600) == -1 and ctypes.get_errno() == 1: raise PermissionError",
+    "inotify": "import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
+               "if libc.inotify_init1(0) == -1 and ctypes.get_errno() == 1: raise PermissionError",
+    "the parent's limits": "import resource; resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE, (4, 4))",
+    "the parent's CPUs": "os.sched_setaffinity(os.getppid(), {0})",
+    "a niceness": "os.setpriority(os.PRIO_PROCESS, 0, 5)",
     "a namespace": ("import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
                     "if libc.unshare(0x10000000) == -1 and ctypes.get_errno() == 1: raise PermissionError"),
 }
@@ -57,8 +64,10 @@ def test_the_filter_refuses(what):
 
 
 def test_threads_and_signals_to_itself_still_work():
-    code = ("import threading; out = []; t = threading.Thread(target=out.append, args=(1,)); t.start(); "
-            "t.join(); assert out == [1]; os.kill(os.getpid(), 0)")
+    code = ("import threading, resource; out = []; t = threading.Thread(target=out.append, args=(1,)); "
+            "t.start(); t.join(); assert out == [1]; os.kill(os.getpid(), 0); "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)); "
+            "os.sched_setaffinity(0, os.sched_getaffinity(0))")
     assert _in_filtered_child(code) == "ran"
 
 
