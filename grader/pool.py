@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 
+from grader.cgroup import Cgroup
 from grader.sandbox import WORKER_ENV, Launcher, worker_config
 from grader.worker.wire import MAX_PAYLOAD
 
@@ -35,20 +36,33 @@ class ServerFailed(RuntimeError):
 
 
 class WorkerServer:
-    """One fork server and its result pipe."""
+    """One fork server, its result pipe and, where one can be made, its cgroup.
 
-    def __init__(self, launch: Launcher) -> None:
+    A sandboxed server is held (bubblewrap's ``--block-fd``) until its first
+    process is in the cgroup, so that everything it ever starts is counted.
+    """
+
+    def __init__(self, launch: Launcher, memory_mb: int = 1024) -> None:
         rfd, wfd = os.pipe()
         self.errors = _ErrorLog()
+        self.cgroup = Cgroup.create(memory_mb) if launch.sandboxed else None
+        held: tuple[int, ...] = ()
+        extra: tuple[str, ...] = ()
+        if self.cgroup is not None:
+            info_r, info_w = os.pipe()
+            block_r, block_w = os.pipe()
+            held, extra = (info_w, block_r), ("--info-fd", str(info_w), "--block-fd", str(block_r))
         try:
             self.proc = subprocess.Popen(
-                launch.command(wfd, json.dumps({**worker_config(launch.host), "run": str(launch.staging)})),
+                launch.command(wfd, json.dumps({**worker_config(launch.host), "run": str(launch.staging)}),
+                               extra),
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.errors.wfd,
-                pass_fds=(wfd,), env=dict(WORKER_ENV), start_new_session=True, cwd="/",
+                pass_fds=(wfd, *held), env=dict(WORKER_ENV), start_new_session=True, cwd="/",
                 **launch.popen_options(),
             )
         except OSError as exc:
             os.close(rfd)
+            self._release(held)
             raise ServerFailed(f"could not start: {exc}") from None
         finally:
             os.close(wfd)
@@ -56,6 +70,37 @@ class WorkerServer:
         self.rfd = rfd
         self.buffer = bytearray()
         self.hello: dict | None = None
+        if self.cgroup is not None:
+            self._enter_cgroup(info_r, info_w, block_r, block_w)
+
+    def _enter_cgroup(self, info_r: int, info_w: int, block_r: int, block_w: int) -> None:
+        """Move the sandbox's first process into the cgroup, then let it run."""
+        os.close(info_w)
+        os.close(block_r)
+        try:
+            data = b""
+            deadline = time.monotonic() + START_TIMEOUT
+            while b"child-pid" not in data or not data.rstrip().endswith(b"}"):
+                ready, _, _ = select.select([info_r], [], [], max(0.0, deadline - time.monotonic()))
+                chunk = os.read(info_r, 4096) if ready else b""
+                if not chunk or len(data) > MAX_HEADER:
+                    raise ServerFailed(self.errors.text() or "the sandbox did not start")
+                data += chunk
+            self.cgroup.add(int(json.loads(data)["child-pid"]))
+            os.write(block_w, b"1")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.close(kill=True)
+            raise ServerFailed(f"could not put the sandbox in its cgroup: {exc}") from None
+        finally:
+            self._release((info_r, block_w))
+
+    @staticmethod
+    def _release(fds) -> None:
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def wait_ready(self) -> dict:
         """The server's hello (what isolation it set up); ServerFailed if it never came."""
@@ -128,6 +173,8 @@ class WorkerServer:
         except OSError:
             pass
         self.errors.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 class _ErrorLog:
@@ -177,6 +224,20 @@ def _killpg(pid: int) -> None:
         pass
 
 
+class _NoServer:
+    """Stands in the pool for a server that could not be replaced: every exercise given to it is
+    reported as a lost worker, and it stays, so that no exercise waits forever for a server."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def run(self, request: dict) -> tuple[dict, bytes]:
+        raise EOFError(f"no worker server could start ({self.reason[:100]})")
+
+    def close(self, kill: bool = False) -> None:
+        pass
+
+
 class WorkerPool:
     """``jobs`` fork servers, each serving one exercise at a time; broken ones are replaced.
 
@@ -184,29 +245,34 @@ class WorkerPool:
     pool is: a launcher that cannot start a server raises :class:`ServerFailed`.
     """
 
-    def __init__(self, jobs: int, launch: Launcher) -> None:
+    def __init__(self, jobs: int, launch: Launcher, memory_mb: int = 1024) -> None:
         self.launch = launch
+        self.memory_mb = memory_mb
         self.idle: queue.SimpleQueue = queue.SimpleQueue()
         self.all: list[WorkerServer] = []
         self.lock = threading.Lock()
-        servers = [WorkerServer(launch) for _ in range(jobs)]
-        self.all.extend(servers)
         try:
-            self.hello = [s.wait_ready() for s in servers][0]
+            for _ in range(jobs):
+                self.all.append(WorkerServer(launch, memory_mb))
+            self.hello = [s.wait_ready() for s in self.all][0]
         except ServerFailed:
             self.close(kill=True)
             raise
-        for server in servers:
+        first = self.all[0].cgroup
+        self.cgroup = first.describe() if first is not None else None
+        for server in self.all:
             self.idle.put(server)
 
     def _replace(self) -> None:
-        server = WorkerServer(self.launch)
-        with self.lock:
-            self.all.append(server)
+        """A new server in place of a lost one; if none can start, a stand-in that reports it."""
         try:
+            server = WorkerServer(self.launch, self.memory_mb)
+            with self.lock:
+                self.all.append(server)
             server.wait_ready()
-        except ServerFailed:
-            pass  # the next exercise given to it is reported as a lost worker
+        except ServerFailed as exc:
+            self.idle.put(_NoServer(str(exc)))
+            return
         self.idle.put(server)
 
     def run(self, request: dict) -> tuple[dict, bytes]:

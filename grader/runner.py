@@ -219,20 +219,22 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def start_pool(jobs: int, mode: str, staging: Path) -> tuple[WorkerPool, Launcher]:
+def start_pool(jobs: int, mode: str, staging: Path, memory_mb: int = Limits.memory_mb) -> tuple[WorkerPool, Launcher]:
     """Worker servers for ``--sandbox mode``: a sandbox that fails to start is, under
     ``auto``, replaced by plain workers whose report says why; under ``require``, an error."""
     launch = launcher(mode, staging)
     try:
-        pool = WorkerPool(jobs, launch)
+        pool = WorkerPool(jobs, launch, memory_mb)
     except ServerFailed as exc:
         if not launch.sandboxed:
             raise
         launch = unavailable(mode, staging, f"bubblewrap failed to start ({str(exc)[:300]})")
-        pool = WorkerPool(jobs, launch)
+        pool = WorkerPool(jobs, launch, memory_mb)
     hello = pool.hello
     launch.isolation.update({k: hello[k] for k in ("seccomp", "no_new_privs", "not_dumpable", "rlimits")
                              if k in hello})
+    if launch.sandboxed:
+        launch.isolation["cgroup"] = pool.cgroup
     return pool, launch
 
 
@@ -249,7 +251,7 @@ def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: L
     staging = stage(Path(submission))
     try:
         jobs = max(1, min(jobs or default_jobs(), len(exercises) or 1))
-        pool, launch = start_pool(jobs, sandbox, staging)
+        pool, launch = start_pool(jobs, sandbox, staging, limits.memory_mb)
         grader = Grader(Path(submission), staging, exercises, seed, limits, reference_package)
         grader.sandboxed = launch.sandboxed
         results: dict[str, Result] = {}

@@ -161,7 +161,7 @@ class Launcher:
             return {}
         return {"user": self.host[0], "group": self.host[1], "extra_groups": []}
 
-    def command(self, result_fd: int, config: str) -> list[str]:
+    def command(self, result_fd: int, config: str, bwrap_extra: tuple[str, ...] = ()) -> list[str]:
         lib = LIB if self.sandboxed else str(self.staging / "lib")
         site = SITE if self.sandboxed else str(self.staging / "site")
         boot = (f"import sys; sys.path[:0] = [{lib!r}, {site!r}]; "
@@ -169,7 +169,7 @@ class Launcher:
         python = [os.path.realpath(sys.executable), "-I", "-S", "-B", "-c", boot, str(result_fd), config]
         if not self.sandboxed:
             return python
-        return [*self._bwrap_args(), "--", *python]
+        return [*self._bwrap_args(), *bwrap_extra, "--", *python]
 
     def _bwrap_args(self) -> list[str]:
         roots, hidden, symlinks, binds = runtime_mounts()

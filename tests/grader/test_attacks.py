@@ -214,6 +214,25 @@ ATTACKS = {
                     break
             return 1.0, np.zeros_like(w), 0.0
 
+        def sigmoid_unit_bce_grad(X, y, w, b):  # thousands of tiny threads: the host's pids
+            T = _sys.modules["_thread"]
+            T.stack_size(32768)
+            hold = T.allocate_lock()
+            hold.acquire()
+            started = 0
+            for _ in range(5000):
+                try:
+                    T.start_new_thread(hold.acquire, ())
+                    started += 1
+                except BaseException:
+                    break
+            if started > 1000:                    # the hole shows as a pass
+                z = X @ w + b
+                a = 0.5 * (1 + np.tanh(z / 2))
+                loss = float(np.mean(np.logaddexp(0, z) - y * z))
+                return loss, X.T @ (a - y) / len(y), float(np.mean(a - y))
+            raise RuntimeError(f"{started} threads")
+
         def gradient_descent_step(X, y, w, b, lr):  # fill every disk it can reach
             for place in ("/tmp", "/dev/shm", "/nngrade"):
                 for i in range(64):
@@ -459,6 +478,11 @@ def check_run(report: dict, texts: list[str], tmp: Path, listener: Listener) -> 
     assert "\ud800" not in results["dropout_forward"]["message"]
     assert "All_cases_passed_EEE" in results["layer_norm_forward"]["message"]
     assert results["trans_conv2d"]["status"] == "error"
+    if report["isolation"].get("cgroup"):  # as root, the cgroup holds the thread bomb to its pids.max
+        from grader.cgroup import PIDS_MAX
+
+        started = int(results["sigmoid_unit_bce_grad"]["message"].rsplit("RuntimeError: ", 1)[1].split()[0])
+        assert started < PIDS_MAX
 
 
 @pytest.fixture(scope="module")
