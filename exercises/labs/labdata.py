@@ -57,17 +57,20 @@ def minibatches(n: int, batch_size: int, rng):
 
 
 def memory_task(n: int, length: int, seed: int = 0):
-    """Sequences whose label is the sign of their first element, the rest is noise.
+    """Sequences whose label is a bit shown at the first step; the rest is noise.
 
-    Returns x (n, length, 1) float64 and y (n,) int in {0, 1}: x[:, 0] is +1
-    (label 1) or -1 (label 0); x[:, 1:] is Gaussian noise of standard deviation
-    1. To answer at the last step a network must carry one bit across the whole
-    sequence.
+    Returns x (n, length, 2) float64 and y (n,) int in {0, 1}. Channel 0 holds
+    the value: +1 (label 1) or -1 (label 0) at step 0, Gaussian noise of
+    standard deviation 1 at every later step. Channel 1 is the marker: 1 at
+    step 0, 0 after. To answer at the last step a network must carry one bit
+    across the whole sequence and ignore the noise.
     """
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, size=n)
-    x = rng.standard_normal((n, length, 1))
+    x = np.zeros((n, length, 2))
+    x[:, :, 0] = rng.standard_normal((n, length))
     x[:, 0, 0] = 2.0 * y - 1.0
+    x[:, 0, 1] = 1.0
     return x, y
 
 
