@@ -68,7 +68,10 @@ _modules: dict[str, object] = {}
 def _load(module: str):
     """The student's module ``exercises/<module>.py``, loaded once by path."""
     if module not in _modules:
-        path = find_exercises() / f"{module}.py"
+        folder = find_exercises()
+        path = folder / f"{module}.py"
+        if str(folder) not in sys.path:  # your modules may import each other (from backprop import ...)
+            sys.path.append(str(folder))
         if not path.is_file():
             raise LabStop(f"This lab needs exercises/{module}.py, which is not in {path.parent}.")
         spec = importlib.util.spec_from_file_location(f"student_{module}", path)
@@ -78,9 +81,9 @@ def _load(module: str):
     return _modules[module]
 
 
-def _missing(module: str, name: str) -> LabStop:
+def _missing(module: str, name: str, state: str = "is not implemented yet") -> LabStop:
     return LabStop(
-        f"This cell needs your {name} from exercises/{module}.py, which is not implemented yet: "
+        f"This cell needs your {name} from exercises/{module}.py, which {state}: "
         f"write it (`nngrade {name}` checks it), then run this cell again."
     )
 
@@ -109,7 +112,7 @@ def use(module: str, *names: str):
     for name in names:
         function = getattr(loaded, name, None)
         if not callable(function):
-            raise _missing(module, name)
+            raise _missing(module, name, state="does not define it")
         functions.append(_guarded(module, name, function))
     return functions[0] if len(functions) == 1 else tuple(functions)
 

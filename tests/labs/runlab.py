@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 REPO = Path(__file__).resolve().parents[2]
 LABS = REPO / "exercises" / "labs"
@@ -36,26 +37,35 @@ def course_folder(root: Path, answers: Path) -> Path:
     return root
 
 
-def run_lab(root: Path, lab: str, *, allow_errors: bool = False, env: dict | None = None):
-    """Execute exercises/labs/<lab>.ipynb with the working folder root.
+def run_lab(root: Path, lab: str, *, allow_errors: bool = False, expect_error: bool = False,
+            cwd: Path | None = None, env: dict | None = None):
+    """Execute root/exercises/labs/<lab>.ipynb in the working folder cwd (default root).
 
-    Returns (executed notebook, results dict or None, seconds).
+    With expect_error, the CellExecutionError that stops the run is swallowed
+    (the executed notebook shows where). Returns (executed notebook, the
+    results dict from cwd/lab_results/<lab>.json or None, seconds).
     """
+    cwd = cwd or root
     nb = nbformat.read(root / "exercises" / "labs" / f"{lab}.ipynb", as_version=4)
     saved = dict(os.environ)
     os.environ.update({"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", **(env or {})})
-    os.environ.pop("NNFUND_EXERCISES", None) if "NNFUND_EXERCISES" not in (env or {}) else None
+    if "NNFUND_EXERCISES" not in (env or {}):
+        os.environ.pop("NNFUND_EXERCISES", None)
     try:
         client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                resources={"metadata": {"path": str(root)}},
+                                resources={"metadata": {"path": str(cwd)}},
                                 allow_errors=allow_errors)
         start = time.perf_counter()
-        client.execute()
+        try:
+            client.execute()
+        except CellExecutionError:
+            if not expect_error:
+                raise
         seconds = time.perf_counter() - start
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    path = root / "lab_results" / f"{lab}.json"
+    path = cwd / "lab_results" / f"{lab}.json"
     results = json.loads(path.read_text()) if path.is_file() else None
     return nb, results, seconds
 
