@@ -57,8 +57,8 @@ for ax, (gate, y) in zip(axes, labdata.GATES.items()):
         draw_line(ax, w, b, color=plt.cm.Blues(shade), lw=1 + (k == len(states) - 1))
     ax.scatter(X[y == 1, 0], X[y == 1, 1], s=120, c="k")
     ax.scatter(X[y == 0, 0], X[y == 0, 1], s=120, facecolors="none", edgecolors="k")
-    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), aspect="equal",
-           title=f"{gate}: {len(states)} epochs, updates {history[gate]['updates']}")
+    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), aspect="equal")
+    ax.set_title(f"{gate}: {len(states)} epochs\nupdates {history[gate]['updates']}", fontsize=9)
 lab.show(fig, "perceptron_boundaries")
 
 # %% [markdown]

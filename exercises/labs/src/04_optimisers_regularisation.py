@@ -187,7 +187,7 @@ for offset, part in zip((-0.2, 0.0, 0.2), ("train", "val", "test")):
     ax.bar(np.arange(3) + offset, [regularisation_results[k][part] for k in kinds], width=0.2, label=part)
 ax.set(xticks=range(3), xticklabels=kinds, ylim=(0.8, 1.0), ylabel="accuracy",
        title=f"{N_SMALL} training digits, {SIZES[1:-1]} hidden")
-ax.legend()
+ax.legend(loc="lower right")
 lab.show(fig, "regularisation")
 
 # %%
