@@ -137,7 +137,7 @@ def _plain(value):
     if hasattr(value, "tolist"):
         return _plain(value.tolist())
     if isinstance(value, float):
-        return round(value, 6)
+        return float(f"{value:.6g}")  # six significant digits: small ratios keep their value
     return value
 
 

@@ -82,9 +82,11 @@ def test_save_results_writes_plain_json_in_the_working_folder(tmp_path, monkeypa
     import numpy as np
 
     monkeypatch.chdir(tmp_path)
-    path = labkit.save_results("09_toy", {"acc": np.float64(0.123456789), "curve": np.arange(3), 1: (True, "x")})
+    path = labkit.save_results("09_toy", {"acc": np.float64(0.123456789), "tiny": 1.23456789e-9,
+                                                  "curve": np.arange(3), 1: (True, "x")})
     assert path == tmp_path / "lab_results" / "09_toy.json"
-    assert json.loads(path.read_text()) == {"acc": 0.123457, "curve": [0, 1, 2], "1": [True, "x"]}
+    assert json.loads(path.read_text()) == {"acc": 0.123457, "tiny": 1.23457e-9, "curve": [0, 1, 2],
+                                               "1": [True, "x"]}
     assert "lab_results/09_toy.json" in capsys.readouterr().out
 
 
