@@ -3,9 +3,9 @@
 #
 # Backpropagation through time multiplies the gradient, once per step, by
 # the recurrent weights (and the tanh's derivative). Part 1 measures, with
-# your `rnn_cell_forward`/`rnn_cell_backward` unrolled over 20 steps, how the
-# gradient's norm changes on its way back to the first step when the
-# recurrent matrix is a rotation scaled by 0.6, 1.0 or 1.4: it vanishes,
+# your `rnn_forward`/`rnn_backward` over 20 steps, how much of the gradient
+# of a loss at the last step reaches the input of each earlier step, when
+# the recurrent matrix is a rotation scaled by 0.6, 1.0 or 1.4: it vanishes,
 # survives, or explodes, like 0.6^t, 1^t and 1.4^t.
 #
 # Part 2 gives a vanilla RNN and your LSTM (`lstm_forward`/`lstm_backward`)
@@ -20,32 +20,14 @@ import numpy as np
 import matplotlib.pyplot as plt
 import labdata
 
-rnn_cell_forward, rnn_cell_backward = lab.use("rnn", "rnn_cell_forward", "rnn_cell_backward")
-
-def rnn_forward_loop(x, h0, Wx, Wh, b):
-    """Your tanh cell over a sequence x (N, T, D): hidden states (N, T, H) and the caches."""
-    h, hs, caches = h0, [], []
-    for t in range(x.shape[1]):
-        h, cache = rnn_cell_forward(x[:, t], h, Wx, Wh, b)
-        hs.append(h)
-        caches.append(cache)
-    return np.stack(hs, axis=1), caches
-
-def rnn_backward_loop(dhs, caches):
-    """Backpropagation through time: dWx, dWh, db and the norms of dL/dh_t, last step first."""
-    dh, dWx, dWh, db, norms = np.zeros_like(dhs[:, 0]), 0.0, 0.0, 0.0, []
-    for t in reversed(range(dhs.shape[1])):
-        dh = dh + dhs[:, t]
-        norms.append(float(np.linalg.norm(dh)))
-        _, dh, dWx_t, dWh_t, db_t = rnn_cell_backward(dh, caches[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-    return dWx, dWh, db, norms
+rnn_forward, rnn_backward = lab.use("rnn", "rnn_forward", "rnn_backward")
 
 # %% [markdown]
 # ## Part 1: gradient norms through time
-# A loss that depends on the last hidden state only: dL/dh_T is random,
-# every other dL/dh_t comes from backpropagation. The inputs are tiny, so
-# the tanh stays in its linear range and the recurrent matrix alone decides.
+# A loss that depends on the last hidden state only: dL/dh_T is random, and
+# `rnn_backward` carries it back to every step. We plot |dL/dx_t|, the
+# gradient that reaches the input of step t. The inputs are tiny, so the
+# tanh stays in its linear range and the recurrent matrix alone decides.
 
 # %%
 H, D, T, N = 32, 2, 20, 16
@@ -55,17 +37,18 @@ x = 1e-3 * rng.standard_normal((N, T, D))
 Wx, b = rng.standard_normal((D, H)), np.zeros(H)
 gradient_norms = {}
 for scale in (0.6, 1.0, 1.4):
-    hs, caches = rnn_forward_loop(x, np.zeros((N, H)), Wx, scale * rotation, b)
+    hs, cache = rnn_forward(x, np.zeros((N, H)), Wx, scale * rotation, b)
     dhs = np.zeros_like(hs)
     dhs[:, -1] = np.random.default_rng(1).standard_normal((N, H))
-    norms = rnn_backward_loop(dhs, caches)[3][::-1]  # in time order
+    dx = rnn_backward(dhs, cache)[0]
+    norms = np.linalg.norm(dx, axis=(0, 2))  # one norm per time step
     gradient_norms[scale] = norms
-    print(f"Wh = {scale} x rotation: |dL/dh_1| / |dL/dh_T| = {norms[0] / norms[-1]:.3g}")
+    print(f"Wh = {scale} x rotation: |dL/dx_1| / |dL/dx_T| = {norms[0] / norms[-1]:.3g}")
 
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for scale, norms in gradient_norms.items():
     ax.semilogy(range(1, T + 1), norms, "o-", label=f"Wh = {scale} x rotation")
-ax.set(xlabel="time step t", ylabel="|dL/dh_t|", title="gradient norm through time (loss at step 20)")
+ax.set(xlabel="time step t", ylabel="|dL/dx_t|", title="gradient norm through time (loss at step 20)")
 ax.legend()
 lab.show(fig, "rnn_gradient_norms")
 
@@ -104,7 +87,7 @@ def run(kind, params, x):
     h0 = np.zeros((len(x), HIDDEN))
     if kind == "lstm":
         return lstm_forward(x, h0, params["Wx"], params["Wh"], params["b"])
-    return rnn_forward_loop(x, h0, params["Wx"], params["Wh"], params["b"])
+    return rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
 
 def train(kind):
     params = init(kind)
@@ -120,7 +103,7 @@ def train(kind):
         if kind == "lstm":
             _, _, grads["Wx"], grads["Wh"], grads["b"] = lstm_backward(dhs, cache)
         else:
-            grads["Wx"], grads["Wh"], grads["b"], _ = rnn_backward_loop(dhs, cache)
+            _, _, grads["Wx"], grads["Wh"], grads["b"] = rnn_backward(dhs, cache)
         norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
         clip = min(1.0, 1.0 / norm) if norm > 0 else 1.0
         for k in params:
@@ -148,7 +131,7 @@ lab.show(fig, "rnn_lstm_memory")
 
 # %%
 lab.save_results("07_rnn_lstm", {
-    "gradient_ratio_first_to_last": {str(s): n[0] / n[-1] for s, n in gradient_norms.items()},
+    "gradient_ratio_first_to_last": {str(s): float(n[0] / n[-1]) for s, n in gradient_norms.items()},
     "rnn_test_accuracy": memory["rnn"]["test_accuracy"],
     "lstm_test_accuracy": memory["lstm"]["test_accuracy"],
     "rnn_final_loss": float(np.mean(memory["rnn"]["losses"][-20:])),
