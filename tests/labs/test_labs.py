@@ -155,3 +155,20 @@ def test_with_the_stubs_a_lab_stops_at_its_first_students_call_with_one_sentence
     later = [cell for cell in nb.cells[error["cell"] + 1:] if cell.cell_type == "code"]
     assert later and all(cell.get("execution_count") is None for cell in later)
     assert results is None
+
+
+def test_a_half_done_student_gets_as_far_as_their_code_goes(tmp_path):
+    """rnn.py complete but for lstm_forward: part 1 of the RNN lab runs, part 2 stops where
+    the LSTM is first called, naming lstm_forward."""
+    root = course_folder(tmp_path, MODEL)
+    rnn = root / "exercises" / "rnn.py"
+    rnn.write_text(rnn.read_text() + "\n\ndef lstm_forward(x, h0, Wx, Wh, b):\n"
+                   "    raise NotImplementedError('lstm_forward: your code here')\n")
+    nb, results, _ = run_lab(root, "07_rnn_lstm", expect_error=True)
+    (error,) = errors(nb)
+    assert error["ename"] == "LabStop" and "your lstm_forward from exercises/rnn.py" in error["evalue"]
+    assert "for kind in (\"rnn\", \"lstm\"):" in nb.cells[error["cell"]].source
+    assert "rnn: final loss" in "".join(o.get("text", "") for o in nb.cells[error["cell"]].outputs)
+    part1 = next(c for c in nb.cells if "gradient_norms = {}" in c.source)
+    assert "Wh = 1.4 x rotation" in "".join(o.get("text", "") for o in part1.outputs)
+    assert results is None
