@@ -24,15 +24,17 @@ SOURCES = HERE / "src"
 
 #: the first code cell of every lab: find exercises/labs (which holds labkit.py) and import it.
 BOOTSTRAP = '''\
-# Finds your exercises/ folder: $NNFUND_EXERCISES, else the first exercises/ in this
-# folder or a parent (the course root, the kit's root or exercises/labs all work).
+# Finds your code: $NNFUND_EXERCISES, else the first exercises/ in this folder or a
+# parent (the course root, the kit's root or exercises/labs all work), else the
+# course notebooks next to this one (an nbgrader assignment).
 import os, sys
 from pathlib import Path
-_roots = [Path(os.environ["NNFUND_EXERCISES"]).parent] if os.environ.get("NNFUND_EXERCISES") else []
-_roots += [Path.cwd(), *Path.cwd().resolve().parents]
-_labs = next((r / "exercises" / "labs" for r in _roots if (r / "exercises" / "labs" / "labkit.py").is_file()), None)
+_here = Path.cwd().resolve()
+_places = [Path(os.environ["NNFUND_EXERCISES"]) / "labs"] if os.environ.get("NNFUND_EXERCISES") else []
+_places += [_here] + [r / "exercises" / "labs" for r in (_here, *_here.parents)]
+_labs = next((p for p in _places if (p / "labkit.py").is_file()), None)
 if _labs is None:
-    raise RuntimeError("exercises/labs/labkit.py not found: start Jupyter in your course folder")
+    raise RuntimeError("labkit.py not found: start Jupyter in your course folder")
 sys.path.insert(0, str(_labs))
 import labkit as lab
 lab.lab_dependencies()'''

@@ -6,12 +6,16 @@ one your module does not define) stops the cell with :class:`LabStop`: one
 sentence that says which function to write, never a traceback. Any other
 error in your code shows its usual traceback, so you can debug it.
 
-Where ``exercises/`` is: the folder named by the environment variable
+Where your code is: the folder named by the environment variable
 ``NNFUND_EXERCISES`` when it is set, else the first ``exercises/`` folder found
 in the working folder or one of its parents (so a lab finds it when Jupyter
 starts in ``exercises/labs/``, in the course repository's root or in the
-student kit's root). Each lab writes its headline figures to
-``lab_results/<lab>.json`` in its working folder (:func:`save_results`).
+student kit's root). Failing that, the course's nbgrader notebooks in the
+working folder (an assignment released by nbgrader puts the labs next to
+``01-perceptron.ipynb`` and the others): their code cells become the modules,
+read by the grader's own extractor (``grader.notebooks.extract``). Each lab
+writes its headline figures to ``lab_results/<lab>.json`` in its working
+folder (:func:`save_results`).
 
 This file needs NumPy only; the labs themselves also use matplotlib and
 scikit-learn (``pip install ".[labs]"``).
@@ -23,6 +27,7 @@ import importlib.util
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 #: environment variable that names the exercises folder explicitly.
@@ -45,7 +50,7 @@ class LabStop(Exception):
 
 
 def find_exercises(start: Path | None = None) -> Path:
-    """The student's ``exercises/`` folder (see the module docstring)."""
+    """The folder of the student's modules (see the module docstring)."""
     named = os.environ.get(EXERCISES_ENV)
     if named:
         folder = Path(named).expanduser().resolve()
@@ -56,10 +61,48 @@ def find_exercises(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "exercises").is_dir():
             return folder / "exercises"
+    extracted = _notebook_modules(here)
+    if extracted is not None:
+        return extracted
     raise LabStop(
-        f"No exercises/ folder in {here} or its parents: start Jupyter in your course folder, "
-        f"or set {EXERCISES_ENV} to your exercises/ folder."
+        f"No exercises/ folder in {here} or its parents, and no course notebooks in it: start Jupyter "
+        f"in your course folder, or set {EXERCISES_ENV} to your exercises/ folder."
     )
+
+
+#: module -> where the student wrote it, for the messages (default ``exercises/<module>.py``).
+_origins: dict[str, str] = {}
+#: folder of notebooks -> the temporary folder of the modules extracted from them.
+_extracted: dict[Path, Path] = {}
+
+
+def _notebook_modules(folder: Path) -> Path | None:
+    """The course notebooks of folder written out as modules (once per kernel), or None.
+
+    None when the folder holds no exercise notebook or the grader (which
+    brings the extractor and the catalogue) is not installed.
+    """
+    if folder in _extracted:
+        return _extracted[folder]
+    if not any(folder.glob("*.ipynb")):
+        return None
+    try:
+        from grader.catalogue import EXERCISES
+        from grader.notebooks.extract import ExtractError, write_modules
+    except ImportError:
+        return None
+    dest = Path(tempfile.mkdtemp(prefix="nnfund-lab-modules-"))
+    try:
+        modules = write_modules(folder, dest, EXERCISES)
+    except ExtractError:
+        return None
+    _origins.update({m.module: m.path.name for m in modules})
+    _extracted[folder] = dest
+    return dest
+
+
+def _origin(module: str) -> str:
+    return _origins.get(module, f"exercises/{module}.py")
 
 
 _modules: dict[str, object] = {}
@@ -73,7 +116,7 @@ def _load(module: str):
         if str(folder) not in sys.path:  # your modules may import each other (from backprop import ...)
             sys.path.append(str(folder))
         if not path.is_file():
-            raise LabStop(f"This lab needs exercises/{module}.py, which is not in {path.parent}.")
+            raise LabStop(f"This lab needs {_origin(module)}, which is not in {path.parent}.")
         spec = importlib.util.spec_from_file_location(f"student_{module}", path)
         loaded = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(loaded)
@@ -83,7 +126,7 @@ def _load(module: str):
 
 def _missing(module: str, name: str, state: str = "is not implemented yet") -> LabStop:
     return LabStop(
-        f"This cell needs your {name} from exercises/{module}.py, which {state}: "
+        f"This cell needs your {name} from {_origin(module)}, which {state}: "
         f"write it (`nngrade {name}` checks it), then run this cell again."
     )
 

@@ -19,9 +19,9 @@ MODEL = REPO / "solutions" / "model"
 STUBS = REPO / "exercises"
 
 sys.path.insert(0, str(LABS))
-from make_figures import course_folder, execute  # noqa: E402
+from make_figures import course_folder, execute as execute_notebook  # noqa: E402
 
-__all__ = ["LABS", "MODEL", "STUBS", "course_folder", "run_lab", "errors"]
+__all__ = ["LABS", "MODEL", "STUBS", "course_folder", "execute_notebook", "run_lab", "errors"]
 
 
 def run_lab(root: Path, lab: str, *, expect_error: bool = False, cwd: Path | None = None,
@@ -38,7 +38,7 @@ def run_lab(root: Path, lab: str, *, expect_error: bool = False, cwd: Path | Non
     env = {"NNFUND_EXERCISES": "", "OMP_NUM_THREADS": "1", **(env or {})}
     start = time.perf_counter()
     try:
-        nb, seconds = execute(notebook, cwd, env=env)
+        nb, seconds = execute_notebook(notebook, cwd, env=env)
     except CellExecutionError as error:
         if not expect_error:
             raise

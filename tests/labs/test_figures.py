@@ -54,5 +54,5 @@ def test_the_labs_helpers_import_numpy_alone():
     for helper in ("labkit.py", "labdata.py"):
         source = (LABS / helper).read_text(encoding="utf-8")
         top_level = re.findall(r"^(?:import|from) (\w+)", source, re.M)
-        assert set(top_level) <= {"__future__", "functools", "importlib", "json", "os", "sys", "pathlib",
+        assert set(top_level) <= {"__future__", "functools", "importlib", "json", "os", "sys", "pathlib", "tempfile",
                                   "numpy"}, (helper, top_level)

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.labs.runlab import LABS, MODEL, STUBS, course_folder, errors, run_lab
+from tests.labs.runlab import LABS, MODEL, STUBS, course_folder, errors, execute_notebook, run_lab
 
 LAB_NAMES = sorted(p.stem for p in LABS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -172,3 +172,48 @@ def test_a_half_done_student_gets_as_far_as_their_code_goes(tmp_path):
     part1 = next(c for c in nb.cells if "gradient_norms = {}" in c.source)
     assert "Wh = 1.4 x rotation" in "".join(o.get("text", "") for o in part1.outputs)
     assert results is None
+
+
+# -- the labs inside an nbgrader assignment ---------------------------------------------
+
+SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION$", re.M | re.S)
+
+
+def nbgrader_assignment(tmp_path, *, released: bool):
+    """The whole course as nngrade-notebooks writes it (source: the model answers in the
+    solution cells); released: the solutions cleared the way nbgrader's ClearSolutions does."""
+    import nbformat
+
+    from grader.notebooks import Settings, write_assignment
+
+    paths = write_assignment(Settings(source_dir=tmp_path / "source", exercises_dir=STUBS))
+    folder = paths[0].parent
+    if released:
+        for path in folder.glob("*.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                cell.source = SOLUTION_REGION.sub(
+                    lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()", cell.source)
+            nbformat.write(nb, path)
+    lab = next(folder.glob("*-lab-noisy_xor.ipynb"))
+    return folder, lab
+
+
+def test_in_an_nbgrader_assignment_a_lab_runs_on_the_students_notebooks(tmp_path):
+    folder, lab = nbgrader_assignment(tmp_path, released=False)
+    assert (folder / "labkit.py").is_file() and (folder / "labdata.py").is_file()
+    execute_notebook(lab, folder, env={"NNFUND_EXERCISES": ""})
+    noisy_xor(json.loads((folder / "lab_results" / "02_noisy_xor.json").read_text()))
+
+
+def test_in_a_released_nbgrader_assignment_the_lab_names_the_notebook_to_finish(tmp_path):
+    from nbclient.exceptions import CellExecutionError
+
+    folder, lab = nbgrader_assignment(tmp_path, released=True)
+    with pytest.raises(CellExecutionError) as stopped:
+        execute_notebook(lab, folder, env={"NNFUND_EXERCISES": ""})
+    (error,) = errors(stopped.value.notebook)
+    backprop = next(folder.glob("*-backprop.ipynb")).name
+    assert error["traceback"] == [
+        f"LabStop: This cell needs your two_layer_net_loss from {backprop}, which is not implemented yet: "
+        "write it (`nngrade two_layer_net_loss` checks it), then run this cell again."]
