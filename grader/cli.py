@@ -94,10 +94,29 @@ def select(catalogue: Mapping[str, Exercise], names: Sequence[str]) -> dict[str,
         elif name in modules:
             wanted |= {n for n, ex in catalogue.items() if ex.module == name}
         else:
-            close = difflib.get_close_matches(name, [*catalogue, *modules], n=3)
-            hint = f"; did you mean {' or '.join(close)}?" if close else "; see nngrade --list"
+            close = suggestions(name, [*dict.fromkeys(ex.module for ex in catalogue.values()), *catalogue])
+            hint = f"; did you mean {_or(close)}?" if close else "; see nngrade --list"
             raise UsageError(f"unknown exercise {name!r}{hint}")
     return {n: ex for n, ex in catalogue.items() if n in wanted}
+
+
+#: At most this many names are suggested for an unknown one.
+MAX_SUGGESTIONS = 6
+
+
+def suggestions(name: str, known: Sequence[str]) -> list[str]:
+    """What an unknown name probably meant, in ``known``'s order: the names it
+    begins (``conv2d`` -> conv2d_forward, conv2d_backward), else the names that
+    contain it (``pool``), else the close spellings (``conv2d_foward``)."""
+    needle = name.lower()
+    for matches in ([k for k in known if k.startswith(needle)], [k for k in known if needle in k]):
+        if matches:
+            return matches[:MAX_SUGGESTIONS]
+    return difflib.get_close_matches(name, list(known), n=3)
+
+
+def _or(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def list_exercises(catalogue: Mapping[str, Exercise], stream) -> None:
