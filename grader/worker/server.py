@@ -40,7 +40,8 @@ import time
 
 from . import seccomp
 from .guard import install_guard
-from .protocol import describe_base_exception, run_cases, run_gradcheck, trimmed_traceback
+from .observe import Asker, Observer
+from .protocol import describe_base_exception, gradcheck_cases, run_cases, run_gradcheck, trimmed_traceback
 from .wire import EXIT_BROKEN, EXIT_MEMORY, MAX_PAYLOAD, decode, dumps
 
 RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE,
@@ -83,6 +84,9 @@ def run_exercise(req: dict, report_fd: int) -> dict:
 
     try:
         mod = load_student_module(req["path"], req["module"])
+        observer = Observer(req["name"], req.get("substitute") or (),
+                            Asker(req["ask_fd"], req["answer_fd"]) if "ask_fd" in req else None)
+        observer.install(req.get("graded") or {}, student_dir)
         # a module-level __getattr__ is student code too
         func = getattr(mod, req["name"], None)
         forward = getattr(mod, req["forward"], None) if req.get("forward") else None
@@ -102,7 +106,12 @@ def run_exercise(req: dict, report_fd: int) -> dict:
     except BaseException:  # noqa: BLE001 - names are a nicety; a student's __signature__ may misbehave
         pass
 
+    if req.get("mode") == "gradcheck":  # a backward judged against the student's own forward
+        result["gradcheck_all"] = gradcheck_cases(func, forward, req["cases"], req["gradcheck"])
+        result["observed"] = observer.calls()
+        return result
     result["cases"] = run_cases(req["kind"], func, forward, cases, keep, memory_mb)
+    result["observed"] = observer.calls()
     gc = req.get("gradcheck")
     if gc is not None:
         result["gradcheck"] = run_gradcheck(func, forward, req["cases"][gc["case"]], result["cases"], gc)
@@ -135,19 +144,36 @@ def _child(req: dict, wfd: int) -> None:
     os._exit(code)
 
 
-def _collect(rfd: int, pid: int, timeout: float) -> tuple[dict, bytes]:
-    """Read a child's payload and wait for it, within its time; the header and the payload."""
+def _collect(rfd: int, pid: int, timeout: float, relay=None) -> tuple[dict, bytes]:
+    """Read a child's payload and wait for it, within its time; the header and the payload.
+
+    ``relay``: the child's asks (a :class:`_Relay`), passed to the grader and
+    answered while the child runs.
+    """
     deadline = time.monotonic() + timeout
     chunks, size, timed_out, too_large = [], 0, False, False
     start = time.monotonic()
+    watched = [rfd] + ([relay.ask_r] if relay is not None else [])
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select([rfd], [], [], remaining)
+        ready, _, _ = select.select(watched, [], [], remaining)
         if not ready:
             continue
+        if relay is not None and relay.ask_r in ready:
+            state = relay.pump(deadline)
+            if state == "closed":
+                watched.remove(relay.ask_r)
+            elif state == "too_large":
+                too_large = True
+                break
+            elif state == "timed_out":
+                timed_out = True
+                break
+            if rfd not in ready:
+                continue
         chunk = os.read(rfd, 1 << 20)
         if not chunk:
             break
@@ -183,6 +209,117 @@ def _collect(rfd: int, pid: int, timeout: float) -> tuple[dict, bytes]:
     return header, payload
 
 
+class LineReader:
+    """Lines from a file descriptor (the server's stdin), with an optional deadline."""
+
+    MAX_LINE = MAX_PAYLOAD + 1024
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = b""
+
+    def readline(self, deadline: float | None = None) -> bytes | None:
+        """The next line without its newline; None at end of input or past the deadline."""
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > self.MAX_LINE:
+                return None
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                    return None
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+
+class _Relay:
+    """A child's asks, passed on to the grader; the grader's answers, passed back.
+
+    The child writes one line per ask on ``ask_r``'s pipe; the server sends it
+    to the grader as a header ``{"ask": nbytes, "id"}`` and the bytes, reads the
+    grader's answer line ``{"answer": ..., "id"}`` on stdin, and writes the answer's
+    document to the child on ``answer_w``. Each child has its own pair of
+    pipes: nothing meant for one exercise can reach another.
+    """
+
+    def __init__(self, out, stdin: LineReader, request_id) -> None:
+        self.id = request_id
+        self.out = out
+        self.stdin = stdin
+        self.ask_r, self.ask_w = os.pipe()
+        self.answer_r, self.answer_w = os.pipe()
+        self.buffer = b""
+
+    def child_fds(self) -> dict:
+        return {"ask_fd": self.ask_w, "answer_fd": self.answer_r}
+
+    def after_fork(self) -> None:
+        """In the server, once the child has its ends."""
+        os.close(self.ask_w)
+        os.close(self.answer_r)
+        os.set_blocking(self.answer_w, False)
+
+    def pump(self, deadline: float) -> str:
+        """Read what the child asked; answer every complete line. ``"ok"``, ``"closed"``,
+        ``"too_large"`` or ``"timed_out"``."""
+        chunk = os.read(self.ask_r, 1 << 20)
+        if not chunk:
+            return "closed"
+        self.buffer += chunk
+        while b"\n" in self.buffer:
+            line, _, self.buffer = self.buffer.partition(b"\n")
+            self.out.write(json.dumps({"ask": len(line), "id": self.id}).encode() + b"\n" + line)
+            self.out.flush()
+            doc = self._answer(deadline)
+            if doc is None:
+                return "timed_out"
+            if not _write_all(self.answer_w, dumps(doc) + b"\n", deadline):
+                return "timed_out"
+        return "too_large" if len(self.buffer) > MAX_PAYLOAD else "ok"
+
+    def _answer(self, deadline: float):
+        """The grader's answer to this request's ask (late answers to an earlier
+        request, whose child ran out of time, are skipped); None past the deadline."""
+        while True:
+            line = self.stdin.readline(deadline)
+            if line is None:
+                return None
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if type(doc) is dict and "answer" in doc and doc.get("id") == self.id:
+                return doc["answer"]
+
+    def close(self) -> None:
+        for fd in (self.ask_r, self.answer_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _write_all(fd: int, data: bytes, deadline: float) -> bool:
+    """Write ``data`` to a non-blocking pipe before ``deadline`` (a child that stops reading loses)."""
+    view = memoryview(data)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        if not select.select([], [fd], [], remaining)[1]:
+            continue
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
+        except OSError:  # the child closed its end: it will not read the answer
+            return True
+    return True
+
+
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -190,18 +327,30 @@ def _kill(pid: int) -> None:
         pass
 
 
-def serve_one(req: dict, out) -> None:
+def serve_one(req: dict, out, stdin: LineReader | None = None) -> None:
     rfd, wfd = os.pipe()
+    relay = _Relay(out, stdin, req.get("id")) if stdin is not None else None
+    if relay is not None:
+        req.update(relay.child_fds())
     pid = os.fork()
     if pid == 0:  # child
         os.close(rfd)
         try:
             os.close(out.fileno())
+            if relay is not None:
+                os.close(relay.ask_r)
+                os.close(relay.answer_w)
         except OSError:
             pass
         _child(req, wfd)
     os.close(wfd)
-    header, payload = _collect(rfd, pid, float(req.get("timeout", 10.0)))
+    if relay is not None:
+        relay.after_fork()
+    try:
+        header, payload = _collect(rfd, pid, float(req.get("timeout", 10.0)), relay)
+    finally:
+        if relay is not None:
+            relay.close()
     header["id"] = req.get("id")
     out.write(json.dumps(header).encode() + b"\n" + payload)
     out.flush()
@@ -253,8 +402,15 @@ def main() -> None:
     hello = setup(config)
     out.write(json.dumps({"hello": hello}).encode() + b"\n")
     out.flush()
-    for line in sys.stdin.buffer:
-        if line.strip():
-            req = json.loads(line)
-            req["seccomp"] = hello["seccomp"]
-            serve_one(req, out)
+    stdin = LineReader(sys.stdin.fileno())
+    while True:
+        line = stdin.readline()
+        if line is None:
+            break
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        if "answer" in req:  # an answer that came after its child's time was up
+            continue
+        req["seccomp"] = hello["seccomp"]
+        serve_one(req, out, stdin)
