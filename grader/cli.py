@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 from grader.reports import FORMATS
 from grader.results import ExitCode, Result
 from grader.runner import Limits, grade
+from grader.dependencies import CREDIT_POLICIES, DEFAULT_CREDIT
 from grader.sandbox import MODES, SandboxUnavailable, SubmissionRefused
 from grader.spec import Exercise
 
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
                    help="exercises graded in parallel (default: the CPUs available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--credit", choices=sorted(CREDIT_POLICIES), default=DEFAULT_CREDIT,
+                   help="what an exercise that is right once the functions it calls are fixed earns: "
+                        "independent (its points; the default) or strict (nothing)")
     p.add_argument("--sandbox", choices=MODES, default="auto",
                    help="isolate student code in an OS sandbox: auto (the strongest available, else "
                         "none, with a warning), require (refuse to grade without one), off")
@@ -256,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with context:
             report = grade(Path(modules.name) if modules else submission, chosen, seed=seed,
                            limits=Limits(args.timeout, args.memory), jobs=args.jobs,
-                           on_result=advance, version=__version__, sandbox=args.sandbox)
+                           on_result=advance, version=__version__, sandbox=args.sandbox,
+                           credit=args.credit)
         report.submission = str(submission.resolve())
         if not report.sandboxed and args.sandbox == "auto":
             print(f"nngrade: warning: {report.isolation_text}", file=sys.stderr)

@@ -75,8 +75,23 @@ class TextReport:
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
         console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) "
                       f"in {report.duration:.1f} s.")
+        if credit_line(report):
+            console.print(escape(credit_line(report)))
         console.print(f"Seed {report.seed}: rerun with --seed {report.seed}.")
         console.print(escape(report.isolation_text), style=None if report.sandboxed else "bold yellow")
+
+
+def credit_line(report: Report) -> str:
+    """One line on the credit policy and what it did, when an exercise was blocked; else ""."""
+    if not any(r.blocked_by for r in report.results):
+        return ""
+    right = [r for r in report.results if r.right_once_fixed]
+    if report.credit == "independent":
+        earned = sum(r.score for r in right if r.credited)
+        return (f"Credit independent: an exercise right once the functions it calls are fixed earns its "
+                f"points ({earned} point{'s' if earned != 1 else ''}, {_count(len(right))}).")
+    return (f"Credit strict: only exercises that pass as submitted earn points ({_count(len(right))} right "
+            "once the functions they call are fixed earned nothing).")
 
 
 def _points(r: Result) -> str:
@@ -149,11 +164,16 @@ class JunitReport:
         })
         props = ET.SubElement(suite, "properties")
         for key, value in (("seed", report.seed), ("score", report.score), ("max_score", report.max_score),
-                           ("grader_version", report.grader_version), ("isolation", report.isolation_text)):
+                           ("grader_version", report.grader_version), ("isolation", report.isolation_text),
+                           ("credit", report.credit)):
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
         for r in report.results:
             case = ET.SubElement(suite, "testcase", {
                 "classname": f"nngrade.{r.module}", "name": r.name, "time": f"{r.duration:.3f}"})
+            if r.blocked_by:
+                extra = ET.SubElement(case, "properties")
+                ET.SubElement(extra, "property", {"name": "blocked_by", "value": " ".join(r.blocked_by)})
+                ET.SubElement(extra, "property", {"name": "right_once_fixed", "value": str(r.right_once_fixed).lower()})
             if not r.passed:
                 failure = ET.SubElement(case, "failure", {"type": str(r.status), "message": r.summary})
                 failure.text = r.message
@@ -182,8 +202,11 @@ class GradescopeReport:
                 "status": "passed" if r.passed else "failed",
                 "output": f"[{r.status}] {r.message}",
                 "visibility": "visible",
+                "extra_data": {"status": str(r.status), "blocked_by": r.blocked_by,
+                               "right_once_fixed": r.right_once_fixed},
             } for r in report.results],
-            "extra_data": {"seed": report.seed, "counts": report.counts(), "isolation": report.isolation},
+            "extra_data": {"seed": report.seed, "counts": report.counts(), "isolation": report.isolation,
+                           "credit": report.credit},
         }
         json.dump(plain_json(doc), stream, indent=2, allow_nan=False)
         stream.write("\n")
@@ -206,10 +229,12 @@ class MarkdownReport:
                f"Seed `{report.seed}` (rerun with `--seed {report.seed}`), "
                f"grader {report.grader_version}, {report.duration:.1f} s.", "",
                ("" if report.sandboxed else "> **Warning:** ") + _md(report.isolation_text), "",
-               "| exercise | points | status | reason |", "|---|---:|---|---|"]
+               *([_md(credit_line(report)), ""] if credit_line(report) else []),
+               "| exercise | points | status | blocked by | reason |", "|---|---:|---|---|---|"]
         for r in report.results:
+            blocked = ", ".join(f"`{n}`" for n in r.blocked_by)
             out.append(f"| `{r.name}` | {r.score}/{r.max_score} | {self.ICON[r.status]} {r.status} "
-                       f"| {_md(r.summary)} |")
+                       f"| {blocked} | {_md(r.summary)} |")
         for r in report.results:
             if not r.passed:
                 out += ["", f"<details><summary><code>{r.name}</code>: {r.status}</summary>", "",

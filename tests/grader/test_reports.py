@@ -81,7 +81,7 @@ def test_markdown_is_a_table_with_escaped_pipes_and_folded_details(report):
     assert text.startswith("## nngrade: 1/9 points")
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(rows) == 6
-    assert all(row.count(" | ") == 3 for row in rows)  # the message's own "|" is escaped
+    assert all(row.count(" | ") == 4 for row in rows)  # the message's own "|" is escaped
     assert text.count("<details>") == 5 and "`--seed 42`" in text
     assert "&lt;tag&gt; &amp;" in rows[1]  # no raw HTML in a cell
 
@@ -198,3 +198,49 @@ def test_wide_text_report_wraps_reasons_in_the_table_and_adds_only_the_rest_belo
     cells = "".join(line.split("│")[4] for line in lines if line.startswith("│") and line.count("│") == 5)
     assert flat(first) in flat(cells), "the reason column wraps the first line, whole"
     assert flat(text).count(flat(first)) == 1 and flat(text).count(flat(rest)) == 1
+
+
+# -- root causes and credit in every format -------------------------------------------
+
+@pytest.fixture
+def blocked_report() -> Report:
+    step = Result("step", "perceptron", 0, 1, Status.FAILED, "Wrong output in case 1 of 5: wrong values.")
+    predict = Result("perceptron_predict", "perceptron", 1, 1, Status.FAILED,
+                     "Fails because your `step` fails: fix `step` first. Right once `step` is fixed: graded "
+                     "again with correct step, all 6 cases pass (credit independent: the points are yours).\n"
+                     "Wrong output in case 3 of 6: wrong values.",
+                     depends_on=["step"], blocked_by=["step"], right_once_fixed=True, credited=True)
+    return Report([step, predict], seed=3, submission="/tmp/sub", grader_version="0.1.0", duration=0.2,
+                  limits={"timeout": 10.0, "memory_mb": 1024}, credit="independent")
+
+
+def test_json_entries_carry_blocked_by_empty_when_none(blocked_report):
+    doc = json.loads(render("json", blocked_report))
+    assert doc["credit"] == "independent"
+    step, predict = doc["exercises"]
+    assert step["blocked_by"] == [] and step["right_once_fixed"] is None
+    assert predict["blocked_by"] == ["step"] and predict["right_once_fixed"] is True
+    assert predict["score"] == 1 and predict["status"] == "failed" and predict["depends_on"] == ["step"]
+
+
+def test_other_formats_carry_blocked_by_and_the_credit_policy(blocked_report):
+    suite = ET.fromstring(render("junit", blocked_report).encode()).find("testsuite")
+    assert next(p for p in suite.find("properties") if p.get("name") == "credit").get("value") == "independent"
+    predict = [c for c in suite.findall("testcase") if c.get("name") == "perceptron_predict"][0]
+    props = {p.get("name"): p.get("value") for p in predict.find("properties")}
+    assert props == {"blocked_by": "step", "right_once_fixed": "true"}
+    assert suite.findall("testcase")[0].find("properties") is None
+
+    tests = json.loads(render("gradescope", blocked_report))["tests"]
+    assert tests[1]["extra_data"]["blocked_by"] == ["step"] and tests[0]["extra_data"]["blocked_by"] == []
+    assert tests[1]["score"] == 1 and tests[1]["status"] == "failed"
+
+    markdown = render("markdown", blocked_report)
+    row = next(line for line in markdown.splitlines() if line.startswith("| `perceptron_predict`"))
+    assert "| `step` |" in row and "Credit independent" in markdown
+
+    FORMATS["text"](width=80).write(blocked_report, out := io.StringIO(), False)
+    text = " ".join(out.getvalue().split())
+    assert "Fails because your `step` fails: fix `step` first. Right once `step` is fixed" in text
+    assert "Credit independent: an exercise right once the functions it calls are fixed earns its points " \
+           "(1 point, 1 exercise)." in text
