@@ -41,7 +41,8 @@ CREDIT_POLICIES = {
 }
 DEFAULT_CREDIT = "independent"
 
-#: What a regrade returns: (right?, one line saying how it went).
+#: What a regrade returns: (right?, how: when right, a clause after "Right once ... fixed:";
+#: when not, a sentence saying why).
 Regrade = Callable[[Exercise, list, frozenset, bool], "tuple[bool, str]"]
 
 
@@ -145,7 +146,7 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
         if not deps[name]:
             continue
         r.blocked_by = roots(name)
-        right, how = outcomes.get(name, (False, "it could not be graded again"))
+        right, how = outcomes.get(name, (False, "It could not be graded again."))
         r.right_once_fixed = right
         blockers = _names(r.blocked_by)
         first = f"Fails because your {blockers} {'fails' if len(r.blocked_by) == 1 else 'fail'}: fix {blockers} first."
@@ -157,7 +158,7 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
                       + ("(credit independent: the points are yours)." if r.credited
                          else "(credit strict: no points until it passes as submitted)."))
         else:
-            first += f" Graded again with correct dependencies, it is still wrong: {how}"
+            first += f" {how}"
         r.message = clean_text(first + "\n" + r.message)
 
 

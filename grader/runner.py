@@ -224,18 +224,19 @@ class Grader:
         header, payload = pool.run(request, answer)
         problem = judge_worker_header(header, self.limits)
         doc = read_document(payload) if problem is None else None
+        again = f"Graded again with correct {_listing(failing)}"
         if doc is None:
-            return False, (problem[1] if problem else f"{ex.name} {UNREADABLE}.")
+            return False, f"{again}, it did not finish: " + (problem[1] if problem else f"{ex.name} {UNREADABLE}.")
         if gradcheck:
             return judge_gradcheck(doc, ex)
         try:
             expected = reference_values(ex, cases, self.reference_package)
         except ReferenceError_ as exc:
-            return False, f"grader problem: {exc}"
+            return False, f"{again}, the grader failed: {exc}."
         result = judge(ex, cases, expected, doc, module_file)
         if result.passed:
             return True, f"graded again with correct {_listing(failing)}, all {len(cases)} cases pass"
-        return False, result.summary
+        return False, f"{again}, it still fails: {result.summary}"
 
 
 #: Coordinates per gradient of the regrade's gradient check, and how many cases it uses.
@@ -253,24 +254,24 @@ def gradcheck_cases_of(ex: Exercise, cases: list[Case]) -> list[int]:
 def judge_gradcheck(doc: dict, ex: Exercise) -> tuple[bool, str]:
     """Is a backward right against the student's own forward? From a gradcheck-mode document."""
     found = doc.get("gradcheck_all") or {}
+    against = f"Judged by a gradient check against your own {ex.forward}"
     if doc.get("violations"):
-        return False, "forbidden: " + "; ".join(map(str, doc["violations"]))
+        return False, f"{against}, it was stopped: forbidden: " + "; ".join(map(str, doc["violations"])) + "."
     if (doc.get("load") or {}).get("outcome") != "ok":
-        return False, f"{ex.module}.py could not be loaded"
+        return False, f"{against}, it could not run: {ex.module}.py could not be loaded."
     if found.get("error") or not found.get("reports"):
-        return False, f"the gradient check could not run ({found.get('error', 'no result')})"
+        return False, f"{against}, it could not run ({found.get('error', 'no result')})."
     worst, checked = 0.0, 0
     for report in found["reports"]:
         for item in report:
             if "problem" in item:
-                return False, f"the gradient check says {item['name']} {item['problem']}"
+                return False, f"{against}: its {item['name']} {item['problem']}."
             worst = max(worst, float(item["max_rel_error"]))
             checked += 1
     if not checked:
-        return False, "the gradient check had nothing to check"
+        return False, f"{against}, there was nothing to check."
     if worst > GRADCHECK_FLAG:
-        return False, (f"your {ex.name} disagrees with central differences of your {ex.forward} "
-                       f"(rel. error {worst:.1e})")
+        return False, f"{against}, it disagrees with central differences (rel. error {worst:.1e})."
     return True, (f"your {ex.name} agrees with central differences of your own {ex.forward} on "
                   f"{len(found['reports'])} cases (rel. error at most {worst:.1e})")
 

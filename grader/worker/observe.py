@@ -35,6 +35,37 @@ class DependencyUnavailable(Exception):
     """The grader could not answer a call to a dependency (e.g. arguments it cannot read)."""
 
 
+#: How deep module-level containers are searched for graded functions: a registry
+#: ``{"sigmoid": (sigmoid_forward, sigmoid_backward)}`` is two levels.
+CONTAINER_DEPTH = 3
+
+
+def _replace(value, wrappers: dict, depth: int):
+    """``value`` with the graded functions in it (and in its dicts, lists and tuples,
+    ``depth`` levels down) replaced by their wrappers; ``value`` itself when none."""
+    found = wrappers.get(id(value))
+    if found is not None and found[0] is value:
+        return found[1]
+    if depth <= 0:
+        return value
+    t = type(value)
+    if t is dict:
+        for k, v in list(dict.items(value)):
+            new = _replace(v, wrappers, depth - 1)
+            if new is not v:
+                value[k] = new
+    elif t is list:
+        for i, v in enumerate(list.copy(value)):
+            new = _replace(v, wrappers, depth - 1)
+            if new is not v:
+                value[i] = new
+    elif t is tuple:
+        items = [_replace(v, wrappers, depth - 1) for v in tuple.__iter__(value)]
+        if any(new is not old for new, old in zip(items, tuple.__iter__(value))):
+            return tuple(items)
+    return value
+
+
 class Asker:
     """The child's end of the ask/answer exchange with the grader."""
 
@@ -104,9 +135,9 @@ class Observer:
         for mod in modules:
             space = mod.__dict__
             for key, value in list(space.items()):
-                found = wrappers.get(id(value))
-                if found is not None and found[0] is value:
-                    space[key] = found[1]
+                replaced = _replace(value, wrappers, CONTAINER_DEPTH)
+                if replaced is not value:
+                    space[key] = replaced
 
     def calls(self) -> list[str]:
         return list(self.called)[:64]
