@@ -217,3 +217,87 @@ def test_model_answers_have_no_blocked_exercises(tmp_path):
     assert all(e["blocked_by"] == [] and e["right_once_fixed"] is None for e in report["exercises"])
     assert by_name(report)["perceptron_train"]["depends_on"], "the calls of a passing exercise are observed too"
     assert MODEL_DIR.is_dir()
+
+
+# -- the ask/answer channel under attack ------------------------------------------------------
+
+#: perceptron_predict that finds the child's ask pipe through the frames and asks the
+#: grader for answers it must refuse (its own function, and perceptron_train): it returns
+#: the right labels only if an answer came back, garbage otherwise.
+FORGED_ASKS = '''
+
+def perceptron_predict(w, b, X):
+    os = np._pytesttester.os
+    try:
+        raise RuntimeError
+    except RuntimeError as exc:
+        frame = exc.__traceback__.tb_frame
+    req = None
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            if type(value) is dict and "ask_fd" in value:
+                req = value
+        frame = frame.f_back
+    answered = False
+    if req is not None:
+        arrays = '{"t":"list","v":[{"t":"list","v":[1.0,-1.0]},0.5,{"t":"list","v":[{"t":"list","v":[1.0,2.0]}]}]}'
+        for name in ("perceptron_predict", "perceptron_train"):
+            os.write(req["ask_fd"], ('{"name":"%s","args":%s,"kwargs":{"t":"dict","v":[]}}\\n' % (name, arrays)).encode())
+            reply = b""
+            while not reply.endswith(b"\\n"):
+                reply += os.read(req["answer_fd"], 1 << 16)
+            answered = answered or b'"value"' in reply
+    X = np.asarray(X, dtype=float)
+    scores = X @ np.asarray(w, dtype=float) + b
+    right = (scores > 0).astype(np.int64)
+    return right if answered else 1 - right
+'''
+
+
+def test_a_child_cannot_get_answers_for_functions_that_are_not_failing_dependencies(tmp_path):
+    sub = copy_model(tmp_path / "sub")
+    path = sub / "perceptron.py"
+    source = path.read_text().replace("return (np.asarray(z) > 0).astype(np.int64)",
+                                      "return (np.asarray(z) >= 0).astype(np.int64)")
+    path.write_text(source + FORGED_ASKS)
+    code, report = grade_json(tmp_path, "step", "perceptron_predict", "--submission", str(sub), "--seed", "3")
+    predict = by_name(report)["perceptron_predict"]
+    assert predict["status"] == "failed" and predict["score"] == 0
+    # it never calls step: nothing blocks it, it is not graded again, and its asks got no answer
+    assert predict["blocked_by"] == [] and predict["right_once_fixed"] is None
+    assert code == ExitCode.NOT_ALL_PASSED
+
+
+def test_forged_asks_in_a_regrade_are_refused_while_the_real_dependency_is_answered(tmp_path):
+    sub = copy_model(tmp_path / "sub")
+    path = sub / "perceptron.py"
+    source = path.read_text().replace("return (np.asarray(z) > 0).astype(np.int64)",
+                                      "return (np.asarray(z) >= 0).astype(np.int64)")
+    # calls step (so step is a failing dependency and predict is graded again with step
+    # answered by the grader), then forges asks for names it must not get
+    forged = FORGED_ASKS.replace("    X = np.asarray(X, dtype=float)\n",
+                                 "    step(np.zeros(1))\n    X = np.asarray(X, dtype=float)\n")
+    path.write_text(source + forged)
+    _, report = grade_json(tmp_path, "step", "perceptron_predict", "--submission", str(sub), "--seed", "3")
+    predict = by_name(report)["perceptron_predict"]
+    assert predict["blocked_by"] == ["step"], "the call to step was observed"
+    assert predict["right_once_fixed"] is False and predict["score"] == 0, \
+        "an answer for perceptron_predict or perceptron_train would have made it right"
+
+
+def test_the_forged_asks_reach_the_grader_a_control_asking_for_the_failing_step(tmp_path):
+    """The same attack asking for ``step`` (a failing dependency, answered in the
+    regrade): the answer comes back, so the refusals above are the grader's doing."""
+    sub = copy_model(tmp_path / "sub")
+    path = sub / "perceptron.py"
+    source = path.read_text().replace("return (np.asarray(z) > 0).astype(np.int64)",
+                                      "return (np.asarray(z) >= 0).astype(np.int64)")
+    control = FORGED_ASKS.replace('("perceptron_predict", "perceptron_train")', '("step",)').replace(
+        """arrays = '{"t":"list","v":[{"t":"list","v":[1.0,-1.0]},0.5,{"t":"list","v":[{"t":"list","v":[1.0,2.0]}]}]}'""",
+        """arrays = '{"t":"list","v":[{"t":"list","v":[1.0,-1.0]}]}'""").replace(
+        "    X = np.asarray(X, dtype=float)\n", "    step(np.zeros(1))\n    X = np.asarray(X, dtype=float)\n")
+    assert control.count('("step",)') == 1 and "step(np.zeros(1))" in control
+    path.write_text(source + control)
+    _, report = grade_json(tmp_path, "step", "perceptron_predict", "--submission", str(sub), "--seed", "3")
+    predict = by_name(report)["perceptron_predict"]
+    assert predict["blocked_by"] == ["step"] and predict["right_once_fixed"] is True
