@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from grader.results import Result
+from grader.results import Result, Status
 from grader.spec import Exercise
 from grader.verdicts import REFERENCE_LOCK, clean_text
 from grader.worker import wire
@@ -120,6 +120,8 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
     def one(name: str) -> tuple[str, bool, str]:
         ex = catalogue[name]
         gradcheck = ex.kind == "backward" and ex.forward in deps[name]
+        if gradcheck and results[ex.forward].status is Status.NOT_IMPLEMENTED:
+            return name, False, f"Your {ex.forward} is not implemented yet: {name} cannot be judged against it."
         substitute = substitution([d for d in deps[name] if not (gradcheck and d == ex.forward)], catalogue)
         right, how = regrade(ex, deps[name], substitute, gradcheck)
         return name, right, how
