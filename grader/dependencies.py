@@ -117,11 +117,11 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
             for name in failing}
     todo = [name for name in failing if deps[name] and name in catalogue]
 
-    def one(name: str) -> tuple[str, bool, str]:
+    def one(name: str) -> tuple[str, bool | None, str]:
         ex = catalogue[name]
         gradcheck = ex.kind == "backward" and ex.forward in deps[name]
         if gradcheck and results[ex.forward].status is Status.NOT_IMPLEMENTED:
-            return name, False, f"Your {ex.forward} is not implemented yet: {name} cannot be judged against it."
+            return name, None, ""  # nothing to judge it against: not graded again
         substitute = substitution([d for d in deps[name] if not (gradcheck and d == ex.forward)], catalogue)
         right, how = regrade(ex, deps[name], substitute, gradcheck)
         return name, right, how
@@ -159,7 +159,7 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
             first += (f" Right once {blockers} {'is' if len(r.blocked_by) == 1 else 'are'} fixed: {how} "
                       + ("(credit independent: the points are yours)." if r.credited
                          else "(credit strict: no points until it passes as submitted)."))
-        else:
+        elif how:
             first += f" {how}"
         r.message = clean_text(first + "\n" + r.message)
 

@@ -174,6 +174,16 @@ def test_a_backward_with_a_failing_forward_is_judged_by_a_gradient_check():
     assert seen == [("affine_backward", frozenset(), True)]
 
 
+def test_a_backward_whose_forward_is_a_stub_is_not_graded_again():
+    results = {"affine_forward": _result("affine_forward", False),
+               "affine_backward": _result("affine_backward", False, ["affine_forward"])}
+    results["affine_forward"].status = Status.NOT_IMPLEMENTED
+    settle(results, EXERCISES, lambda *a: pytest.fail("nothing to judge it against"))
+    backward = results["affine_backward"]
+    assert backward.blocked_by == ["affine_forward"] and backward.right_once_fixed is None
+    assert backward.message.splitlines()[0] == "Fails because your `affine_forward` fails: fix `affine_forward` first."
+
+
 def test_a_failing_backward_is_answered_with_its_forward_so_caches_match():
     assert substitution(["affine_backward"], EXERCISES) == {"affine_backward", "affine_forward"}
     assert substitution(["step"], EXERCISES) == {"step"}
