@@ -123,7 +123,10 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
         if gradcheck and results[ex.forward].status is Status.NOT_IMPLEMENTED:
             return name, None, ""  # nothing to judge it against: not graded again
         substitute = substitution([d for d in deps[name] if not (gradcheck and d == ex.forward)], catalogue)
-        right, how = regrade(ex, deps[name], substitute, gradcheck)
+        try:
+            right, how = regrade(ex, deps[name], substitute, gradcheck)
+        except Exception as exc:  # noqa: BLE001 - a grader bug costs the regrade, never the run
+            return name, None, f"It could not be graded again (grader problem: {type(exc).__name__})."
         return name, right, how
 
     outcomes = {name: (right, how) for name, right, how in (run or _serial)(one, todo)}

@@ -184,6 +184,18 @@ def test_a_backward_whose_forward_is_a_stub_is_not_graded_again():
     assert backward.message.splitlines()[0] == "Fails because your `affine_forward` fails: fix `affine_forward` first."
 
 
+def test_a_regrade_that_breaks_costs_the_credit_not_the_run():
+    results = {"step": _result("step", False), "perceptron_predict": _result("perceptron_predict", False, ["step"])}
+
+    def broken(*args):
+        raise KeyError("bug")
+
+    settle(results, EXERCISES, broken)
+    predict = results["perceptron_predict"]
+    assert predict.blocked_by == ["step"] and predict.right_once_fixed is None and predict.score == 0
+    assert "could not be graded again (grader problem: KeyError)" in predict.message
+
+
 def test_a_failing_backward_is_answered_with_its_forward_so_caches_match():
     assert substitution(["affine_backward"], EXERCISES) == {"affine_backward", "affine_forward"}
     assert substitution(["step"], EXERCISES) == {"step"}
