@@ -31,7 +31,7 @@ from grader.pool import ServerFailed, WorkerPool
 from grader.results import Report, Result, Status
 from grader.spec import Case, Exercise
 from grader.dependencies import DEFAULT_CREDIT, reference_answer, settle
-from grader.verdicts import (GRADCHECK_FLAG, REFERENCE_LOCK, UNREADABLE, _fail, judge, judge_worker_header,
+from grader.verdicts import (REFERENCE_LOCK, UNREADABLE, _fail, judge, judge_gradcheck, judge_worker_header,
                              read_document)
 from grader.worker import wire
 from grader.worker.guard import FORBIDDEN_RULE
@@ -99,16 +99,20 @@ def _size(case: Case) -> int:
     return sum(np.size(a) for a in (*case.args, *case.upstream) if isinstance(a, np.ndarray))
 
 
+def gradcheck_order(cases: list[Case]) -> list[int]:
+    """Case indices in the order a numerical gradient check prefers them: float64
+    cases first (central differences need the precision), then the smallest."""
+    def key(i: int):
+        arrays = [a for a in (*cases[i].args, *cases[i].upstream) if isinstance(a, np.ndarray)]
+        return (any(a.dtype.kind == "f" and a.dtype != np.float64 for a in arrays), _size(cases[i]))
+    return sorted(range(len(cases)), key=key)
+
+
 def gradcheck_request(ex: Exercise, cases: list[Case], seed: int) -> dict | None:
     """Which case the numerical gradient check uses (the smallest float64 one), and how."""
     if ex.kind != "backward" or not ex.wrt or not cases:
         return None
-    def key(i: int):  # float64 cases first (central differences need the precision), then size
-        arrays = [a for a in (*cases[i].args, *cases[i].upstream) if isinstance(a, np.ndarray)]
-        return (any(a.dtype.kind == "f" and a.dtype != np.float64 for a in arrays), _size(cases[i]))
-
-    idx = min(range(len(cases)), key=key)
-    return {"case": idx, "wrt": list(ex.wrt), "names": list(ex.outputs), "seed": seed}
+    return {"case": gradcheck_order(cases)[0], "wrt": list(ex.wrt), "names": list(ex.outputs), "seed": seed}
 
 
 # ---------------------------------------------------------------------- grading
@@ -218,7 +222,7 @@ class Grader:
         request.update(graded=self.graded, substitute=sorted(substitute))
         answer = reference_answer(self.catalogue, substitute, self.reference_package)
         if gradcheck:
-            chosen = gradcheck_cases_of(ex, cases)
+            chosen = sorted(gradcheck_order(cases)[:REGRADE_CASES])
             request.update(mode="gradcheck", cases=[request["cases"][i] for i in chosen],
                            gradcheck={**gradcheck_request(ex, cases, self.seed), "coords": REGRADE_COORDS})
         header, payload = pool.run(request, answer)
@@ -241,39 +245,6 @@ class Grader:
 
 #: Coordinates per gradient of the regrade's gradient check, and how many cases it uses.
 REGRADE_COORDS, REGRADE_CASES = 6, 3
-
-
-def gradcheck_cases_of(ex: Exercise, cases: list[Case]) -> list[int]:
-    """The smallest float64 cases (central differences need the precision), at most REGRADE_CASES."""
-    def key(i: int):
-        arrays = [a for a in (*cases[i].args, *cases[i].upstream) if isinstance(a, np.ndarray)]
-        return (any(a.dtype.kind == "f" and a.dtype != np.float64 for a in arrays), _size(cases[i]))
-    return sorted(sorted(range(len(cases)), key=key)[:REGRADE_CASES])
-
-
-def judge_gradcheck(doc: dict, ex: Exercise) -> tuple[bool, str]:
-    """Is a backward right against the student's own forward? From a gradcheck-mode document."""
-    found = doc.get("gradcheck_all") or {}
-    against = f"Judged by a gradient check against your own {ex.forward}"
-    if doc.get("violations"):
-        return False, f"{against}, it was stopped: forbidden: " + "; ".join(map(str, doc["violations"])) + "."
-    if (doc.get("load") or {}).get("outcome") != "ok":
-        return False, f"{against}, it could not run: {ex.module}.py could not be loaded."
-    if found.get("error") or not found.get("reports"):
-        return False, f"{against}, it could not run ({found.get('error', 'no result')})."
-    worst, checked = 0.0, 0
-    for report in found["reports"]:
-        for item in report:
-            if "problem" in item:
-                return False, f"{against}: its {item['name']} {item['problem']}."
-            worst = max(worst, float(item["max_rel_error"]))
-            checked += 1
-    if not checked:
-        return False, f"{against}, there was nothing to check."
-    if worst > GRADCHECK_FLAG:
-        return False, f"{against}, it disagrees with central differences (rel. error {worst:.1e})."
-    return True, (f"your {ex.name} agrees with central differences of your own {ex.forward} on "
-                  f"{len(found['reports'])} cases (rel. error at most {worst:.1e})")
 
 
 def _listing(names: list[str]) -> str:

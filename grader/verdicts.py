@@ -360,3 +360,28 @@ def judge_worker_header(header: dict, limits) -> tuple[Status, str] | None:
     if code != 0 or not header.get("nbytes"):
         return Status.ERROR, f"The worker died (exit code {code}); did the code call os._exit()?"
     return None
+
+
+def judge_gradcheck(doc: dict, ex: Exercise) -> tuple[bool, str]:
+    """Is a backward right against the student's own forward? From a gradcheck-mode document."""
+    found = doc.get("gradcheck_all") or {}
+    against = f"Judged by a gradient check against your own {ex.forward}"
+    if doc.get("violations"):
+        return False, f"{against}, it was stopped: forbidden: " + "; ".join(map(str, doc["violations"])) + "."
+    if (doc.get("load") or {}).get("outcome") != "ok":
+        return False, f"{against}, it could not run: {ex.module}.py could not be loaded."
+    if found.get("error") or not found.get("reports"):
+        return False, f"{against}, it could not run ({found.get('error', 'no result')})."
+    worst, checked = 0.0, 0
+    for report in found["reports"]:
+        for item in report:
+            if "problem" in item:
+                return False, f"{against}: its {item['name']} {item['problem']}."
+            worst = max(worst, float(item["max_rel_error"]))
+            checked += 1
+    if not checked:
+        return False, f"{against}, there was nothing to check."
+    if worst > GRADCHECK_FLAG:
+        return False, f"{against}, it disagrees with central differences (rel. error {worst:.1e})."
+    return True, (f"your {ex.name} agrees with central differences of your own {ex.forward} on "
+                  f"{len(found['reports'])} cases (rel. error at most {worst:.1e})")
