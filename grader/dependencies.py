@@ -116,20 +116,31 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
     deps = {name: [d for d in dict.fromkeys(results[name].depends_on) if d in failing and d != name]
             for name in failing}
     todo = [name for name in failing if deps[name] and name in catalogue]
+    outcomes: dict[str, tuple[bool | None, str]] = {}
+
+    def on_failing_forward(name: str) -> bool:
+        ex = catalogue[name]
+        return ex.kind == "backward" and ex.forward in deps[name]
 
     def one(name: str) -> tuple[str, bool | None, str]:
         ex = catalogue[name]
-        gradcheck = ex.kind == "backward" and ex.forward in deps[name]
-        if gradcheck and results[ex.forward].status is Status.NOT_IMPLEMENTED:
-            return name, None, ""  # nothing to judge it against: not graded again
-        substitute = substitution([d for d in deps[name] if not (gradcheck and d == ex.forward)], catalogue)
+        # A backward whose forward fails on its own is judged against that forward by
+        # a gradient check; one whose forward is right once *its* dependencies are
+        # fixed is graded as usual, those dependencies answered by the grader.
+        gradcheck = on_failing_forward(name) and outcomes.get(ex.forward, (False, ""))[0] is not True
+        if gradcheck and (results[ex.forward].status is Status.NOT_IMPLEMENTED or not ex.wrt):
+            return name, None, ""  # nothing to judge it against, or no way to: not graded again
+        substitute = substitution([d for d in deps[name] if d != ex.forward or not on_failing_forward(name)],
+                                  catalogue)
         try:
             right, how = regrade(ex, deps[name], substitute, gradcheck)
         except Exception as exc:  # noqa: BLE001 - a grader bug costs the regrade, never the run
             return name, None, f"It could not be graded again (grader problem: {type(exc).__name__})."
         return name, right, how
 
-    outcomes = {name: (right, how) for name, right, how in (run or _serial)(one, todo)}
+    # forwards (and everything else) first: a backward's regrade depends on its forward's
+    for batch in ([n for n in todo if not on_failing_forward(n)], [n for n in todo if on_failing_forward(n)]):
+        outcomes.update({name: (right, how) for name, right, how in (run or _serial)(one, batch)})
     own = {name: not deps[name] or not outcomes.get(name, (False, ""))[0] for name in failing}
 
     memo: dict[str, list[str]] = {}

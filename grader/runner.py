@@ -220,6 +220,8 @@ class Grader:
         module_file = f"{ex.module}.py"
         request = build_request(ex, cases, f"{worker_dir}/{module_file}", self.modules, self.limits, self.seed)
         request.update(graded=self.graded, substitute=sorted(substitute))
+        if self.sandboxed:  # nothing of the host's layout enters a sandbox
+            request["protected"] = []
         answer = reference_answer(self.catalogue, substitute, self.reference_package)
         if gradcheck:
             chosen = sorted(gradcheck_order(cases)[:REGRADE_CASES])
@@ -228,7 +230,8 @@ class Grader:
         header, payload = pool.run(request, answer)
         problem = judge_worker_header(header, self.limits)
         doc = read_document(payload) if problem is None else None
-        again = f"Graded again with correct {_listing(failing)}"
+        answered = [d for d in failing if d in substitute] + sorted(substitute.difference(failing))
+        again = f"Graded again with correct {_listing(answered)}" if answered else "Graded again"
         if doc is None:
             return False, f"{again}, it did not finish: " + (problem[1] if problem else f"{ex.name} {UNREADABLE}.")
         if gradcheck:
@@ -239,7 +242,7 @@ class Grader:
             return False, f"{again}, the grader failed: {exc}."
         result = judge(ex, cases, expected, doc, module_file)
         if result.passed:
-            return True, f"graded again with correct {_listing(failing)}, all {len(cases)} cases pass"
+            return True, f"{again[0].lower()}{again[1:]}, all {len(cases)} cases pass"
         return False, f"{again}, it still fails: {result.summary}"
 
 

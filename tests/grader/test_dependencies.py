@@ -54,7 +54,10 @@ SLIPS = [
           # its cache holds the scale it used: the backward is the right one for that forward
           "scaled_dot_product_attention_backward": Expect("failed", ["scaled_dot_product_attention"], True),
           "multi_head_attention_forward": Expect("failed", ["scaled_dot_product_attention"], True),
-          "multi_head_attention_backward": Expect("failed", ["scaled_dot_product_attention"], True)}),
+          "multi_head_attention_backward": Expect("failed", ["scaled_dot_product_attention"], True),
+          "transformer_block_forward": Expect("failed", ["scaled_dot_product_attention"], True),
+          # its forward is right once attention is fixed: graded as usual, attention answered
+          "transformer_block_backward": Expect("failed", ["scaled_dot_product_attention"], True)}),
     Slip("LSTM gates in the order i, f, o, g", "rnn", "i, f, g, o = np.split(a, 4, axis=-1)",
          "i, f, o, g = np.split(a, 4, axis=-1)", ("rnn",),
          {"lstm_cell_forward": Expect("failed", [], None),
@@ -172,6 +175,19 @@ def test_a_backward_with_a_failing_forward_is_judged_by_a_gradient_check():
     seen = []
     settle(results, EXERCISES, lambda ex, failing, sub, check: seen.append((ex.name, sub, check)) or (True, "ok"))
     assert seen == [("affine_backward", frozenset(), True)]
+
+
+def test_a_backward_whose_forward_is_only_blocked_is_graded_as_usual_after_its_forward():
+    """lstm_forward fails only because lstm_cell_forward does: lstm_backward is graded
+    with the cell's functions answered, against the expected values, not by a gradient check."""
+    results = {"lstm_cell_forward": _result("lstm_cell_forward", False),
+               "lstm_forward": _result("lstm_forward", False, ["lstm_cell_forward"]),
+               "lstm_backward": _result("lstm_backward", False, ["lstm_forward", "lstm_cell_forward"])}
+    seen = []
+    settle(results, EXERCISES, lambda ex, failing, sub, check: seen.append((ex.name, sub, check)) or (True, "ok"))
+    assert seen == [("lstm_forward", {"lstm_cell_forward"}, False),
+                    ("lstm_backward", {"lstm_cell_forward"}, False)], "the forward first, then its backward"
+    assert results["lstm_backward"].blocked_by == ["lstm_cell_forward"]
 
 
 def test_a_backward_whose_forward_is_a_stub_is_not_graded_again():
