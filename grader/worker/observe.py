@@ -112,7 +112,7 @@ class Observer:
 
         return graded
 
-    def install(self, graded: dict[str, list[str]], student_dir: str) -> None:
+    def install(self, graded: dict[str, list[str]], *student_dirs: str) -> None:
         """Wrap ``graded`` (module -> function names) in every student module loaded.
 
         A module-level name of a student module that refers to a graded
@@ -120,11 +120,14 @@ class Observer:
         wrapper too. Module dicts are read directly: a student's module
         ``__getattr__`` never runs here.
         """
-        prefix = os.path.realpath(student_dir) + os.sep
+        # The student's modules were loaded from ``student_dirs`` (by path, or from
+        # sys.path): a prefix test of their __file__ finds them without a system
+        # call per loaded module (NumPy alone loads hundreds).
+        prefixes = tuple({os.path.abspath(d) + os.sep for d in student_dirs})
         modules = []
         for mod in list(sys.modules.values()):
             path = mod.__dict__.get("__file__") if isinstance(mod, types.ModuleType) else None
-            if isinstance(path, str) and os.path.realpath(path).startswith(prefix):
+            if isinstance(path, str) and path.startswith(prefixes):
                 modules.append(mod)
         wrappers: dict[int, object] = {}
         for mod in modules:

@@ -87,7 +87,7 @@ def run_exercise(req: dict, report_fd: int) -> dict:
         mod = load_student_module(req["path"], req["module"])
         observer = Observer(req["name"], req.get("substitute") or (),
                             Asker(req["ask_fd"], req["answer_fd"]) if "ask_fd" in req else None)
-        observer.install(req.get("graded") or {}, student_dir)
+        observer.install(req.get("graded") or {}, student_dir, os.path.dirname(os.path.abspath(req["path"])))
         # a module-level __getattr__ is student code too
         func = getattr(mod, req["name"], None)
         forward = getattr(mod, req["forward"], None) if req.get("forward") else None
