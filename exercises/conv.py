@@ -74,6 +74,19 @@ def corr2d(x, k, padding=0, stride=1):
     e.g. out[0, 0] = 4*5 - 7 - 4 - 0 - 5 = 4 (the centre 5 times 4, minus its
     four neighbours). With padding 1 the window starts on the padding zeros.
 
+    The Laplacian looks the same turned by 180 degrees, so it cannot show
+    whether you flipped the kernel; this asymmetric kernel does:
+
+        k2 = [[1, 0, -1],
+              [2, 1,  0]]
+
+        corr2d(x, k2)                      -> [[14, 17, -1],
+                                               [27, 16,  7],
+                                               [16, 23,  5]]
+
+    out[0, 0] = 2*1 + 7*0 + 1*(-1) + 4*2 + 5*1 + 0*0 = 14 (a flipped kernel,
+    i.e. a true convolution, gives 5 there).
+
     Pitfalls: pad first, then slide; the window at output (i, j) starts at
     row i*sh, column j*sw of the PADDED image; integer inputs should still
     give a float result (convert with ``np.asarray(x, dtype=float)``).

@@ -6,9 +6,9 @@ formats and the Python API (:func:`check`). Module map: ``cli`` (the
 command), ``runner`` (cases, references, a grading run), ``sandbox`` and
 ``pool`` (where workers run), ``worker/`` (what runs next to student code;
 ``worker/wire.py`` is the trust boundary), ``verdicts`` (judging what came
-back), ``compare``, ``forbidden`` (the static check), ``reports``,
-``catalogue/`` (exercises, cases, hints), ``inprocess`` (``grader.check``),
-``notebooks`` (nbgrader).
+back), ``dependencies`` (root causes and credit), ``compare``, ``forbidden``
+(the static check), ``reports``, ``catalogue/`` (exercises, cases, hints),
+``inprocess`` (``grader.check``), ``notebooks`` (nbgrader).
 """
 
 from __future__ import annotations

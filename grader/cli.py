@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 from grader.reports import FORMATS
 from grader.results import ExitCode, Result
 from grader.runner import Limits, grade
+from grader.dependencies import CREDIT_POLICIES, DEFAULT_CREDIT
 from grader.sandbox import MODES, SandboxUnavailable, SubmissionRefused
 from grader.spec import Exercise
 
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
                    help="exercises graded in parallel (default: the CPUs available)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--credit", choices=sorted(CREDIT_POLICIES), default=DEFAULT_CREDIT,
+                   help="what an exercise that is right once the functions it calls are fixed earns: "
+                        "independent (its points; the default) or strict (nothing)")
     p.add_argument("--sandbox", choices=MODES, default="auto",
                    help="isolate student code in an OS sandbox: auto (the strongest available, else "
                         "none, with a warning), require (refuse to grade without one), off")
@@ -94,10 +98,29 @@ def select(catalogue: Mapping[str, Exercise], names: Sequence[str]) -> dict[str,
         elif name in modules:
             wanted |= {n for n, ex in catalogue.items() if ex.module == name}
         else:
-            close = difflib.get_close_matches(name, [*catalogue, *modules], n=3)
-            hint = f"; did you mean {' or '.join(close)}?" if close else "; see nngrade --list"
+            close = suggestions(name, [*dict.fromkeys(ex.module for ex in catalogue.values()), *catalogue])
+            hint = f"; did you mean {_or(close)}?" if close else "; see nngrade --list"
             raise UsageError(f"unknown exercise {name!r}{hint}")
     return {n: ex for n, ex in catalogue.items() if n in wanted}
+
+
+#: At most this many names are suggested for an unknown one.
+MAX_SUGGESTIONS = 6
+
+
+def suggestions(name: str, known: Sequence[str]) -> list[str]:
+    """What an unknown name probably meant, in ``known``'s order: the names it
+    begins (``conv2d`` -> conv2d_forward, conv2d_backward), else the names that
+    contain it (``pool``), else the close spellings (``conv2d_foward``)."""
+    needle = name.lower()
+    for matches in ([k for k in known if k.startswith(needle)], [k for k in known if needle in k]):
+        if matches:
+            return matches[:MAX_SUGGESTIONS]
+    return difflib.get_close_matches(name, list(known), n=3)
+
+
+def _or(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def list_exercises(catalogue: Mapping[str, Exercise], stream) -> None:
@@ -237,7 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with context:
             report = grade(Path(modules.name) if modules else submission, chosen, seed=seed,
                            limits=Limits(args.timeout, args.memory), jobs=args.jobs,
-                           on_result=advance, version=__version__, sandbox=args.sandbox)
+                           on_result=advance, version=__version__, sandbox=args.sandbox,
+                           credit=args.credit)
         report.submission = str(submission.resolve())
         if not report.sandboxed and args.sandbox == "auto":
             print(f"nngrade: warning: {report.isolation_text}", file=sys.stderr)

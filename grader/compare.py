@@ -25,9 +25,14 @@ class Mismatch:
 
     where:    which output (``"dw"``, ``"output 2"``, ``""`` for the only one).
     problem:  one sentence (type, shape, dtype, non-finite or value mismatch).
-    index:    first mismatching index (value mismatches), expected / got there,
-    max_abs, max_rel: the largest absolute and relative errors over the output
-              (relative: over the entries whose expected value is not 0).
+    index:    first mismatching index (value mismatches; ``()`` for a single
+              number), and expected / got there.
+    wrong, size: how many entries are wrong, out of how many.
+    max_abs:  the largest absolute error over the wrong entries (finite ones).
+    max_rel:  the largest relative error over the wrong entries whose expected
+              value is not 0; None when there is none (a relative error of an
+              entry expected to be 0 means nothing, and entries that passed
+              prove nothing about the mistake).
     """
 
     where: str
@@ -37,17 +42,60 @@ class Mismatch:
     got: object = None
     max_abs: float | None = None
     max_rel: float | None = None
+    wrong: int = 0
+    size: int = 0
 
     def describe(self) -> str:
         prefix = f"{self.where}: " if self.where else ""
         text = prefix + self.problem
-        if self.index is not None:
-            at = f" at index {self.index}" if self.index != () else ""
-            text += f"; first mismatch{at}: expected {_fmt(self.expected)}, got {_fmt(self.got)}"
-        if self.max_abs is not None:
-            rel = f", max rel error {self.max_rel:.3g}" if self.max_rel is not None else ""
-            text += f" (max abs error {self.max_abs:.3g}{rel})"
-        return text
+        if self.index is None:
+            return text
+        exp, got = format_pair(self.expected, self.got)
+        single = self.size <= 1
+        if single:
+            text += f": expected {exp}, got {got}"
+        else:
+            text += (f" in {self.wrong} of {self.size} entries; first mismatch at index "
+                     f"{self.index}: expected {exp}, got {got}")
+        errors = _describe_errors(self.max_abs, self.max_rel, single)
+        return text + (f" ({errors})" if errors else "")
+
+
+def _describe_errors(max_abs, max_rel, single: bool) -> str:
+    if max_abs is None:
+        return ""
+    word = "" if single else "max "
+    parts = [f"{word}abs error {max_abs:.3g}"]
+    if max_rel is not None:
+        parts.append(f"{word}rel error {max_rel:.3g}")
+    elif not single:  # for one value, "expected 0" is already on the line
+        parts.append("every wrong entry is expected to be 0")
+    return ", ".join(parts)
+
+
+#: Significant digits of a value shown in feedback: at least the first, at most the last.
+MIN_DIGITS, MAX_DIGITS = 6, 17
+
+
+def format_pair(expected, got) -> tuple[str, str]:
+    """``expected`` and ``got`` as text, with just enough digits to tell them apart.
+
+    Two floats get the fewest significant digits (at least 6) at which their
+    texts differ, plus one, so that the difference shows: ``1`` and
+    ``1.0000023`` rather than ``1`` and ``1``.
+    """
+    if _is_real_float(expected) and _is_real_float(got):
+        e, g = float(expected), float(got)
+        for digits in range(MIN_DIGITS, MAX_DIGITS + 1):
+            if f"{e:.{digits}g}" != f"{g:.{digits}g}":
+                digits = min(digits + 1, MAX_DIGITS)
+                return f"{e:.{digits}g}", f"{g:.{digits}g}"
+        return repr(e), repr(g)
+    return _fmt(expected), _fmt(got)
+
+
+def _is_real_float(v) -> bool:
+    return isinstance(v, (float, np.floating))
 
 
 def _fmt(v) -> str:
@@ -127,10 +175,11 @@ def _compare_values(exp: np.ndarray, got: np.ndarray, rtol, atol, where):
         if got.dtype.kind not in "biu":
             return Mismatch(where, f"expected integers, got dtype {got.dtype} (use an integer dtype)")
         bad = exp != got
-        if np.any(bad):
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            return Mismatch(where, "wrong values", idx, exp[idx], got[idx])
-        return None
+        if not np.any(bad):
+            return None
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        return Mismatch(where, _wrong(exp.size), idx, exp[idx], got[idx],
+                        wrong=int(np.count_nonzero(bad)), size=int(exp.size))
     accepted = "fc" if exp.dtype.kind == "c" else "f"
     if got.dtype.kind not in accepted:
         return Mismatch(where, f"expected floating-point values (dtype {exp.dtype}), got dtype {got.dtype}")
@@ -147,17 +196,24 @@ def _compare_values(exp: np.ndarray, got: np.ndarray, rtol, atol, where):
     ok = np.where(finite_exp, ok & np.isfinite(got64), (got64 == exp64) | (np.isnan(exp64) & np.isnan(got64)))
     if ok.all():
         return None
-    idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-    both = finite_exp & np.isfinite(got64)
-    errs = np.where(both, abs_err, np.inf)
-    # relative errors where the expected value is not 0 (there it means nothing)
-    rels = np.where(both, rel_err, np.inf)[exp64 != 0]
+    bad = ~ok
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    # The errors of the wrong entries only, where both values are finite; the
+    # relative one only where the expected value is not 0 (there it means nothing).
+    measurable = bad & finite_exp & np.isfinite(got64)
+    relative = measurable & (exp64 != 0)
+    max_abs = float(np.max(abs_err[measurable])) if measurable.any() else None
+    max_rel = float(np.max(rel_err[relative])) if relative.any() else None
     nonfinite = finite_exp & ~np.isfinite(got64)
-    problem = "got NaN or inf where the expected values are finite" if nonfinite.any() else "wrong values"
+    problem = "got NaN or inf where the expected values are finite" if nonfinite.any() else _wrong(exp.size)
     if nonfinite.any():
         idx = tuple(int(i) for i in np.argwhere(nonfinite)[0])
-    return Mismatch(where, problem, idx, exp[idx], got[idx], float(np.max(errs)),
-                    float(np.max(rels)) if rels.size else None)
+    return Mismatch(where, problem, idx, exp[idx], got[idx], max_abs, max_rel,
+                    wrong=int(np.count_nonzero(bad)), size=int(exp.size))
+
+
+def _wrong(size: int) -> str:
+    return "wrong value" if size <= 1 else "wrong values"
 
 
 def inputs_modified(before, after) -> list[str]:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import threading
 import time
+from typing import Callable
 
 from grader.cgroup import Cgroup
 from grader.sandbox import WORKER_ENV, Launcher, worker_config
@@ -29,6 +30,10 @@ SERVER_GRACE = 10.0
 #: Seconds a server may take to start (a sandbox, Python, NumPy) before it counts as failed.
 START_TIMEOUT = 60.0
 MAX_HEADER = 64 << 10
+#: The most calls to dependencies the grader answers for one exercise.
+MAX_ASKS = 100_000
+#: Computes the answer (a JSON-able document) to a child's ask (bytes it sent).
+Answer = Callable[[bytes], dict]
 
 
 class ServerFailed(RuntimeError):
@@ -141,16 +146,33 @@ class WorkerServer:
                     raise EOFError("the worker server exited")
                 buf += chunk
 
-    def run(self, request: dict) -> tuple[dict, bytes]:
-        """Send one request; its header and payload. The answer must carry the request's own
-        random id, so nothing but the server's answer to *this* request is ever taken for it."""
+    def run(self, request: dict, answer: Answer | None = None) -> tuple[dict, bytes]:
+        """Send one request; its header and payload. Every line that comes back must
+        carry the request's own random id, so nothing but the server's answer to
+        *this* request is ever taken for it. Before the header, the child may ask
+        (``{"ask": nbytes, "id"}`` and its bytes): ``answer`` computes each reply
+        (see grader/dependencies.py); without it, every ask is refused."""
         deadline = time.monotonic() + float(request["timeout"]) + SERVER_GRACE
         request = {**request, "id": secrets.token_hex(16)}
         self.proc.stdin.write(json.dumps(request, allow_nan=False).encode() + b"\n")
         self.proc.stdin.flush()
-        header = json.loads(self._read(None, deadline))
-        if type(header) is not dict or header.get("id") != request["id"]:
-            raise ValueError("an answer to another request")
+        asks = 0
+        while True:
+            header = json.loads(self._read(None, deadline))
+            if type(header) is not dict or header.get("id") != request["id"]:
+                raise ValueError("an answer to another request")
+            if "ask" not in header:
+                break
+            size = header["ask"]
+            if type(size) is not int or not 0 <= size <= MAX_PAYLOAD:
+                raise ValueError("malformed ask")
+            data = self._read(size, deadline)
+            asks += 1
+            reply = answer(data) if answer is not None and asks <= MAX_ASKS else \
+                {"error": "no dependency is answered here" if answer is None else "too many calls"}
+            self.proc.stdin.write(json.dumps({"answer": reply, "id": request["id"]}, allow_nan=False).encode()
+                                  + b"\n")
+            self.proc.stdin.flush()
         nbytes = header.get("nbytes")
         if type(nbytes) is not int or not 0 <= nbytes <= MAX_PAYLOAD:
             raise ValueError("malformed header")
@@ -275,10 +297,10 @@ class WorkerPool:
             return
         self.idle.put(server)
 
-    def run(self, request: dict) -> tuple[dict, bytes]:
+    def run(self, request: dict, answer: Answer | None = None) -> tuple[dict, bytes]:
         server = self.idle.get()
         try:
-            result = server.run(request)
+            result = server.run(request, answer)
         except (OSError, ValueError, TypeError, KeyError, TimeoutError, EOFError) as exc:
             server.close(kill=True)
             self._replace()

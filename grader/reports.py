@@ -8,7 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TextIO
 
-from grader.results import Report, Status
+from grader.results import Report, Result, Status
 
 #: Colours of the statuses in the text report.
 STATUS_STYLE = {
@@ -24,8 +24,21 @@ STATUS_STYLE = {
 class TextReport:
     """A table (exercise, points, status, reason), failure details, a total and the seed.
 
-    Colours only when writing to a terminal (rich also honours NO_COLOR).
+    Everything fits the console's width and nothing is cut: when the reason
+    column would be narrower than :attr:`MIN_REASON`, it leaves the table and
+    the reasons follow it, one paragraph per message; otherwise the column
+    wraps, and only what the message says beyond its first line follows the
+    table. Identical paragraphs are printed once with every exercise they
+    concern, and the exercises still at their stub (``NotImplementedError``)
+    are counted on one line. Colours only on a terminal (rich also honours
+    NO_COLOR); off a terminal the width is :attr:`FILE_WIDTH` unless given.
     """
+
+    MIN_REASON = 40
+    FILE_WIDTH = 120
+
+    def __init__(self, width: int | None = None) -> None:
+        self.width = width
 
     def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
         from rich.console import Console
@@ -33,30 +46,87 @@ class TextReport:
         from rich.table import Table
 
         console = Console(file=stream, force_terminal=terminal, no_color=not terminal or None, emoji=False,
-                          highlight=False, soft_wrap=False, width=None if terminal else 120)
+                          highlight=False, width=self.width or (None if terminal else self.FILE_WIDTH))
+        results = report.results
+        widths = [max((len(r.name) for r in results), default=0) or len("exercise"),
+                  max([len("points"), *(len(_points(r)) for r in results)]),
+                  max([len("status"), *(len(str(r.status)) for r in results)])]
+        # 4 columns: 5 vertical rules and one space of padding on each side of each column
+        reasons_in_table = console.width - sum(widths) - 13 >= self.MIN_REASON
         table = Table(title=f"nngrade: {escape(report.submission)}", title_justify="left")
-        name_width = max((len(r.name) for r in report.results), default=8)
-        table.add_column("exercise", no_wrap=True, min_width=name_width)
-        table.add_column("points", justify="right", no_wrap=True, min_width=6)
-        table.add_column("status", no_wrap=True, min_width=len("not_implemented"))
-        # what is left of the width after the other columns and the borders
-        reason_width = max(20, console.width - name_width - 6 - len("not_implemented") - 13)
-        table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=reason_width)
-        for r in report.results:
-            style = STATUS_STYLE[r.status]
-            table.add_row(r.name, f"{r.score}/{r.max_score}", f"[{style}]{r.status}[/]", escape(r.summary))
+        for title, width, justify in zip(("exercise", "points", "status"), widths, ("left", "right", "left")):
+            table.add_column(title, no_wrap=True, min_width=width, justify=justify)
+        if reasons_in_table:
+            table.add_column("reason", overflow="fold")
+        for r in results:
+            row = [escape(r.name), _points(r), f"[{STATUS_STYLE[r.status]}]{r.status}[/]"]
+            table.add_row(*row, *([escape(r.summary)] if reasons_in_table else []))
         console.print(table)
-        # details only where the message says more than the table's (possibly cut) one line
-        for r in report.results:
-            if not r.passed and (r.message.strip() != r.summary or len(r.summary) > reason_width):
-                console.print(f"\n[bold]{escape(r.name)}[/] [{STATUS_STYLE[r.status]}]{r.status}[/]")
-                console.print(escape(r.message), highlight=False, soft_wrap=True)
+
+        stubs = [r for r in results if _at_stub(r)]
+        if stubs and not reasons_in_table:
+            console.print(f"\n[{STATUS_STYLE[Status.NOT_IMPLEMENTED]}]{_count(len(stubs))} not implemented "
+                          "yet[/]: the function, or the forward it needs, raises NotImplementedError.")
+        for names, status, text in detail_groups(results, skip_first_line=reasons_in_table,
+                                                 skip=set(map(id, stubs))):
+            head = escape(", ".join(names)) + (f" ({_count(len(names))})" if len(names) > 1 else "")
+            console.print(f"\n[bold]{head}[/] [{STATUS_STYLE[status]}]{status}[/]")
+            console.print(escape(text))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
         console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) "
-                      f"in {report.duration:.1f} s. Seed {report.seed}: rerun with --seed {report.seed}.",
-                      soft_wrap=True)
-        console.print(escape(report.isolation_text), style=None if report.sandboxed else "bold yellow",
-                      soft_wrap=True)
+                      f"in {report.duration:.1f} s.")
+        if credit_line(report):
+            console.print(escape(credit_line(report)))
+        console.print(f"Seed {report.seed}: rerun with --seed {report.seed}.")
+        console.print(escape(report.isolation_text), style=None if report.sandboxed else "bold yellow")
+
+
+def credit_line(report: Report) -> str:
+    """One line on the credit policy and what it did, when an exercise was blocked; else ""."""
+    if not any(r.blocked_by for r in report.results):
+        return ""
+    right = [r for r in report.results if r.right_once_fixed]
+    if report.credit == "independent":
+        earned = sum(r.score for r in right if r.credited)
+        return (f"Credit independent: an exercise right once the functions it calls are fixed earns its "
+                f"points ({earned} point{'s' if earned != 1 else ''}, {_count(len(right))}).")
+    return (f"Credit strict: only exercises that pass as submitted earn points ({_count(len(right))} right "
+            "once the functions they call are fixed earned nothing).")
+
+
+def _points(r: Result) -> str:
+    return f"{r.score}/{r.max_score}"
+
+
+def _count(n: int) -> str:
+    return f"{n} exercise{'s' if n != 1 else ''}"
+
+
+#: How a call ends when the function (or the forward a backward needs) is still the stub.
+STUB_OUTCOMES = frozenset({"not_implemented", "forward_not_implemented"})
+
+
+def _at_stub(r: Result) -> bool:
+    """Is the exercise still the course's stub (it raised NotImplementedError)?"""
+    return r.status is Status.NOT_IMPLEMENTED and bool(r.calls) and r.calls[-1].outcome in STUB_OUTCOMES
+
+
+def detail_groups(results, *, skip_first_line: bool, skip=frozenset()) -> list[tuple[list[str], Status, str]]:
+    """``(names, status, text)`` for the exercises that did not pass, in report
+    order, one entry per distinct (status, text): a module-wide problem (no
+    ``conv.py``, a forbidden import) is told once for all its exercises.
+
+    ``skip_first_line``: the table already shows each message's first line.
+    ``skip``: ids of results left out.
+    """
+    groups: dict[tuple[Status, str], list[str]] = {}
+    for r in results:
+        if r.passed or id(r) in skip:
+            continue
+        text = r.message.partition("\n")[2] if skip_first_line else r.message
+        if text.strip():
+            groups.setdefault((r.status, text), []).append(r.name)
+    return [(names, status, text) for (status, text), names in groups.items()]
 
 
 class JsonReport:
@@ -94,11 +164,16 @@ class JunitReport:
         })
         props = ET.SubElement(suite, "properties")
         for key, value in (("seed", report.seed), ("score", report.score), ("max_score", report.max_score),
-                           ("grader_version", report.grader_version), ("isolation", report.isolation_text)):
+                           ("grader_version", report.grader_version), ("isolation", report.isolation_text),
+                           ("credit", report.credit)):
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
         for r in report.results:
             case = ET.SubElement(suite, "testcase", {
                 "classname": f"nngrade.{r.module}", "name": r.name, "time": f"{r.duration:.3f}"})
+            if r.blocked_by:
+                extra = ET.SubElement(case, "properties")
+                ET.SubElement(extra, "property", {"name": "blocked_by", "value": " ".join(r.blocked_by)})
+                ET.SubElement(extra, "property", {"name": "right_once_fixed", "value": str(r.right_once_fixed).lower()})
             if not r.passed:
                 failure = ET.SubElement(case, "failure", {"type": str(r.status), "message": r.summary})
                 failure.text = r.message
@@ -127,8 +202,11 @@ class GradescopeReport:
                 "status": "passed" if r.passed else "failed",
                 "output": f"[{r.status}] {r.message}",
                 "visibility": "visible",
+                "extra_data": {"status": str(r.status), "blocked_by": r.blocked_by,
+                               "right_once_fixed": r.right_once_fixed},
             } for r in report.results],
-            "extra_data": {"seed": report.seed, "counts": report.counts(), "isolation": report.isolation},
+            "extra_data": {"seed": report.seed, "counts": report.counts(), "isolation": report.isolation,
+                           "credit": report.credit},
         }
         json.dump(plain_json(doc), stream, indent=2, allow_nan=False)
         stream.write("\n")
@@ -151,10 +229,12 @@ class MarkdownReport:
                f"Seed `{report.seed}` (rerun with `--seed {report.seed}`), "
                f"grader {report.grader_version}, {report.duration:.1f} s.", "",
                ("" if report.sandboxed else "> **Warning:** ") + _md(report.isolation_text), "",
-               "| exercise | points | status | reason |", "|---|---:|---|---|"]
+               *([_md(credit_line(report)), ""] if credit_line(report) else []),
+               "| exercise | points | status | blocked by | reason |", "|---|---:|---|---|---|"]
         for r in report.results:
+            blocked = ", ".join(f"`{n}`" for n in r.blocked_by)
             out.append(f"| `{r.name}` | {r.score}/{r.max_score} | {self.ICON[r.status]} {r.status} "
-                       f"| {_md(r.summary)} |")
+                       f"| {blocked} | {_md(r.summary)} |")
         for r in report.results:
             if not r.passed:
                 out += ["", f"<details><summary><code>{r.name}</code>: {r.status}</summary>", "",

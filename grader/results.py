@@ -62,6 +62,20 @@ class Result:
     calls: list[CallRecord] = field(default_factory=list)
     #: True when the grader itself failed (a reference raised): not the student's doing.
     internal: bool = False
+    #: The student's graded functions this exercise was seen to call (a backward:
+    #: its forward too, which made the cache), in the order first called.
+    depends_on: list[str] = field(default_factory=list)
+    #: The failing graded functions it depends on that fail on their own: the root
+    #: causes to fix first (empty when none).
+    blocked_by: list[str] = field(default_factory=list)
+    #: Graded once more with correct dependencies: True when right that way, False
+    #: when still wrong, None when not regraded (nothing blocks it, or it could not be).
+    right_once_fixed: bool | None = None
+    #: What the exercise earns under the other credit policy is decided by the
+    #: report's ``credit``; this says whether the points came from that rule.
+    credited: bool = False
+    #: Warnings the student's code raised while graded (each with its case).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -101,6 +115,8 @@ class Report:
     #: How the workers were isolated: ``{"mechanism": "bubblewrap", ...}`` or
     #: ``{"mechanism": "none", "reason": ...}`` (grader/sandbox.py).
     isolation: dict = field(default_factory=lambda: {"mechanism": "none", "reason": "not recorded"})
+    #: The credit policy (``--credit``): ``independent`` or ``strict`` (grader/dependencies.py).
+    credit: str = "independent"
 
     @property
     def score(self) -> int:
@@ -146,6 +162,7 @@ class Report:
             "duration": round(self.duration, 3),
             "limits": self.limits,
             "isolation": self.isolation,
+            "credit": self.credit,
             "counts": self.counts(),
             "exercises": [r.as_dict() for r in self.results],
         }

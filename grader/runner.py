@@ -30,7 +30,9 @@ from grader.forbidden import StaticReport, check_source
 from grader.pool import ServerFailed, WorkerPool
 from grader.results import Report, Result, Status
 from grader.spec import Case, Exercise
-from grader.verdicts import REFERENCE_LOCK, UNREADABLE, _fail, judge, judge_worker_header, read_document
+from grader.dependencies import DEFAULT_CREDIT, reference_answer, settle
+from grader.verdicts import (REFERENCE_LOCK, UNREADABLE, _fail, judge, judge_gradcheck, judge_worker_header,
+                             read_document)
 from grader.worker import wire
 from grader.worker.guard import FORBIDDEN_RULE
 from grader.worker.protocol import run_protocol
@@ -97,16 +99,20 @@ def _size(case: Case) -> int:
     return sum(np.size(a) for a in (*case.args, *case.upstream) if isinstance(a, np.ndarray))
 
 
+def gradcheck_order(cases: list[Case]) -> list[int]:
+    """Case indices in the order a numerical gradient check prefers them: float64
+    cases first (central differences need the precision), then the smallest."""
+    def key(i: int):
+        arrays = [a for a in (*cases[i].args, *cases[i].upstream) if isinstance(a, np.ndarray)]
+        return (any(a.dtype.kind == "f" and a.dtype != np.float64 for a in arrays), _size(cases[i]))
+    return sorted(range(len(cases)), key=key)
+
+
 def gradcheck_request(ex: Exercise, cases: list[Case], seed: int) -> dict | None:
     """Which case the numerical gradient check uses (the smallest float64 one), and how."""
     if ex.kind != "backward" or not ex.wrt or not cases:
         return None
-    def key(i: int):  # float64 cases first (central differences need the precision), then size
-        arrays = [a for a in (*cases[i].args, *cases[i].upstream) if isinstance(a, np.ndarray)]
-        return (any(a.dtype.kind == "f" and a.dtype != np.float64 for a in arrays), _size(cases[i]))
-
-    idx = min(range(len(cases)), key=key)
-    return {"case": idx, "wrt": list(ex.wrt), "names": list(ex.outputs), "seed": seed}
+    return {"case": gradcheck_order(cases)[0], "wrt": list(ex.wrt), "names": list(ex.outputs), "seed": seed}
 
 
 # ---------------------------------------------------------------------- grading
@@ -116,10 +122,16 @@ class Grader:
     """Grades exercises of one staged submission; see :func:`grade`."""
 
     def __init__(self, submission: Path, staging: Path, exercises: Mapping[str, Exercise], seed: int,
-                 limits: Limits, reference_package: str = "solutions") -> None:
+                 limits: Limits, reference_package: str = "solutions",
+                 catalogue: Mapping[str, Exercise] | None = None) -> None:
         self.submission = Path(submission).resolve()
         self.staged = staging / "submission"
         self.exercises = exercises
+        #: Every graded function (the worker observes calls to all of them).
+        self.catalogue = {**(catalogue or {}), **exercises}
+        self.graded = {}
+        for name, ex in self.catalogue.items():
+            self.graded.setdefault(ex.module, []).append(name)
         self.seed = seed
         self.limits = limits
         self.reference_package = reference_package
@@ -187,6 +199,7 @@ class Grader:
                                 self.seed)
         if self.sandboxed:  # nothing of the host's layout enters a sandbox
             request["protected"] = []
+        request["graded"] = self.graded
         header, payload = pool.run(request)
         verdict = judge_worker_header(header, self.limits)
         if verdict is not None:
@@ -196,6 +209,49 @@ class Grader:
             return _fail(res, Status.ERROR, f"{ex.name} {UNREADABLE}: its results were malformed, "
                          "too large or not finite.")
         return judge(ex, cases, expected, doc, module_file)
+
+    def regrade(self, ex: Exercise, failing: list[str], substitute: frozenset, gradcheck: bool,
+                pool: WorkerPool, worker_dir: str) -> tuple[bool, str]:
+        """Grade ``ex`` once more with correct dependencies (see grader/dependencies.py):
+        the calls to ``substitute`` are answered with the reference's values; with
+        ``gradcheck``, a backward is judged by a gradient check against the
+        student's own forward. (right?, one line saying how it went)."""
+        cases = ex.cases(case_rng(self.seed, ex.name))
+        module_file = f"{ex.module}.py"
+        request = build_request(ex, cases, f"{worker_dir}/{module_file}", self.modules, self.limits, self.seed)
+        request.update(graded=self.graded, substitute=sorted(substitute))
+        if self.sandboxed:  # nothing of the host's layout enters a sandbox
+            request["protected"] = []
+        answer = reference_answer(self.catalogue, substitute, self.reference_package)
+        if gradcheck:
+            chosen = sorted(gradcheck_order(cases)[:REGRADE_CASES])
+            request.update(mode="gradcheck", cases=[request["cases"][i] for i in chosen],
+                           gradcheck={**gradcheck_request(ex, cases, self.seed), "coords": REGRADE_COORDS})
+        header, payload = pool.run(request, answer)
+        problem = judge_worker_header(header, self.limits)
+        doc = read_document(payload) if problem is None else None
+        answered = [d for d in failing if d in substitute] + sorted(substitute.difference(failing))
+        again = f"Graded again with correct {_listing(answered)}" if answered else "Graded again"
+        if doc is None:
+            return False, f"{again}, it did not finish: " + (problem[1] if problem else f"{ex.name} {UNREADABLE}.")
+        if gradcheck:
+            return judge_gradcheck(doc, ex)
+        try:
+            expected = reference_values(ex, cases, self.reference_package)
+        except ReferenceError_ as exc:
+            return False, f"{again}, the grader failed: {exc}."
+        result = judge(ex, cases, expected, doc, module_file)
+        if result.passed:
+            return True, f"{again[0].lower()}{again[1:]}, all {len(cases)} cases pass"
+        return False, f"{again}, it still fails: {result.summary}"
+
+
+#: Coordinates per gradient of the regrade's gradient check, and how many cases it uses.
+REGRADE_COORDS, REGRADE_CASES = 6, 3
+
+
+def _listing(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def build_request(ex: Exercise, cases: list[Case], path: str, siblings, limits: Limits, seed: int) -> dict:
@@ -240,29 +296,44 @@ def start_pool(jobs: int, mode: str, staging: Path, memory_mb: int = Limits.memo
 
 def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: Limits = Limits(),
           jobs: int | None = None, on_result: Callable[[Result], None] | None = None,
-          reference_package: str = "solutions", version: str = "", sandbox: str = "auto") -> Report:
+          reference_package: str = "solutions", version: str = "", sandbox: str = "auto",
+          credit: str = DEFAULT_CREDIT, catalogue: Mapping[str, Exercise] | None = None) -> Report:
     """Grade ``exercises`` (name -> Exercise, in report order) of ``submission``.
 
     ``sandbox``: ``auto`` (the strongest isolation available, else plain
     workers and a report that says so), ``require`` (raise
     :class:`grader.sandbox.SandboxUnavailable` without a sandbox) or ``off``.
+    ``credit``: what an exercise that is right once its failing dependencies
+    are fixed earns (``grader/dependencies.py``); ``catalogue``: every graded
+    function (default: the course's), whose calls are observed.
     """
+    if catalogue is None:
+        from grader.catalogue import EXERCISES as catalogue
     start = time.perf_counter()
     staging = stage(Path(submission))
     try:
         jobs = max(1, min(jobs or default_jobs(), len(exercises) or 1))
         pool, launch = start_pool(jobs, sandbox, staging, limits.memory_mb)
-        grader = Grader(Path(submission), staging, exercises, seed, limits, reference_package)
+        grader = Grader(Path(submission), staging, exercises, seed, limits, reference_package, catalogue)
         grader.sandboxed = launch.sandboxed
         results: dict[str, Result] = {}
         executor = ThreadPoolExecutor(max_workers=jobs)
+        where = launch.submission_dir()
         try:
-            futures = {executor.submit(grader.grade_one, ex, pool, launch.submission_dir()): name
+            futures = {executor.submit(grader.grade_one, ex, pool, where): name
                        for name, ex in exercises.items()}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 if on_result is not None:
                     on_result(results[futures[future]])
+            # The verdicts of the dependencies not asked for, to find the root causes.
+            extra = sorted({d for r in results.values() if not r.passed for d in r.depends_on
+                            if d not in results and d in grader.catalogue})
+            hidden = dict(zip(extra, executor.map(
+                lambda d: grader.grade_one(grader.catalogue[d], pool, where), extra)))
+            settle({**results, **hidden}, grader.catalogue,
+                   lambda ex, failing, substitute, check: grader.regrade(ex, failing, substitute, check, pool, where),
+                   credit, run=lambda fn, items: list(executor.map(fn, items)))
         except BaseException:  # Ctrl-C: stop the servers now rather than wait for every exercise
             executor.shutdown(wait=False, cancel_futures=True)
             pool.close(kill=True)
@@ -272,4 +343,4 @@ def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: L
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Report([results[n] for n in exercises], seed, str(grader.submission), version,
-                  time.perf_counter() - start, limits.as_dict(), public(launch.isolation))
+                  time.perf_counter() - start, limits.as_dict(), public(launch.isolation), credit)

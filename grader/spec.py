@@ -89,6 +89,9 @@ class Exercise:
     rtol, atol: tolerances for float outputs (float64: rtol 1e-6 is the bar).
     hints:     recognisers of classic mistakes, tried in order on a failure.
     description: one line for ``nngrade --list``.
+    stable:    for an exercise that promises numerically stable results: the hint
+               naming the stable form. An overflow or invalid-value warning from
+               the student's code on any of its cases then fails the exercise.
     """
 
     name: str
@@ -103,6 +106,7 @@ class Exercise:
     atol: float = 1e-9
     hints: Sequence[Hint] = ()
     description: str = ""
+    stable: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

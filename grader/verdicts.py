@@ -9,6 +9,7 @@ Expected values and hints stay in this process.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from typing import Mapping
@@ -119,7 +120,8 @@ def _record_ok(rec: dict) -> bool:
     return (type(rec.get("index")) is int and _text(rec.get("outcome"), 40)
             and _number(rec.get("duration", 0.0))
             and (rec.get("message") is None or _text(rec["message"]))
-            and (rec.get("traceback") is None or _text(rec["traceback"])))
+            and (rec.get("traceback") is None or _text(rec["traceback"]))
+            and _list_of(rec.get("warnings", []), str, 8) and all(len(w) <= 240 for w in rec.get("warnings", [])))
 
 
 def _gradcheck_item(item) -> dict | None:
@@ -148,6 +150,18 @@ def clean_gradcheck(gc) -> dict | None:
     return None if any(i is None for i in items) else {"report": items}
 
 
+def _gradcheck_all_ok(doc) -> bool:
+    """A regrade's gradient checks (``{"reports": [[item, ...], ...]}`` or ``{"error"}``)."""
+    if doc is None:
+        return True
+    if type(doc) is not dict:
+        return False
+    if "error" in doc:
+        return _text(doc["error"], 200)
+    reports = doc.get("reports")
+    return _list_of(reports, list, 16) and all(clean_gradcheck({"report": r}) is not None for r in reports)
+
+
 def _gradcheck_ok(gc) -> bool:
     return gc is None or clean_gradcheck(gc) is not None
 
@@ -167,6 +181,9 @@ def well_formed(doc) -> bool:
         return False
     if doc.get("params") is not None and not (_list_of(doc["params"], str, 64)
                                               and all(len(p) <= 80 for p in doc["params"])):
+        return False
+    if not (_list_of(doc.get("observed", []), str, 64) and all(len(n) <= 80 for n in doc.get("observed", []))
+            and _gradcheck_all_ok(doc.get("gradcheck_all"))):
         return False
     return all(_record_ok(rec) for rec in doc.get("cases", [])) and _gradcheck_ok(doc.get("gradcheck"))
 
@@ -194,6 +211,7 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
     if outcome != "ok":
         return _fail(res, Status.ERROR, _with_tb(f"Importing {module_file} {load.get('message')}.", load))
 
+    res.depends_on = [name for name in doc.get("observed") or [] if name != ex.name]
     params = doc.get("params")
     res.gradient_check = clean_gradcheck(doc.get("gradcheck"))
     gradcheck = describe_gradcheck(res.gradient_check)
@@ -206,6 +224,16 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
                          "did the code tamper with the grader's worker?")
         duration = float(rec.get("duration", 0.0))
         kind = rec.get("outcome")
+        warned = rec.get("warnings") or []
+        unstable = [w for w in warned if ex.stable and w.startswith("RuntimeWarning") and STABILITY_WARNINGS.search(w)]
+        if kind == "ok" and unstable:
+            res.calls.append(CallRecord(case.label, "failed", duration, unstable[0]))
+            res.failed_case = case.label
+            res.hint = ex.stable
+            return _fail(res, Status.FAILED, f"Your code warned in {where}: {'; '.join(unstable)}; this exercise "
+                         f"promises numerically stable results, without overflow or invalid values.\n"
+                         f"Hint: {ex.stable}", gradcheck)
+        res.warnings += [f"{w} (in {where})" for w in warned][:MAX_WARNINGS - len(res.warnings)]
         if kind != "ok":
             status, message = _call_problem(ex, kind, str(rec.get("message", "")), rec, where)
             res.calls.append(CallRecord(case.label, kind, duration, message.splitlines()[0]))
@@ -246,8 +274,19 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         return _fail(res, Status.ERROR, "The worker returned fewer results than cases; "
                      "did the code tamper with the grader's worker?")
     res.score = ex.points
-    res.message = clean_text(f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else ""))
+    res.message = clean_text(f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else "")
+                             + _warning_lines(res))
     return res
+
+
+#: Floating-point warnings that break a promise of stability (NumPy's wording).
+STABILITY_WARNINGS = re.compile(r"overflow encountered|invalid value encountered")
+#: At most this many warnings are kept for an exercise's feedback.
+MAX_WARNINGS = 5
+
+
+def _warning_lines(res: Result) -> str:
+    return "".join(f"\nWarning from your code: {w}" for w in res.warnings)
 
 
 #: How a call that did not return normally is graded: outcome -> (status, message template).
@@ -290,7 +329,8 @@ def clean_text(text: str) -> str:
 def _fail(res: Result, status: Status, message: str, extra: str | None = None) -> Result:
     res.status = status
     res.score = 0
-    res.message = clean_text(message + (f"\n{extra}" if extra else ""))
+    res.message = clean_text(message + (f"\n{extra}" if extra else "") + _warning_lines(res))
+    res.warnings = [clean_text(w) for w in res.warnings]
     for call in res.calls:
         call.error = clean_text(call.error) if call.error is not None else None
     return res
@@ -320,3 +360,28 @@ def judge_worker_header(header: dict, limits) -> tuple[Status, str] | None:
     if code != 0 or not header.get("nbytes"):
         return Status.ERROR, f"The worker died (exit code {code}); did the code call os._exit()?"
     return None
+
+
+def judge_gradcheck(doc: dict, ex: Exercise) -> tuple[bool, str]:
+    """Is a backward right against the student's own forward? From a gradcheck-mode document."""
+    found = doc.get("gradcheck_all") or {}
+    against = f"Judged by a gradient check against your own {ex.forward}"
+    if doc.get("violations"):
+        return False, f"{against}, it was stopped: forbidden: " + "; ".join(map(str, doc["violations"])) + "."
+    if (doc.get("load") or {}).get("outcome") != "ok":
+        return False, f"{against}, it could not run: {ex.module}.py could not be loaded."
+    if found.get("error") or not found.get("reports"):
+        return False, f"{against}, it could not run ({found.get('error', 'no result')})."
+    worst, checked = 0.0, 0
+    for report in found["reports"]:
+        for item in report:
+            if "problem" in item:
+                return False, f"{against}: its {item['name']} {item['problem']}."
+            worst = max(worst, float(item["max_rel_error"]))
+            checked += 1
+    if not checked:
+        return False, f"{against}, there was nothing to check."
+    if worst > GRADCHECK_FLAG:
+        return False, f"{against}, it disagrees with central differences (rel. error {worst:.1e})."
+    return True, (f"your {ex.name} agrees with central differences of your own {ex.forward} on "
+                  f"{len(found['reports'])} cases (rel. error at most {worst:.1e})")

@@ -15,6 +15,12 @@ Ex = functools.partial(Exercise, module="activations", kind="function")
 SMALL_Z = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
 UNSTABLE = ("NaN or inf for large |z|: exp overflows there; use a numerically stable form "
             "(e.g. compute exp(-|z|) and treat z >= 0 and z < 0 separately).")
+#: The stable forms named when the student's code warns (Exercise.stable).
+STABLE_SIGMOID = ("exp(-z) overflows for large negative z, with a warning, even where the result is "
+                  "right: use the two-sided stable form e = np.exp(-np.abs(z)); 1 / (1 + e) where "
+                  "z >= 0, e / (1 + e) where z < 0.")
+STABLE_SOFTMAX = ("exp overflows for large z: subtract the maximum along the axis first, "
+                  "np.exp(z - z.max(axis=axis, keepdims=True)), which never exceeds 1.")
 GRAD_AT_ZERO = "the gradient at z == 0 must be {value}: the derivative uses z > 0, not z >= 0."
 
 
@@ -50,11 +56,11 @@ _ref = {name: reference("activations", name) for name in (
     "leaky_relu_grad", "softmax")}
 
 sigmoid = Ex(name="sigmoid", points=1, cases=_cases(magnitude=1e4),
-             hints=(non_finite(_ref["sigmoid"], UNSTABLE),),
+             hints=(non_finite(_ref["sigmoid"], UNSTABLE),), stable=STABLE_SIGMOID,
              description="Logistic sigmoid 1 / (1 + exp(-z)), stable for |z| up to 1e4")
 
 sigmoid_grad = Ex(
-    name="sigmoid_grad", points=1, cases=_cases(magnitude=1e4),
+    name="sigmoid_grad", points=1, cases=_cases(magnitude=1e4), stable=STABLE_SIGMOID,
     hints=(non_finite(_ref["sigmoid_grad"], UNSTABLE),
            matches_variant(_ref["sigmoid_grad"], lambda c: _z(c) * (1 - _z(c)),
                            "s * (1 - s) needs s = sigmoid(z); the formula was applied to z itself.")),
@@ -116,7 +122,7 @@ def _other_axis(case: Case) -> Case | None:
 
 
 softmax = Ex(
-    name="softmax", points=1, cases=softmax_cases,
+    name="softmax", points=1, cases=softmax_cases, stable=STABLE_SOFTMAX,
     hints=(non_finite(_ref["softmax"], "NaN or inf for large |z|: subtract the maximum along "
                                        "the axis before exponentiating."),
            with_inputs(_ref["softmax"], _other_axis,

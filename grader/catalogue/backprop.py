@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from grader.catalogue._cases import elementwise_cases, label, randn, upstream_for
+from grader.catalogue.activations import STABLE_SIGMOID
 from grader.catalogue._hints import (matches_variant, reference, replace_args, scaled_by,
                                      transposed, with_inputs)
 from grader.spec import Case, Exercise
@@ -85,6 +86,7 @@ _sigmoid_cases, _tanh_cases = _elementwise(magnitude=1e4), _elementwise(magnitud
 _relu_cases = _elementwise(with_zero=True, magnitude=1e4)
 
 sigmoid_forward = Ex(name="sigmoid_forward", points=1, kind="forward", cases=_sigmoid_cases,
+                     stable=STABLE_SIGMOID,
                      description="Sigmoid layer (stable for |x| up to 1e4), returning (out, cache)")
 _ref_sigmoid_b = reference("backprop", "sigmoid_backward", "backward", "sigmoid_forward")
 sigmoid_backward = Ex(

@@ -80,11 +80,22 @@ def _with_params(case: Case, stride_index: int, padding_index: int, *, stride, p
 
 # -- corr2d -------------------------------------------------------------------------
 
+#: The second worked example's kernel (exercises/conv.py, corr2d): the Laplacian
+#: equals itself turned by 180 degrees, so it cannot tell cross-correlation from
+#: convolution; this one can (flipped, it gives another result at every place
+#: but one), and it is not square.
+WORKED_K_ASYMMETRIC = np.array([[1.0, 0.0, -1.0],
+                                [2.0, 1.0, 0.0]])
+
+
 def corr2d_cases(rng: np.random.Generator) -> list[Case]:
     cases = [Case("worked example: the chapter's 4x5 input and Laplacian edge kernel, padding 0",
                   args=(WORKED_X.copy(), WORKED_K.copy())),
              Case("worked example: the chapter's 4x5 input and Laplacian edge kernel, padding 1, stride 2",
-                  args=(WORKED_X.copy(), WORKED_K.copy()), kwargs={"padding": 1, "stride": 2})]
+                  args=(WORKED_X.copy(), WORKED_K.copy()), kwargs={"padding": 1, "stride": 2}),
+             Case("worked example: the chapter's 4x5 input and the asymmetric kernel "
+                  "[[1, 0, -1], [2, 1, 0]], padding 0",
+                  args=(WORKED_X.copy(), WORKED_K_ASYMMETRIC.copy()))]
     for (h, w), (kh, kw), padding, stride in (((5, 7), (2, 3), 0, 1), ((6, 5), (3, 1), (1, 0), (2, 1)),
                                               ((7, 8), (3, 3), 2, 3), ((3, 4), (3, 4), 0, 1),
                                               ((4, 6), (1, 2), (0, 2), (1, 2))):

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from grader.catalogue._cases import extreme, label, randn
+from grader.catalogue.activations import STABLE_SIGMOID
 from grader.catalogue._hints import matches_variant, non_finite, reference, scaled_by
 from grader.spec import Case, Exercise
 
@@ -123,6 +124,8 @@ def _sce_softmax_axis0(case: Case):
 _ref_sce = reference("losses", "softmax_cross_entropy")
 softmax_cross_entropy = Ex(
     name="softmax_cross_entropy", points=2, cases=sce_cases, outputs=("loss", "dlogits"),
+    stable=("exp overflows for large logits: use log-sum-exp with each row's maximum m subtracted, "
+            "log p = z - m - log(sum(exp(z - m))), and softmax as exp(z - m) / sum(exp(z - m))."),
     hints=(non_finite(_ref_sce, "NaN or inf for large logits: subtract each row's maximum "
                                 "(or use log-sum-exp) before exponentiating."),
            scaled_by(_ref_sce, _n, SUM_NOT_MEAN),
@@ -155,6 +158,7 @@ def _unit_without_sigmoid_derivative(case: Case):
 _ref_unit = reference("losses", "sigmoid_unit_mse_grad")
 sigmoid_unit_mse_grad = Ex(
     name="sigmoid_unit_mse_grad", points=1, cases=unit_cases, outputs=("loss", "grad_w", "grad_b"),
+    stable=STABLE_SIGMOID,
     hints=(scaled_by(_ref_unit, _n, SUM_NOT_MEAN),
            scaled_by(_ref_unit, 2, "twice the expected value: the loss has a 1/(2n), "
                                    "so the gradient has 1/n."),
@@ -180,6 +184,7 @@ def _ascent(case: Case):
 _ref_step = reference("losses", "gradient_descent_step")
 gradient_descent_step = Ex(
     name="gradient_descent_step", points=1, cases=step_cases, outputs=("w_new", "b_new"),
+    stable=STABLE_SIGMOID,
     hints=(matches_variant(_ref_step, _ascent,
                            "the step goes uphill: subtract lr times the gradient."),),
     description="One batch gradient-descent step of the sigmoid unit")

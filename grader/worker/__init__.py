@@ -13,5 +13,8 @@ NumPy, and its modules refer to each other by relative imports only:
   (an audit hook that reports ``forbidden``); not a security boundary;
 * :mod:`.seccomp` - the system-call filter a worker child installs before
   student code runs (no processes, no exec, no ptrace, no signals to others);
+* :mod:`.observe` - in the child: which graded functions an exercise calls,
+  and, in a regrade, calls to failing dependencies sent to the grader;
+* :mod:`.relay` - the server's side of that ask/answer exchange;
 * :mod:`.server` - the fork server and the child that runs one exercise.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+import warnings
 
 import numpy as np
 
@@ -154,35 +155,61 @@ def describe_base_exception(exc: BaseException, memory_mb) -> tuple[str, str]:
     return "raised", f"raised {type(exc).__name__[:80]}"
 
 
+#: At most this many distinct warnings, of at most MAX_WARNING characters, per call.
+MAX_WARNINGS, MAX_WARNING = 5, 200
+
+
+def _warning_texts(caught) -> list[str]:
+    """The distinct warnings a call raised: ``"RuntimeWarning: overflow encountered in exp"``."""
+    texts: dict[str, None] = {}
+    for w in caught:
+        try:
+            text = f"{str(getattr(w.category, '__name__', 'Warning'))}: {str(w.message)}"
+        except BaseException:  # noqa: BLE001 - a student's warning class may misbehave
+            text = "a warning that cannot be printed"
+        texts[text[:MAX_WARNING]] = None
+        if len(texts) >= MAX_WARNINGS:
+            break
+    return list(texts)
+
+
 def run_cases(kind, func, forward, cases, keep, memory_mb=None) -> list[dict]:
     """Run the protocol on each ``(args, kwargs, upstream)``; one plain record per call.
 
     A record is ``{"index", "outcome", "duration", "value" | "message" [, "traceback"],
-    "inputs_after"}`` (pytest style: the result or the exception, and the time).
+    "inputs_after" [, "warnings"]}`` (pytest style: the result or the exception,
+    the time, and the warnings the call raised, floating-point ones included:
+    NumPy warns on overflow, invalid values and division by zero during it).
     Stops at the first call that does not return normally.
     """
     records = []
     for index, (args, kwargs, upstream) in enumerate(cases):
         record = {"index": index, "outcome": "ok", "duration": 0.0}
         start = time.perf_counter()
-        try:
-            value = run_protocol(kind, func, forward, args, kwargs, upstream)
-            record["duration"] = time.perf_counter() - start
-            record["value"] = encode(value)
-        except ForwardProblem as exc:
-            record["duration"] = time.perf_counter() - start
-            record["outcome"] = "forward_" + exc.kind
-            record["message"] = str(exc)
-            if exc.__cause__ is not None:
-                record["traceback"] = trimmed_traceback(exc.__cause__, keep)
-        except BadReturn as exc:
-            record["duration"] = time.perf_counter() - start
-            record["outcome"] = "bad_return"
-            record["message"] = str(exc)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, ... too
-            record["duration"] = time.perf_counter() - start
-            record["outcome"], record["message"] = describe_base_exception(exc, memory_mb)
-            record["traceback"] = trimmed_traceback(exc, keep)
+        with warnings.catch_warnings(record=True) as caught, \
+                np.errstate(over="warn", invalid="warn", divide="warn"):
+            warnings.simplefilter("always")
+            try:
+                value = run_protocol(kind, func, forward, args, kwargs, upstream)
+                record["duration"] = time.perf_counter() - start
+                record["value"] = encode(value)
+            except ForwardProblem as exc:
+                record["duration"] = time.perf_counter() - start
+                record["outcome"] = "forward_" + exc.kind
+                record["message"] = str(exc)
+                if exc.__cause__ is not None:
+                    record["traceback"] = trimmed_traceback(exc.__cause__, keep)
+            except BadReturn as exc:
+                record["duration"] = time.perf_counter() - start
+                record["outcome"] = "bad_return"
+                record["message"] = str(exc)
+            except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, ... too
+                record["duration"] = time.perf_counter() - start
+                record["outcome"], record["message"] = describe_base_exception(exc, memory_mb)
+                record["traceback"] = trimmed_traceback(exc, keep)
+        found = _warning_texts(caught)
+        if found:
+            record["warnings"] = found
         record["inputs_after"] = encode([list(args), dict(kwargs), list(upstream)])
         records.append(record)
         if record["outcome"] != "ok":
@@ -202,3 +229,23 @@ def run_gradcheck(func, forward, encoded_case: dict, records: list, gc: dict):
                                                    gc["wrt"], gc["names"], gc.get("seed", 0))}
     except BaseException as exc:  # noqa: BLE001
         return {"error": f"{type(exc).__name__} during the check"}
+
+
+def gradcheck_cases(func, forward, encoded_cases: list, gc: dict) -> dict:
+    """A backward judged against the student's own forward: the numerical gradient
+    check on each of ``encoded_cases`` (fresh inputs), with ``gc["coords"]``
+    coordinates per gradient. Plain data: ``{"reports": [[item, ...], ...]}`` or
+    ``{"error": ...}`` (see :func:`numerical_gradient_check`)."""
+    if forward is None:
+        return {"error": "the forward is missing"}
+    reports = []
+    for encoded in encoded_cases:
+        args, kwargs, upstream = (decode(encoded[k]) for k in ("args", "kwargs", "upstream"))
+        try:
+            with np.errstate(all="ignore"):
+                grads = run_protocol("backward", func, forward, args, kwargs, upstream)
+                reports.append(numerical_gradient_check(forward, args, kwargs, upstream, grads, gc["wrt"],
+                                                        gc["names"], gc.get("seed", 0), int(gc.get("coords", 3))))
+        except BaseException as exc:  # noqa: BLE001
+            return {"error": f"{type(exc).__name__} during the check"}
+    return {"reports": reports}

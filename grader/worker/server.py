@@ -40,7 +40,9 @@ import time
 
 from . import seccomp
 from .guard import install_guard
-from .protocol import describe_base_exception, run_cases, run_gradcheck, trimmed_traceback
+from .observe import Asker, Observer
+from .relay import LineReader, Relay
+from .protocol import describe_base_exception, gradcheck_cases, run_cases, run_gradcheck, trimmed_traceback
 from .wire import EXIT_BROKEN, EXIT_MEMORY, MAX_PAYLOAD, decode, dumps
 
 RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE,
@@ -83,6 +85,9 @@ def run_exercise(req: dict, report_fd: int) -> dict:
 
     try:
         mod = load_student_module(req["path"], req["module"])
+        observer = Observer(req["name"], req.get("substitute") or (),
+                            Asker(req["ask_fd"], req["answer_fd"]) if "ask_fd" in req else None)
+        observer.install(req.get("graded") or {}, student_dir, os.path.dirname(os.path.abspath(req["path"])))
         # a module-level __getattr__ is student code too
         func = getattr(mod, req["name"], None)
         forward = getattr(mod, req["forward"], None) if req.get("forward") else None
@@ -102,7 +107,12 @@ def run_exercise(req: dict, report_fd: int) -> dict:
     except BaseException:  # noqa: BLE001 - names are a nicety; a student's __signature__ may misbehave
         pass
 
+    if req.get("mode") == "gradcheck":  # a backward judged against the student's own forward
+        result["gradcheck_all"] = gradcheck_cases(func, forward, req["cases"], req["gradcheck"])
+        result["observed"] = observer.calls()
+        return result
     result["cases"] = run_cases(req["kind"], func, forward, cases, keep, memory_mb)
+    result["observed"] = observer.calls()
     gc = req.get("gradcheck")
     if gc is not None:
         result["gradcheck"] = run_gradcheck(func, forward, req["cases"][gc["case"]], result["cases"], gc)
@@ -135,19 +145,36 @@ def _child(req: dict, wfd: int) -> None:
     os._exit(code)
 
 
-def _collect(rfd: int, pid: int, timeout: float) -> tuple[dict, bytes]:
-    """Read a child's payload and wait for it, within its time; the header and the payload."""
+def _collect(rfd: int, pid: int, timeout: float, relay=None) -> tuple[dict, bytes]:
+    """Read a child's payload and wait for it, within its time; the header and the payload.
+
+    ``relay``: the child's asks (a :class:`.relay.Relay`), passed to the grader and
+    answered while the child runs.
+    """
     deadline = time.monotonic() + timeout
     chunks, size, timed_out, too_large = [], 0, False, False
     start = time.monotonic()
+    watched = [rfd] + ([relay.ask_r] if relay is not None else [])
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select([rfd], [], [], remaining)
+        ready, _, _ = select.select(watched, [], [], remaining)
         if not ready:
             continue
+        if relay is not None and relay.ask_r in ready:
+            state = relay.pump(deadline)
+            if state == "closed":
+                watched.remove(relay.ask_r)
+            elif state == "too_large":
+                too_large = True
+                break
+            elif state == "timed_out":
+                timed_out = True
+                break
+            if rfd not in ready:
+                continue
         chunk = os.read(rfd, 1 << 20)
         if not chunk:
             break
@@ -190,18 +217,30 @@ def _kill(pid: int) -> None:
         pass
 
 
-def serve_one(req: dict, out) -> None:
+def serve_one(req: dict, out, stdin: LineReader | None = None) -> None:
     rfd, wfd = os.pipe()
+    relay = Relay(out, stdin, req.get("id")) if stdin is not None else None
+    if relay is not None:
+        req.update(relay.child_fds())
     pid = os.fork()
     if pid == 0:  # child
         os.close(rfd)
         try:
             os.close(out.fileno())
+            if relay is not None:
+                os.close(relay.ask_r)
+                os.close(relay.answer_w)
         except OSError:
             pass
         _child(req, wfd)
     os.close(wfd)
-    header, payload = _collect(rfd, pid, float(req.get("timeout", 10.0)))
+    if relay is not None:
+        relay.after_fork()
+    try:
+        header, payload = _collect(rfd, pid, float(req.get("timeout", 10.0)), relay)
+    finally:
+        if relay is not None:
+            relay.close()
     header["id"] = req.get("id")
     out.write(json.dumps(header).encode() + b"\n" + payload)
     out.flush()
@@ -253,8 +292,15 @@ def main() -> None:
     hello = setup(config)
     out.write(json.dumps({"hello": hello}).encode() + b"\n")
     out.flush()
-    for line in sys.stdin.buffer:
-        if line.strip():
-            req = json.loads(line)
-            req["seccomp"] = hello["seccomp"]
-            serve_one(req, out)
+    stdin = LineReader(sys.stdin.fileno())
+    while True:
+        line = stdin.readline()
+        if line is None:
+            break
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        if "answer" in req:  # an answer that came after its child's time was up
+            continue
+        req["seccomp"] = hello["seccomp"]
+        serve_one(req, out, stdin)

@@ -437,6 +437,7 @@ WORKED = [
     ("perceptron_train", 0, (np.array([1.0, 1.0]), 1.0, [3])),
     ("corr2d", 0, np.array([[4.0, -9.0, 1.0], [-5.0, -3.0, -4.0]])),
     ("corr2d", 1, np.array([[-3.0, -3.0, 12.0], [27.0, -3.0, 28.0]])),
+    ("corr2d", 2, np.array([[14.0, 17.0, -1.0], [27.0, 16.0, 7.0], [16.0, 23.0, 5.0]])),
     ("conv2d_forward", 0, np.array([[[[-2.5, -2.5, 12.5], [27.5, -2.5, 28.5]]]])),
     ("trans_conv2d", 0, np.array([[2.0, 4.0, 0.0], [9.0, 17.0, 2.0], [10.0, 17.0, 3.0]])),
     ("sigmoid_unit_mse_grad", 0, (0.1130, np.array([-0.0575, -0.0591]), -0.0591)),
@@ -468,3 +469,27 @@ def test_worked_example_gives_the_documented_result(name, index, documented):
     (value,) = reference_values(ex, [case])
     for got, want in zip(_leaves(value), _leaves(documented)):
         np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, atol=5e-5)
+
+
+def test_a_flipped_corr2d_kernel_fails_on_a_worked_example_with_its_hint():
+    """The Laplacian of the first worked examples is symmetric under a half turn;
+    the asymmetric worked example catches a true convolution before any random case."""
+    import grader
+
+    namespace: dict = {}
+    exec("import numpy as np\n"
+         "def corr2d(x, k, padding=0, stride=1):\n"
+         "    k = np.asarray(k, dtype=float)[::-1, ::-1]\n"
+         "    (ph, pw) = (padding, padding) if np.isscalar(padding) else padding\n"
+         "    (sh, sw) = (stride, stride) if np.isscalar(stride) else stride\n"
+         "    xp = np.pad(np.asarray(x, dtype=float), ((ph, ph), (pw, pw)))\n"
+         "    oh, ow = (xp.shape[0] - k.shape[0]) // sh + 1, (xp.shape[1] - k.shape[1]) // sw + 1\n"
+         "    return np.array([[np.sum(xp[i*sh:i*sh+k.shape[0], j*sw:j*sw+k.shape[1]] * k)\n"
+         "                      for j in range(ow)] for i in range(oh)])\n", namespace)
+    with pytest.raises(AssertionError) as info:
+        grader.check("corr2d", namespace["corr2d"])
+    result = info.value.result
+    assert result.failed_case.startswith("worked example") and "asymmetric kernel" in result.failed_case
+    assert result.cases_passed == 2, "the two Laplacian worked examples cannot tell"
+    assert "true convolution" in result.hint
+    assert "expected 14, got 5" in result.message

@@ -152,6 +152,12 @@ def test_list_prints_every_exercise_with_points(capsys):
 @pytest.mark.parametrize("argv, phrase", [
     (["--submission", "/nonexistent/dir"], "no submission folder"),
     (["conv2d_foward"], "did you mean conv2d_forward"),
+    (["conv2d"], "did you mean conv2d_forward or conv2d_backward?"),
+    (["lstm"], "did you mean lstm_cell_forward, lstm_cell_backward, lstm_forward or lstm_backward?"),
+    (["max_pool"], "did you mean max_pool2d_forward or max_pool2d_backward?"),
+    (["pool2d_back"], "did you mean max_pool2d_backward or avg_pool2d_backward?"),
+    (["transp"], "did you mean transposed_conv?"),
+    (["zzz"], "unknown exercise 'zzz'; see nngrade --list"),
     (["--seed", "abc"], "not an integer"),
     (["--timeout", "0"], "must be positive"),
     (["--format", "pdf"], "invalid choice"),

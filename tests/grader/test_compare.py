@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.worker import wire
-from grader.compare import compare, inputs_modified
+from grader.compare import compare, format_pair, inputs_modified
 from grader.forbidden import check_source
 
 TOL = {np.float32: (1e-5, 1e-6), np.float64: (1e-6, 1e-9)}
@@ -179,10 +179,54 @@ def test_static_check_reports_a_syntax_error_with_its_line():
     assert report.syntax_error.startswith("conv.py does not parse (line 1)")
 
 
-def test_relative_error_ignores_entries_expected_to_be_zero():
-    only_zero_off = compare(np.array([0.0, 2.0]), np.array([0.5, 2.0]), 1e-6, 1e-9)
-    assert only_zero_off.max_rel == 0.0 and only_zero_off.max_abs == 0.5
-    all_zero = compare(np.zeros(2), np.array([0.5, 0.0]), 1e-6, 1e-9)
-    assert all_zero.max_rel is None and "max rel error" not in all_zero.describe()
-    both_off = compare(np.array([0.0, 2.0]), np.array([0.5, 3.0]), 1e-6, 1e-9)
-    assert both_off.max_rel == pytest.approx(0.5) and both_off.max_abs == pytest.approx(1.0)
+def test_relative_error_is_not_claimed_where_every_wrong_entry_is_expected_zero():
+    # the issue's case: relu_grad with x >= 0 gives 1 where 0 is expected; the
+    # right entries' relative error (0) says nothing about the mistake
+    found = compare(np.array([0.0, 2.0, 1.0]), np.array([1.0, 2.0, 1.0]), 1e-6, 1e-9)
+    assert found.max_rel is None and found.max_abs == 1.0
+    text = found.describe()
+    assert "rel error" not in text and "every wrong entry is expected to be 0" in text
+    assert "expected 0, got 1" in text
+
+
+def test_errors_are_measured_over_the_wrong_entries_only():
+    # entry 0 passes (within atol) although its relative error is huge; entry 2
+    # passes within rtol although its absolute error is the largest
+    exp = np.array([1e-12, 2.0, 1e7])
+    got = np.array([5e-10, 3.0, 1e7 + 1.0])
+    found = compare(exp, got, 1e-6, 1e-9)
+    assert found.index == (1,) and found.wrong == 1 and found.size == 3
+    assert found.max_abs == pytest.approx(1.0) and found.max_rel == pytest.approx(0.5)
+
+
+def test_relative_error_skips_wrong_entries_expected_zero_but_keeps_the_others():
+    found = compare(np.array([0.0, 2.0]), np.array([0.5, 3.0]), 1e-6, 1e-9)
+    assert found.max_rel == pytest.approx(0.5) and found.max_abs == pytest.approx(1.0)
+    assert "max abs error 1, max rel error 0.5" in found.describe()
+
+
+def test_feedback_counts_the_wrong_entries():
+    exp = np.zeros((3, 4))
+    got = exp.copy()
+    got[1, 1:3] = 7.0
+    assert "wrong values in 2 of 12 entries; first mismatch at index (1, 1)" in \
+        compare(exp, got, 1e-6, 1e-9).describe()
+    assert "wrong values in 1 of 3 entries; first mismatch at index (2,): expected 1, got 0" in \
+        compare(np.array([0, 1, 1]), np.array([0, 1, 0]), 1e-6, 1e-9).describe()
+
+
+def test_a_single_number_reads_as_one_value_without_max_or_index():
+    assert compare(0.5, 0.6, 1e-6, 1e-9).describe() == \
+        "wrong value: expected 0.5, got 0.6 (abs error 0.1, rel error 0.2)"
+    assert compare(0.0, 1.0, 1e-6, 1e-9).describe() == "wrong value: expected 0, got 1 (abs error 1)"
+
+
+@pytest.mark.parametrize("expected, got", [(1.0, 1.0000023), (-0.91981618, -0.91981718),
+                                           (123456.789, 123457.0), (1e-12, 3e-9)])
+def test_expected_and_got_are_printed_with_enough_digits_to_differ(expected, got):
+    exp_text, got_text = format_pair(np.float64(expected), np.float64(got))
+    assert exp_text != got_text
+    assert float(exp_text) == pytest.approx(expected, rel=1e-6)
+    assert float(got_text) == pytest.approx(got, rel=1e-6)
+    # and no more digits than that takes: 6 significant digits when they already differ
+    assert format_pair(0.5, 0.75) == ("0.5", "0.75")

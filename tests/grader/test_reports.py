@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -80,7 +81,7 @@ def test_markdown_is_a_table_with_escaped_pipes_and_folded_details(report):
     assert text.startswith("## nngrade: 1/9 points")
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(rows) == 6
-    assert all(row.count(" | ") == 3 for row in rows)  # the message's own "|" is escaped
+    assert all(row.count(" | ") == 4 for row in rows)  # the message's own "|" is escaped
     assert text.count("<details>") == 5 and "`--seed 42`" in text
     assert "&lt;tag&gt; &amp;" in rows[1]  # no raw HTML in a cell
 
@@ -105,3 +106,141 @@ def test_result_dict_view_matches_attributes(report):
     result = report.results[1]
     assert result["status"] == "failed" and result["score"] == result.score == 0
     assert dict(result)["name"] == "softmax"
+
+
+# -- the text report on an 80-column terminal ----------------------------------------
+
+LONG = "scaled_dot_product_attention_backward"
+
+
+@pytest.fixture
+def narrow_report() -> Report:
+    """Long names and long messages: what a student's terminal has to hold."""
+    stub = [Result(name, "perceptron", 0, 1, Status.NOT_IMPLEMENTED,
+                   f"Not implemented yet: {name} raised NotImplementedError.",
+                   calls=[CallRecord("case", "not_implemented", 0.0, "Not implemented yet")])
+            for name in ("step", "perceptron_predict", "perceptron_update")]
+    backward_stub = Result(LONG, "attention", 0, 3, Status.NOT_IMPLEMENTED,
+                           f"{LONG} needs your scaled_dot_product_attention first: "
+                           "scaled_dot_product_attention raised NotImplementedError.",
+                           calls=[CallRecord("case", "forward_not_implemented", 0.0, "needs")])
+    failed = Result("corr2d", "conv", 0, 2, Status.FAILED,
+                    "Wrong output in case 3 of 8 (worked example: the chapter's 4x5 input and the "
+                    "asymmetric kernel [[1, 0, -1], [2, 1, 0]], padding 0): wrong values in 8 of 9 "
+                    "entries; first mismatch at index (0, 0): expected 14, got 5 (max abs error 29, "
+                    "max rel error 7).\nHint: this is a true convolution (the kernel is flipped): the "
+                    "exercise asks for cross-correlation, out[i, j] = sum(window * k) with k as given.")
+    missing = [Result(name, "rnn", 0, 2, Status.NOT_IMPLEMENTED, "There is no rnn.py in the submission.")
+               for name in ("rnn_cell_forward", "lstm_forward")]
+    passed = Result("relu", "activations", 1, 1, Status.PASSED, "All 4 cases passed.")
+    return Report([*stub, backward_stub, failed, *missing, passed], seed=7, submission="/home/student/nnfund/exercises",
+                  grader_version="0.1.0", duration=0.4, limits={"timeout": 10.0, "memory_mb": 1024})
+
+
+def flat(text: str) -> str:
+    """Text without whitespace or table rules: what survives any wrapping."""
+    return "".join(c for c in text if not c.isspace() and c not in "│┃")
+
+
+@pytest.fixture(params=["width", "COLUMNS"])
+def render_80(request, monkeypatch):
+    """The text report at 80 columns: given to rich directly, or by a terminal's COLUMNS."""
+    def run(report: Report) -> str:
+        stream = io.StringIO()
+        if request.param == "width":
+            FORMATS["text"](width=80).write(report, stream, False)
+        else:
+            monkeypatch.setenv("COLUMNS", "80")
+            monkeypatch.setenv("NO_COLOR", "1")
+            FORMATS["text"]().write(report, stream, True)
+        return re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue())  # bold stays under NO_COLOR
+    return run
+
+
+def test_text_report_fits_80_columns_without_cutting_anything(narrow_report, render_80):
+    text = render_80(narrow_report)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text and "..." not in text
+    for r in narrow_report.results:
+        assert r.name in text
+    failed = narrow_report.results[4]
+    assert flat(failed.message) in flat(text), "the whole message, wrapped, not cut"
+
+
+def test_text_report_at_80_columns_moves_reasons_below_the_table_and_says_each_once(narrow_report, render_80):
+    text = render_80(narrow_report)
+    header = next(line for line in text.splitlines() if "┃ exercise" in line)
+    assert "reason" not in header, "at 80 columns a reason column would be cut to a few characters"
+    assert flat(text).count(flat("wrong values in 8 of 9 entries")) == 1
+    assert flat(text).count(flat("Hint: this is a true convolution")) == 1
+
+
+def test_stubs_are_counted_on_one_line_not_repeated(narrow_report, render_80):
+    text = render_80(narrow_report)
+    assert "4 exercises not implemented yet" in " ".join(text.split())
+    assert "NotImplementedError." in text and text.count("raised NotImplementedError") == 0
+
+
+def test_identical_messages_are_told_once_with_every_exercise_they_concern(narrow_report, render_80):
+    text = render_80(narrow_report)
+    assert text.count("There is no rnn.py in the submission.") == 1
+    assert "rnn_cell_forward, lstm_forward (2 exercises) not_implemented" in " ".join(text.split())
+
+
+def test_wide_text_report_wraps_reasons_in_the_table_and_adds_only_the_rest_below(narrow_report):
+    text = FORMATS["text"](width=160).write(narrow_report, out := io.StringIO(), False) or out.getvalue()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 160
+    header = next(line for line in lines if "┃ exercise" in line)
+    assert "reason" in header
+    failed = narrow_report.results[4]
+    first, rest = failed.message.split("\n", 1)
+    cells = "".join(line.split("│")[4] for line in lines if line.startswith("│") and line.count("│") == 5)
+    assert flat(first) in flat(cells), "the reason column wraps the first line, whole"
+    assert flat(text).count(flat(first)) == 1 and flat(text).count(flat(rest)) == 1
+
+
+# -- root causes and credit in every format -------------------------------------------
+
+@pytest.fixture
+def blocked_report() -> Report:
+    step = Result("step", "perceptron", 0, 1, Status.FAILED, "Wrong output in case 1 of 5: wrong values.")
+    predict = Result("perceptron_predict", "perceptron", 1, 1, Status.FAILED,
+                     "Fails because your `step` fails: fix `step` first. Right once `step` is fixed: graded "
+                     "again with correct step, all 6 cases pass (credit independent: the points are yours).\n"
+                     "Wrong output in case 3 of 6: wrong values.",
+                     depends_on=["step"], blocked_by=["step"], right_once_fixed=True, credited=True)
+    return Report([step, predict], seed=3, submission="/tmp/sub", grader_version="0.1.0", duration=0.2,
+                  limits={"timeout": 10.0, "memory_mb": 1024}, credit="independent")
+
+
+def test_json_entries_carry_blocked_by_empty_when_none(blocked_report):
+    doc = json.loads(render("json", blocked_report))
+    assert doc["credit"] == "independent"
+    step, predict = doc["exercises"]
+    assert step["blocked_by"] == [] and step["right_once_fixed"] is None
+    assert predict["blocked_by"] == ["step"] and predict["right_once_fixed"] is True
+    assert predict["score"] == 1 and predict["status"] == "failed" and predict["depends_on"] == ["step"]
+
+
+def test_other_formats_carry_blocked_by_and_the_credit_policy(blocked_report):
+    suite = ET.fromstring(render("junit", blocked_report).encode()).find("testsuite")
+    assert next(p for p in suite.find("properties") if p.get("name") == "credit").get("value") == "independent"
+    predict = [c for c in suite.findall("testcase") if c.get("name") == "perceptron_predict"][0]
+    props = {p.get("name"): p.get("value") for p in predict.find("properties")}
+    assert props == {"blocked_by": "step", "right_once_fixed": "true"}
+    assert suite.findall("testcase")[0].find("properties") is None
+
+    tests = json.loads(render("gradescope", blocked_report))["tests"]
+    assert tests[1]["extra_data"]["blocked_by"] == ["step"] and tests[0]["extra_data"]["blocked_by"] == []
+    assert tests[1]["score"] == 1 and tests[1]["status"] == "failed"
+
+    markdown = render("markdown", blocked_report)
+    row = next(line for line in markdown.splitlines() if line.startswith("| `perceptron_predict`"))
+    assert "| `step` |" in row and "Credit independent" in markdown
+
+    FORMATS["text"](width=80).write(blocked_report, out := io.StringIO(), False)
+    text = " ".join(out.getvalue().split())
+    assert "Fails because your `step` fails: fix `step` first. Right once `step` is fixed" in text
+    assert "Credit independent: an exercise right once the functions it calls are fixed earns its points " \
+           "(1 point, 1 exercise)." in text

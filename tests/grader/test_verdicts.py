@@ -1,4 +1,6 @@
-"""Verdicts derived from a worker's header, case records and gradient check (grader/verdicts.py)."""
+"""Verdicts derived from a worker's header, case records and gradient check (grader/verdicts.py),
+and on warnings: a promise of stability broken by an overflow or invalid-value warning fails
+the exercise with the stable form named; elsewhere the warnings are part of the feedback."""
 
 from __future__ import annotations
 
@@ -7,7 +9,11 @@ import signal
 import numpy as np
 import pytest
 
+import grader
+from grader.catalogue import EXERCISES
+from grader.results import ExitCode
 from grader.worker import protocol, wire
+from tests.grader.conftest import by_name, copy_model, grade_json
 from grader.results import Status
 from grader.runner import Limits
 from grader.verdicts import describe_gradcheck, judge_worker_header, modified_names, read_document, well_formed
@@ -105,3 +111,50 @@ def test_an_unreadable_value_is_the_students_error():
            "cases": [{"index": 0, "outcome": "ok", "duration": 0.0, "value": bad}]}
     res = judge(ex, [case], [np.zeros(2)], doc, "m.py")
     assert res.status is Status.ERROR and "cannot read" in res.message and not res.internal
+
+
+# -- warnings --------------------------------------------------------------------------------
+
+NAIVE_SIGMOID = "\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n"
+# right values (exp overflows to inf, 4 / inf is 0) but an overflow warning on |z| up to 1e4
+WARNING_TANH_GRAD = "\n\ndef tanh_grad(z):\n    z = np.asarray(z, dtype=float)\n" \
+                    "    return 4 / (np.exp(z) + np.exp(-z)) ** 2\n"
+
+
+def test_naive_sigmoid_fails_on_its_overflow_warning_with_the_stable_form(tmp_path):
+    sub = copy_model(tmp_path / "sub")
+    path = sub / "activations.py"
+    path.write_text(path.read_text() + NAIVE_SIGMOID)
+    code, report = grade_json(tmp_path, "sigmoid", "--submission", str(sub), "--seed", "1")
+    entry = by_name(report)["sigmoid"]
+    assert entry["status"] == "failed" and entry["score"] == 0 and code == ExitCode.NOT_ALL_PASSED
+    assert entry["message"].startswith("Your code warned in case")
+    assert "RuntimeWarning: overflow encountered in exp" in entry["message"]
+    assert "large |z|" in entry["failed_case"]
+    assert entry["hint"] == EXERCISES["sigmoid"].stable and "np.exp(-np.abs(z))" in entry["hint"]
+
+
+def test_a_warning_where_no_stability_is_promised_is_reported_not_failed(tmp_path):
+    sub = copy_model(tmp_path / "sub")
+    path = sub / "activations.py"
+    path.write_text(path.read_text() + WARNING_TANH_GRAD)
+    assert not EXERCISES["tanh_grad"].stable
+    code, report = grade_json(tmp_path, "tanh_grad", "--submission", str(sub), "--seed", "1")
+    entry = by_name(report)["tanh_grad"]
+    assert entry["status"] == "passed" and code == ExitCode.ALL_PASSED
+    assert entry["warnings"] and entry["warnings"][0].startswith("RuntimeWarning: overflow encountered in exp (in case")
+    assert "Warning from your code: RuntimeWarning: overflow encountered in exp" in entry["message"]
+
+
+def test_a_stable_sigmoid_gives_no_warning_and_passes(tmp_path):
+    sub = copy_model(tmp_path / "sub")
+    _, report = grade_json(tmp_path, "activations", "--submission", str(sub), "--seed", "1")
+    assert all(e["status"] == "passed" and e["warnings"] == [] for e in report["exercises"])
+
+
+def test_the_notebook_check_fails_a_naive_sigmoid_the_same_way():
+    namespace: dict = {}
+    exec("import numpy as np" + NAIVE_SIGMOID, namespace)
+    with pytest.raises(AssertionError) as info:
+        grader.check("sigmoid", namespace["sigmoid"])
+    assert "overflow encountered in exp" in str(info.value) and info.value.result.hint == EXERCISES["sigmoid"].stable
