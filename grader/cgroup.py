@@ -85,7 +85,7 @@ class Cgroup:
             return None
         if not os.access(pids, os.W_OK) or not os.access(memory, os.W_OK):
             return None
-        folders = []
+        folders: list[Path] = []
         group = cls(1, folders, memory_mb)
         try:
             for hierarchy in (pids, memory):

@@ -340,9 +340,9 @@ def stage(submission: Path) -> Path:
     site = root / "site"
     site.mkdir()
     numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
-    for src in (numpy_dir, numpy_dir + ".libs"):
-        if os.path.isdir(src):
-            os.symlink(src, site / os.path.basename(src))
+    for numpy_part in (numpy_dir, numpy_dir + ".libs"):
+        if os.path.isdir(numpy_part):
+            os.symlink(numpy_part, site / os.path.basename(numpy_part))
     copy = root / "submission"
     copy.mkdir()
     entries = sorted(e for e in os.listdir(folder) if e.endswith(".py") and e[:-3].isidentifier())

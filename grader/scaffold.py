@@ -99,6 +99,8 @@ def _register(root: Path, module: str, after: str | None) -> bool:
     init = root / "grader" / "catalogue" / "__init__.py"
     text = init.read_text()
     match = re.search(r"MODULES: tuple\[str, \.\.\.\] = \((.*?)\)", text, re.S)
+    if match is None:
+        raise ValueError(f"{init} has no MODULES tuple to add {module} to")
     names = re.findall(r'"(\w+)"', match.group(1))
     if module in names:
         return False

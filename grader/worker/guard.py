@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 #: What student modules may import (top-level names); siblings are added per run.
 ALLOWED_IMPORTS = frozenset({
@@ -95,7 +96,7 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
         exit_now(0)
 
     def importer_is_student() -> bool:
-        frame = getframe(2)
+        frame: types.FrameType | None = getframe(2)
         while frame is not None:
             fn = frame.f_code.co_filename
             if fn.startswith("<frozen") or fn.startswith(importlib_dir):

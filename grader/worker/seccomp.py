@@ -126,7 +126,7 @@ def _assemble(items: list) -> list[tuple]:
             where[item] = count
         else:
             count += 1
-    program = []
+    program: list[tuple] = []
     for item in items:
         if isinstance(item, str):
             continue

@@ -103,28 +103,28 @@ def encode(obj, _depth: int = 0):
             doc["subclass"] = type_name(obj)
         return doc
     if isinstance(obj, int):
-        value = int.__int__(obj)
-        return value if abs(value) < 2**63 else _unsupported("int", "too large")
+        integer = int.__int__(obj)
+        return integer if abs(integer) < 2**63 else _unsupported("int", "too large")
     if isinstance(obj, float):
-        value = float.__float__(obj)
-        return value if math.isfinite(value) else {"t": "float", "v": repr(value)}
+        real = float.__float__(obj)
+        return real if math.isfinite(real) else {"t": "float", "v": repr(real)}
     if isinstance(obj, complex):
-        value = complex(complex.__getattribute__(obj, "real"), complex.__getattribute__(obj, "imag"))
-        return {"t": "complex", "re": encode(value.real), "im": encode(value.imag)}
+        number = complex(complex.__getattribute__(obj, "real"), complex.__getattribute__(obj, "imag"))
+        return {"t": "complex", "re": encode(number.real), "im": encode(number.imag)}
     if isinstance(obj, str):
         return {"t": "str", "v": str.__str__(obj)[:MAX_STRING]}
     if t in (tuple, list):
         if len(obj) > MAX_ITEMS:
             return _unsupported(t.__name__, "too many items")
-        items = tuple.__iter__(obj) if t is tuple else list.__iter__(obj)
-        return {"t": t.__name__, "v": [encode(x, _depth + 1) for x in items]}
+        elements = tuple.__iter__(obj) if t is tuple else list.__iter__(obj)
+        return {"t": t.__name__, "v": [encode(x, _depth + 1) for x in elements]}
     if t is dict:
         if len(obj) > MAX_ITEMS:
             return _unsupported("dict", "too many items")
-        items = list(dict.items(obj))
-        if not all(type(k) is str for k, _ in items):
+        pairs = list(dict.items(obj))
+        if not all(type(k) is str for k, _ in pairs):
             return _unsupported("dict", "keys are not all strings")
-        return {"t": "dict", "v": [[k, encode(v, _depth + 1)] for k, v in items]}
+        return {"t": "dict", "v": [[k, encode(v, _depth + 1)] for k, v in pairs]}
     return _unsupported(type_name(obj))
 
 
@@ -241,15 +241,15 @@ def decode(doc, _depth: int = 0, _budget: list | None = None):
             raise DecodeError("malformed string")
         return value
     if tag in ("tuple", "list"):
-        out = [decode(x, _depth + 1, _budget) for x in _items(doc)]
-        return tuple(out) if tag == "tuple" else out
+        sequence = [decode(x, _depth + 1, _budget) for x in _items(doc)]
+        return tuple(sequence) if tag == "tuple" else sequence
     if tag == "dict":
-        out = {}
+        mapping = {}
         for pair in _items(doc):
             if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
                 raise DecodeError("malformed dict item")
-            out[pair[0][:200]] = decode(pair[1], _depth + 1, _budget)
-        return out
+            mapping[pair[0][:200]] = decode(pair[1], _depth + 1, _budget)
+        return mapping
     if tag == "unsupported":
         return Unsupported(str(doc.get("type", "?"))[:80], str(doc.get("reason", ""))[:80])
     raise DecodeError(f"unknown tag {str(tag)[:20]!r}")
