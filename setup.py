@@ -14,12 +14,14 @@ Every csrc/*.pyx becomes an extension module compiled in place next to its sourc
 
 import os
 import platform
+import pathlib
 import shutil
 import sys
 import tempfile
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 CSRC = "csrc"
 
@@ -121,4 +123,84 @@ def _extensions():
     return cythonize(exts, compiler_directives=COMPILER_DIRECTIVES, include_path=[CSRC])
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})
+# ---------------------------------------------------------------------------------------------
+# Student build: NNFUND_BUILD=student (what `nngrade-release --wheel` and the cibuildwheel workflow
+# set). The wheel then holds no answer in readable form: every module of STUDENT_COMPILED_PACKAGES
+# (the references, the model answers, the catalogue with its hint machinery, the kernels' Python
+# front end) is compiled by Cython from its .py into an extension module, and no .py, .pyx, .pxi,
+# .pxd, .c or .h of those packages goes into the wheel. The instructor's build (the default) is
+# unchanged. These functions are separate from the kernel build above on purpose.
+# ---------------------------------------------------------------------------------------------
+
+STUDENT_BUILD = os.environ.get("NNFUND_BUILD", "").strip().lower() == "student"
+STUDENT_COMPILED_PACKAGES = ("solutions", "solutions.model", "grader.catalogue", "csrc")
+STUDENT_HIDDEN_SUFFIXES = (".py", ".pyx", ".pxi", ".pxd", ".c", ".h")
+# Plain Python semantics for the compiled .py files: no C typing from annotations, wrap-around
+# and bounds checks as in Python (the kernel directives above would change their meaning).
+STUDENT_DIRECTIVES = {"language_level": 3, "annotation_typing": False, "binding": True}
+STUDENT_CYTHON_DIR = os.path.join("build", "student-cython")
+
+
+def _student_hidden(package, filename):
+    """True for a file of a compiled package that must not be in the student wheel."""
+    return package in STUDENT_COMPILED_PACKAGES and filename.endswith(STUDENT_HIDDEN_SUFFIXES)
+
+
+def _student_extensions():
+    """One extension module per .py of the compiled packages (__init__ included)."""
+    from Cython.Build import cythonize
+
+    exts = []
+    for package in STUDENT_COMPILED_PACKAGES:
+        folder = pathlib.Path(*package.split("."))
+        for source in sorted(folder.glob("*.py")):
+            exts.append(Extension(f"{package}.{source.stem}", [source.as_posix()]))
+    return cythonize(exts, compiler_directives=STUDENT_DIRECTIVES, build_dir=STUDENT_CYTHON_DIR,
+                     quiet=True)
+
+
+class StudentBuildPy(build_py):
+    """build_py that leaves out the sources of the compiled packages, and removes any copy
+    of them an earlier (instructor) build left in the build folder."""
+
+    def find_package_modules(self, package, package_dir):
+        return [m for m in super().find_package_modules(package, package_dir)
+                if not _student_hidden(m[0], m[2])]
+
+    def find_data_files(self, package, src_dir):
+        return [f for f in super().find_data_files(package, src_dir) if not _student_hidden(package, f)]
+
+    def run(self):
+        super().run()
+        for package in STUDENT_COMPILED_PACKAGES:
+            folder = pathlib.Path(self.build_lib, *package.split("."))
+            for stale in (folder.iterdir() if folder.is_dir() else ()):
+                if stale.name.endswith(STUDENT_HIDDEN_SUFFIXES):
+                    stale.unlink()
+
+
+class StudentBuildExt(BuildExt):
+    """The kernel build, run on every core, with no debugging information in the modules
+    (stripped: they carry no line tables or paths of the compiled sources)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
+
+    def build_extension(self, ext):
+        if self.compiler.compiler_type == "unix":
+            ext.extra_compile_args = list(ext.extra_compile_args) + ["-g0"]
+            ext.extra_link_args = list(ext.extra_link_args) + (["-s"] if sys.platform != "darwin" else [])
+        super().build_extension(ext)
+
+
+def _setup_arguments():
+    if not STUDENT_BUILD:
+        return {"ext_modules": _extensions(), "cmdclass": {"build_ext": BuildExt}}
+    print("nnfund build: STUDENT build (compiled references, no answer sources)", file=sys.stderr)
+    return {"ext_modules": _extensions() + _student_extensions(),
+            "cmdclass": {"build_ext": StudentBuildExt, "build_py": StudentBuildPy}}
+
+
+setup(**_setup_arguments())

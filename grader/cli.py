@@ -253,6 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nngrade: error: {exc}", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN
 
+    from grader.kitinfo import version_warning
+
+    stale = version_warning(submission, __version__)
+    if stale:
+        print(f"nngrade: warning: {stale}", file=sys.stderr)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     show = not args.no_progress and sys.stderr.isatty()
     advance, context = _progress(len(chosen), show)

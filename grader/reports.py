@@ -212,6 +212,32 @@ class GradescopeReport:
         stream.write("\n")
 
 
+class ClassroomReport:
+    """The results document that GitHub Classroom's ``autograding-grading-reporter`` reads
+    (base64-encoded in a step output): one test per exercise with its own points, so
+    Classroom gives partial credit per exercise."""
+
+    STATUS = {Status.PASSED: "pass"}
+
+    def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
+        tests = [{
+            "name": r.name,
+            "status": "error" if r.internal else self.STATUS.get(r.status, "fail"),
+            "score": r.score,
+            "max_score": r.max_score,
+            "message": None if r.passed else f"[{r.status}] {r.message}",
+            "test_code": f"nngrade {r.name} --seed {report.seed}",
+            "filename": f"exercises/{r.module}.py",
+            "line_no": 0,
+            "duration": round(r.duration * 1000),
+        } for r in report.results]
+        overall = ("error" if any(t["status"] == "error" for t in tests)
+                   else "pass" if all(t["status"] == "pass" for t in tests) else "fail")
+        json.dump({"version": 1, "status": overall, "max_score": report.max_score, "tests": tests},
+                  stream, indent=2)
+        stream.write("\n")
+
+
 def _md(text: str) -> str:
     """Text for one table cell: one line, no column breaks, no HTML tags (``<module>``)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
@@ -248,5 +274,6 @@ FORMATS = {
     "json": JsonReport,
     "junit": JunitReport,
     "gradescope": GradescopeReport,
+    "classroom": ClassroomReport,
     "markdown": MarkdownReport,
 }

@@ -1,0 +1,421 @@
+"""nngrade-release (grader/release.py, grader/gradescope.py, the kit templates in grader/kit/)
+and the student build of setup.py: the kit a student gets holds no answer in readable form,
+grades like the instructor's install, and its CI files work when their steps are run.
+
+The slow tests build the student wheel once for the module and install it into fresh virtual
+environments (numpy and rich come from pip's cache or PyPI)."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader import __version__
+from grader.catalogue import EXERCISES, MODULES, TOTAL_POINTS
+from grader.kitinfo import KIT_FILE, version_warning
+from grader.release import main as release_main
+from tests.grader.conftest import MODEL_DIR, ROOT, copy_model
+
+COMPILED = ("solutions", "solutions/model", "grader/catalogue", "csrc")
+SOURCE_SUFFIXES = (".py", ".pyx", ".pxi", ".pxd", ".c", ".h")
+SEED = "24681357"
+
+#: Classic mistakes written into the model answers: (module, right text, wrong text).
+BUGS = (
+    ("conv", "out += k[i, j] * _offset_view(xp, i, j, oh, ow, sh, sw)",
+     "out += k[-1 - i, -1 - j] * _offset_view(xp, i, j, oh, ow, sh, sw)"),
+    ("losses", "return float(np.mean(diff**2) / 2), diff / diff.size",
+     "return float(np.sum(diff**2) / 2), diff"),
+    ("attention", "scale = 1.0 / math.sqrt(Q.shape[-1])", "scale = 1.0"),
+    ("activations", "return e / np.sum(e, axis=axis, keepdims=True)",
+     "return e / np.sum(e, axis=0, keepdims=True)"),
+    ("perceptron", "def step(z):", "def step(z):\n    raise ValueError('not today')\n\n\ndef _old_step(z):"),
+)
+
+
+def run(cmd, cwd=None, env=None, check=True, timeout=600):
+    done = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{cmd} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
+
+
+def write_buggy(dest: Path) -> Path:
+    """The model answers with the BUGS written in."""
+    copy_model(dest)
+    for module, right, wrong in BUGS:
+        path = dest / f"{module}.py"
+        text = path.read_text()
+        assert right in text, f"the model answer of {module} changed: update BUGS"
+        path.write_text(text.replace(right, wrong, 1))
+    return dest
+
+
+def release(*argv: str) -> int:
+    return release_main([str(a) for a in argv])
+
+
+# -- the kit's files (no wheel) ----------------------------------------------------------
+
+def test_kit_has_the_stubs_of_the_chosen_modules_and_every_file_of_the_contract(tmp_path, capsys):
+    out = tmp_path / "kit"
+    assert release(out, "--modules", "conv", "activations", "--find-links", "https://example.org/w/") == 0
+    assert sorted(p.name for p in (out / "exercises").glob("*.py")) == ["activations.py", "conv.py"]
+    assert (out / "exercises" / "conv.py").read_text() == (ROOT / "exercises" / "conv.py").read_text()
+    for name in ("README.md", "requirements.txt", ".gitignore", ".gitlab-ci.yml",
+                 ".github/workflows/classroom.yml", KIT_FILE):
+        assert (out / name).is_file(), name
+    assert not (out / "solutions").exists() and not (out / "grader").exists()
+    record = json.loads((out / KIT_FILE).read_text())
+    assert record["grader_version"] == __version__
+    assert record["modules"] == ["activations", "conv"]  # catalogue order
+    assert record["exercises"] == {n: e.points for n, e in EXERCISES.items() if e.module in ("activations", "conv")}
+    requirements = (out / "requirements.txt").read_text().splitlines()
+    assert f"nnfund=={__version__}" in requirements
+    assert "--find-links ./wheelhouse" in requirements and "--find-links https://example.org/w/" in requirements
+    readme = (out / "README.md").read_text()
+    assert "| `conv` | `corr2d` |" in readme and "`sigmoid`" in readme and "`lstm_forward`" not in readme
+    assert "@" + "VERSION@" not in readme and __version__ in readme
+    assert "wheelhouse/ is empty" not in capsys.readouterr().err  # --find-links says where the wheels are
+
+
+def test_default_kit_has_every_module_of_the_catalogue(tmp_path, capsys):
+    assert release(tmp_path / "kit") == 0
+    assert "wheelhouse/ is empty" in capsys.readouterr().err
+    assert sorted(p.stem for p in (tmp_path / "kit" / "exercises").glob("*.py")) == sorted(MODULES)
+    labs = ROOT / "exercises" / "labs"
+    assert (tmp_path / "kit" / "exercises" / "labs").is_dir() == labs.is_dir()
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["--modules", "convv"], "unknown module(s) convv"),
+    (["--source", "/nonexistent"], "no clone of the course repository"),
+])
+def test_release_usage_errors_exit_2_with_one_line(tmp_path, argv, phrase, capsys):
+    assert release(tmp_path / "kit", *argv) == 2
+    err = capsys.readouterr().err
+    assert phrase in err and err.count("\n") == 1
+
+
+def test_release_refuses_a_non_empty_folder_without_force(tmp_path, capsys):
+    (tmp_path / "kit").mkdir()
+    (tmp_path / "kit" / "notes.txt").write_text("mine")
+    assert release(tmp_path / "kit") == 2
+    assert "not empty" in capsys.readouterr().err
+    assert release(tmp_path / "kit", "--force") == 0
+    assert (tmp_path / "kit" / "notes.txt").read_text() == "mine"
+
+
+def test_ci_files_grade_with_the_sandbox_and_publish_results(tmp_path):
+    release(tmp_path / "kit")
+    gitlab = yaml.safe_load((tmp_path / "kit" / ".gitlab-ci.yml").read_text())["nngrade"]
+    assert gitlab["artifacts"]["when"] == "always"
+    assert gitlab["artifacts"]["reports"]["junit"] == "nngrade-junit.xml"
+    assert "--format junit --output nngrade-junit.xml" in " ".join(gitlab["script"])
+    assert gitlab["variables"]["NNGRADE_SANDBOX"] == "require"
+    workflow = yaml.safe_load((tmp_path / "kit" / ".github" / "workflows" / "classroom.yml").read_text())
+    steps = workflow["jobs"]["grade"]["steps"]
+    grade = next(s for s in steps if s.get("id") == "nngrade")
+    assert "--sandbox require" in grade["run"] and "--format classroom" in grade["run"]
+    assert grade["env"]["NNGRADE_SEED"] == "${{ secrets.NNGRADE_SEED }}"
+    reporter = steps[-1]
+    assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
+
+
+def test_nngrade_says_when_the_kit_was_released_for_another_version(tmp_path, monkeypatch):
+    (tmp_path / "exercises").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert version_warning(Path("exercises"), __version__) is None  # not a kit
+    (tmp_path / KIT_FILE).write_text(json.dumps({"grader_version": __version__}))
+    assert version_warning(Path("exercises"), __version__) is None
+    (tmp_path / KIT_FILE).write_text(json.dumps({"grader_version": "0.0.1"}))
+    warning = version_warning(Path("exercises"), __version__)
+    assert "released for grader 0.0.1" in warning and __version__ in warning
+    done = run([sys.executable, "-m", "grader", "step", "--no-progress"], cwd=tmp_path, check=False)
+    assert done.returncode == 1  # graded (not_implemented), not refused
+    assert "nngrade: warning: this kit was released for grader 0.0.1" in done.stderr
+
+
+# -- the student wheel -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory) -> Path:
+    from grader.release import build_student_wheel
+
+    dest = tmp_path_factory.mktemp("wheelhouse")
+    build_student_wheel(ROOT, dest, log=io.StringIO())
+    return dest
+
+
+@pytest.fixture(scope="module")
+def student_env(wheelhouse, tmp_path_factory) -> Path:
+    """A fresh virtual environment with only the student wheel (and numpy, rich) installed."""
+    venv = tmp_path_factory.mktemp("student-venv") / "venv"
+    run([sys.executable, "-m", "venv", venv])
+    run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         *wheelhouse.glob("*.whl")])
+    return venv
+
+
+def site_packages(venv: Path) -> Path:
+    found = list((venv / "lib").glob("python3.*/site-packages"))
+    assert len(found) == 1
+    return found[0]
+
+
+def answer_statements() -> dict[str, str]:
+    """ast.dump -> source of every non-trivial statement inside the functions of the
+    references and the model answers (docstrings, imports and bare names left out)."""
+    statements = {}
+    for path in [*(ROOT / "solutions").glob("*.py"), *MODEL_DIR.glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for stmt in ast.walk(node):
+                if not isinstance(stmt, ast.stmt) or isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass,
+                                                                      ast.FunctionDef)):
+                    continue
+                if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                    continue  # a docstring
+                text = ast.unparse(stmt)
+                if len(text) >= 24:
+                    statements[ast.dump(stmt)] = text
+    assert len(statements) > 200
+    return statements
+
+
+def statements_found(folder: Path, answers: dict[str, str]) -> dict[str, str]:
+    """Answer statements present in the files under ``folder``: as code in any .py file
+    (compared as AST), or as their source text in any other file (compiled modules)."""
+    found = {}
+    one_line = {dump: text.encode() for dump, text in answers.items() if "\n" not in text}
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".py":
+            try:
+                tree = ast.parse(path.read_bytes())
+            except (SyntaxError, ValueError):
+                continue
+            for stmt in ast.walk(tree):
+                if isinstance(stmt, ast.stmt) and ast.dump(stmt) in answers:
+                    found[answers[ast.dump(stmt)]] = str(path)
+        else:
+            data = path.read_bytes()
+            for dump, text in one_line.items():
+                if text in data:
+                    found[answers[dump]] = str(path)
+    return found
+
+
+@pytest.mark.slow
+def test_student_wheel_ships_no_source_of_the_compiled_packages(wheelhouse, student_env):
+    (wheel,) = wheelhouse.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for package in COMPILED:
+        compiled = [n for n in names if n.rsplit("/", 1)[0] == package]
+        assert compiled and all(n.endswith((".so", ".pyd")) for n in compiled), (package, compiled)
+    installed = site_packages(student_env)
+    leaked = [str(p) for package in COMPILED for p in (installed / package).rglob("*")
+              if p.suffix in SOURCE_SUFFIXES]
+    assert leaked == []
+    assert not (installed / "solutions" / "model" / "conv.py").exists()
+    assert (installed / "solutions" / "model").is_dir()  # compiled, for the hints
+
+
+@pytest.mark.slow
+def test_no_installed_file_holds_a_statement_of_the_references_or_model_answers(student_env, tmp_path):
+    answers = answer_statements()
+    # the detector finds them where they are readable (so it can fail) ...
+    assert len(statements_found(ROOT / "solutions", answers)) > 200
+    # ... and finds none in the student's installation, compiled modules included
+    assert statements_found(site_packages(student_env), answers) == {}
+    assert statements_found(student_env / "bin", answers) == {}
+
+
+@pytest.mark.slow
+def test_model_answers_get_full_marks_with_the_student_wheel(student_env, tmp_path):
+    submission = copy_model(tmp_path / "model")
+    done = run([student_env / "bin" / "nngrade", "--submission", submission, "--seed", SEED,
+                "--format", "json", "--no-progress"], cwd=tmp_path)
+    report = json.loads(done.stdout)
+    assert (report["score"], report["max_score"]) == (TOTAL_POINTS, TOTAL_POINTS)
+    assert {e["status"] for e in report["exercises"]} == {"passed"}
+
+
+@pytest.mark.slow
+def test_buggy_submissions_get_the_same_verdicts_and_hints_as_the_instructor_install(student_env, tmp_path):
+    submission = write_buggy(tmp_path / "buggy")
+    argv = ["--submission", submission, "--seed", SEED, "--format", "json", "--no-progress"]
+    student = json.loads(run([student_env / "bin" / "nngrade", *argv], cwd=tmp_path, check=False).stdout)
+    instructor = json.loads(run([sys.executable, "-m", "grader", *argv], cwd=tmp_path, check=False).stdout)
+    keys = ("name", "status", "score", "hint", "failed_case", "message", "cases_passed")
+    assert [{k: e[k] for k in keys} for e in student["exercises"]] == \
+           [{k: e[k] for k in keys} for e in instructor["exercises"]]
+    verdicts = {e["name"]: e for e in student["exercises"]}
+    assert verdicts["step"]["status"] == "error" and "not today" in verdicts["step"]["message"]
+    for name in ("corr2d", "mse_loss", "scaled_dot_product_attention", "softmax"):
+        assert verdicts[name]["status"] == "failed", name
+    hinted = [e["name"] for e in student["exercises"] if e["hint"]]
+    assert {"corr2d", "scaled_dot_product_attention"} <= set(hinted), hinted
+    assert 0 < student["score"] < TOTAL_POINTS
+
+
+@pytest.mark.slow
+def test_importing_the_compiled_references_is_still_forbidden(student_env, tmp_path):
+    submission = copy_model(tmp_path / "cheat")
+    path = submission / "activations.py"
+    path.write_text(path.read_text().replace(
+        "def relu(z):", "def relu(z):\n    import solutions.activations as s\n    return s.relu(z)\n\n\ndef _relu(z):"))
+    done = run([student_env / "bin" / "nngrade", "activations", "--submission", submission,
+                "--format", "json", "--no-progress"], cwd=tmp_path, check=False)
+    verdicts = {e["name"]: e for e in json.loads(done.stdout)["exercises"]}
+    assert verdicts["relu"]["status"] == "forbidden" and verdicts["relu"]["score"] == 0
+    assert verdicts["sigmoid"]["status"] == "passed"
+
+
+# -- the kit's CI, run step by step ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def kit_clone(wheelhouse, tmp_path_factory) -> Path:
+    """A fresh clone of a generated kit (wheel included) whose student has done
+    activations right, conv with a flipped kernel, and nothing else."""
+    base = tmp_path_factory.mktemp("kit")
+    kit = base / "template"
+    assert release(kit, "--wheel-from", wheelhouse) == 0
+    shutil.copy(MODEL_DIR / "activations.py", kit / "exercises" / "activations.py")
+    write_buggy(base / "buggy")
+    shutil.copy(base / "buggy" / "conv.py", kit / "exercises" / "conv.py")
+    git = ["git", "-c", "user.name=student", "-c", "user.email=s@example.org"]
+    run([*git, "init", "-q", "-b", "main", kit])
+    run([*git, "add", "-A"], cwd=kit)
+    run([*git, "commit", "-q", "-m", "my work"], cwd=kit)
+    clone = base / "clone"
+    run(["git", "clone", "-q", kit, clone])
+    assert not (clone / "nngrade-classroom.json").exists()
+    return clone
+
+
+def expected_points() -> dict[str, int]:
+    """What the kit_clone student earns per exercise."""
+    points = {n: 0 for n in EXERCISES}
+    points.update({n: e.points for n, e in EXERCISES.items() if e.module == "activations"})
+    points.update({n: e.points for n, e in EXERCISES.items()  # conv: only the flipped corr2d is wrong
+                   if e.module == "conv" and n != "corr2d"})
+    return points
+
+
+def ci_env(tmp: Path) -> dict[str, str]:
+    """A job's environment: this Python (3.11+) first on PATH as `python`, nothing of ours."""
+    bindir = tmp / "bin"
+    bindir.mkdir(exist_ok=True)
+    for name in ("python", "python3"):
+        if not (bindir / name).exists():
+            (bindir / name).symlink_to(sysconfig.get_config_var("BINDIR") + "/python3")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
+    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+    return env
+
+
+@pytest.mark.slow
+def test_classroom_workflow_steps_grade_and_report_each_exercise_points(kit_clone, tmp_path):
+    workflow = yaml.safe_load((kit_clone / ".github" / "workflows" / "classroom.yml").read_text())
+    steps = workflow["jobs"]["grade"]["steps"]
+    output = tmp_path / "github_output"
+    output.touch()
+    env = {**ci_env(tmp_path), "GITHUB_OUTPUT": str(output), "GITHUB_ACTIONS": "true", "CI": "true"}
+    ran = []
+    for step in steps:
+        # `uses:` steps are GitHub's (checkout: the clone; setup-python: PATH above; the reporter:
+        # decoded below); sandbox-setup installs bubblewrap with sudo on GitHub's runner.
+        if "run" not in step or step.get("id") == "sandbox-setup":
+            continue
+        step_env = {k: str(v).replace("${{ secrets.NNGRADE_SEED }}", SEED) for k, v in step.get("env", {}).items()}
+        run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=kit_clone,
+            env={**env, **step_env})
+        ran.append(step["name"])
+    assert ran == ["Install the grader", "Grade"]
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    reporter = steps[-1]
+    runner = reporter["with"]["runners"]
+    assert reporter["env"] == {f"{runner.upper()}_RESULTS": "${{ steps.nngrade.outputs.result }}"}
+    results = json.loads(base64.b64decode(outputs["result"]))
+    assert results["version"] == 1 and results["status"] == "fail"
+    assert results["max_score"] == TOTAL_POINTS
+    assert {t["name"]: t["score"] for t in results["tests"]} == expected_points()
+    assert {t["name"]: t["max_score"] for t in results["tests"]} == {n: e.points for n, e in EXERCISES.items()}
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests["sigmoid"]["status"] == "pass" and tests["sigmoid"]["message"] is None
+    assert tests["corr2d"]["status"] == "fail" and "Hint:" in tests["corr2d"]["message"]
+    assert f"--seed {SEED}" in tests["corr2d"]["test_code"]
+    assert sum(t["score"] for t in results["tests"]) == sum(expected_points().values())
+
+
+@pytest.mark.slow
+def test_gitlab_job_steps_write_the_junit_report(kit_clone, tmp_path):
+    job = yaml.safe_load((kit_clone / ".gitlab-ci.yml").read_text())["nngrade"]
+    env = {**ci_env(tmp_path), **job["variables"], "NNGRADE_SEED": SEED}
+    # apt-get is the image's system setup (bubblewrap), as root on GitLab's runner
+    commands = [c for c in job["before_script"] if not c.startswith("apt-get")] + job["script"]
+    done = run(["bash", "-c", "\n".join(commands)], cwd=kit_clone, env=env, check=False)
+    assert done.returncode == 1, done.stderr  # graded, not every exercise passed
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(kit_clone / job["artifacts"]["reports"]["junit"]).getroot()
+    cases = suite.iter("testcase")
+    failed = {c.get("name") for c in cases if c.find("failure") is not None}
+    assert failed == {n for n, p in expected_points().items() if p == 0}
+
+
+# -- Gradescope --------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_gradescope_autograder_runs_on_a_simulated_autograder_tree(wheelhouse, tmp_path):
+    kit = tmp_path / "kit"
+    assert release(kit, "--wheel-from", wheelhouse, "--gradescope") == 0
+    archive = zipfile.ZipFile(kit / "gradescope" / "autograder.zip")
+    names = archive.namelist()
+    assert {"setup.sh", "run_autograder", "seed"} <= set(names)
+    assert [n for n in names if n.startswith("wheelhouse/")] == [f"wheelhouse/{w.name}" for w in wheelhouse.glob("*.whl")]
+    for script in ("setup.sh", "run_autograder"):
+        assert (archive.getinfo(script).external_attr >> 16) & 0o111, script
+    root = tmp_path / "autograder"
+    archive.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):
+        (root / "source" / script).chmod(0o755)
+    env = {**ci_env(tmp_path), "NNGRADE_AUTOGRADER_ROOT": str(root), "NNGRADE_NO_APT": "1",
+           "NNGRADE_PYTHON": sysconfig.get_config_var("BINDIR") + "/python3"}
+    run(["bash", root / "source" / "setup.sh"], cwd=root / "source", env=env)
+    # a repository-style submission: the student's files under exercises/
+    write_buggy(root / "submission" / "exercises")
+    done = run([root / "source" / "run_autograder"], cwd=root, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    seed = int((root / "source" / "seed").read_text())
+    assert results["extra_data"]["seed"] == seed and str(seed) in results["output"]
+    assert results["max_score"] == TOTAL_POINTS
+    assert [t["name"] for t in results["tests"]] == list(EXERCISES)
+    instructor = json.loads(run([sys.executable, "-m", "grader", "--submission", root / "submission" / "exercises",
+                                 "--seed", seed, "--format", "json", "--no-progress"], check=False).stdout)
+    truth = {e["name"]: e for e in instructor["exercises"]}
+    for test in results["tests"]:
+        want = truth[test["name"]]
+        assert test["score"] == want["score"] and test["max_score"] == want["max_score"], test["name"]
+        assert test["status"] == ("passed" if want["status"] == "passed" else "failed"), test["name"]
+        assert test["visibility"] == "visible"
+        assert test["output"] == f"[{want['status']}] {want['message']}"
+    assert results["score"] == instructor["score"] == sum(t["score"] for t in results["tests"])
+    assert 0 < results["score"] < TOTAL_POINTS
