@@ -154,6 +154,20 @@ def readable_sources(wheel: Path) -> list[str]:
                 if name.rsplit("/", 1)[0] in COMPILED_PACKAGES and name.endswith(HIDDEN_SUFFIXES)]
 
 
+def check_installed(stream=None) -> int:
+    """0 when the installed packages hold no source of a compiled package (the check the
+    cibuildwheel workflow runs on every wheel it builds), else 1 with the files listed."""
+    stream = stream or sys.stderr
+    leaked = []
+    for package in COMPILED_PACKAGES:
+        spec = importlib.util.find_spec(package.replace("/", "."))
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            leaked += [str(p) for p in Path(folder).iterdir() if p.name.endswith(HIDDEN_SUFFIXES)]
+    for path in leaked:
+        print(f"readable source in the student install: {path}", file=stream)
+    return 1 if leaked else 0
+
+
 def build_student_wheel(source: Path, dest: Path, log=None) -> Path:
     """Build the student wheel of the clone at ``source`` into ``dest``; returns its path."""
     log = log or sys.stderr

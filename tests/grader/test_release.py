@@ -176,33 +176,51 @@ def site_packages(venv: Path) -> Path:
     return found[0]
 
 
+def statements_of(path: Path):
+    """(ast.dump, source) of every statement inside the functions of a file, but docstrings,
+    imports, pass and nested definitions."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for stmt in ast.walk(node):
+            if not isinstance(stmt, ast.stmt) or isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass,
+                                                                  ast.FunctionDef)):
+                continue
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                continue  # a docstring
+            yield ast.dump(stmt), ast.unparse(stmt)
+
+
 def answer_statements() -> dict[str, str]:
-    """ast.dump -> source of every non-trivial statement inside the functions of the
-    references and the model answers (docstrings, imports and bare names left out)."""
+    """ast.dump -> source of every non-trivial statement of the references and the model
+    answers that the student sees anyway is left out: those also in the stubs or the
+    exercises' descriptions (which state the formulas), or in the grader's readable
+    modules (generic code such as making a random generator)."""
+    public_text = "\n".join([*(p.read_text() for p in (ROOT / "exercises").glob("*.py")),
+                             *(ex.description for ex in EXERCISES.values())])
+    public = {dump for p in (ROOT / "grader").glob("*.py") for dump, _ in statements_of(p)}
     statements = {}
     for path in [*(ROOT / "solutions").glob("*.py"), *MODEL_DIR.glob("*.py")]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            for stmt in ast.walk(node):
-                if not isinstance(stmt, ast.stmt) or isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass,
-                                                                      ast.FunctionDef)):
-                    continue
-                if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-                    continue  # a docstring
-                text = ast.unparse(stmt)
-                if len(text) >= 24:
-                    statements[ast.dump(stmt)] = text
+        for dump, text in statements_of(path):
+            if len(text) >= 24 and dump not in public and text not in public_text:
+                statements[dump] = text
     assert len(statements) > 200
     return statements
 
 
-def statements_found(folder: Path, answers: dict[str, str]) -> dict[str, str]:
-    """Answer statements present in the files under ``folder``: as code in any .py file
-    (compared as AST), or as their source text in any other file (compiled modules)."""
+def installed_files(venv: Path) -> list[Path]:
+    """Every file the nnfund wheel installed (its RECORD), the console scripts included."""
+    site = site_packages(venv)
+    (record,) = site.glob("nnfund-*.dist-info/RECORD")
+    return [(site / line.split(",")[0]).resolve() for line in record.read_text().splitlines() if line]
+
+
+def statements_found(files, answers: dict[str, str]) -> dict[str, str]:
+    """Answer statements present in ``files``: as code in a .py file (compared as AST), or as
+    their source text in any other file (compiled modules, metadata, scripts)."""
     found = {}
     one_line = {dump: text.encode() for dump, text in answers.items() if "\n" not in text}
-    for path in folder.rglob("*"):
+    for path in files:
         if not path.is_file():
             continue
         if path.suffix == ".py":
@@ -234,16 +252,22 @@ def test_student_wheel_ships_no_source_of_the_compiled_packages(wheelhouse, stud
     assert leaked == []
     assert not (installed / "solutions" / "model" / "conv.py").exists()
     assert (installed / "solutions" / "model").is_dir()  # compiled, for the hints
+    check = [student_env / "bin" / "python", "-c",
+             "import sys, grader.release as r; sys.exit(r.check_installed())"]
+    assert run(check, cwd=student_env).returncode == 0
+    # the same check fails on the instructor's install, which has the sources
+    assert run([sys.executable, *check[1:]], cwd=ROOT, check=False).returncode == 1
 
 
 @pytest.mark.slow
 def test_no_installed_file_holds_a_statement_of_the_references_or_model_answers(student_env, tmp_path):
     answers = answer_statements()
     # the detector finds them where they are readable (so it can fail) ...
-    assert len(statements_found(ROOT / "solutions", answers)) > 200
-    # ... and finds none in the student's installation, compiled modules included
-    assert statements_found(site_packages(student_env), answers) == {}
-    assert statements_found(student_env / "bin", answers) == {}
+    assert len(statements_found((ROOT / "solutions").rglob("*.py"), answers)) > 200
+    # ... and finds none in what the student wheel installed, compiled modules included
+    files = installed_files(student_env)
+    assert len([f for f in files if f.suffix == ".so"]) >= 30
+    assert statements_found(files, answers) == {}
 
 
 @pytest.mark.slow
@@ -285,6 +309,27 @@ def test_importing_the_compiled_references_is_still_forbidden(student_env, tmp_p
     verdicts = {e["name"]: e for e in json.loads(done.stdout)["exercises"]}
     assert verdicts["relu"]["status"] == "forbidden" and verdicts["relu"]["score"] == 0
     assert verdicts["sigmoid"]["status"] == "passed"
+
+
+@pytest.mark.slow
+def test_notebook_self_check_works_with_the_student_wheel(student_env, tmp_path):
+    script = tmp_path / "cell.py"
+    script.write_text(
+        "import numpy as np, grader\n"
+        "def corr2d(x, k, padding=0, stride=1):\n"
+        "    x = np.pad(np.asarray(x, float), padding); k = np.asarray(k, float)[::-1, ::-1]\n"
+        "    oh, ow = x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1\n"
+        "    out = np.array([[np.sum(x[i:i + k.shape[0], j:j + k.shape[1]] * k) for j in range(ow)]\n"
+        "                    for i in range(oh)])\n"
+        "    return out[::stride, ::stride]\n"
+        "print(grader.check('relu', lambda z: np.maximum(z, 0)).status)\n"
+        "try:\n"
+        "    grader.check('corr2d', corr2d)\n"
+        "except AssertionError as exc:\n"
+        "    print(exc)\n")
+    done = run([student_env / "bin" / "python", script], cwd=tmp_path)
+    assert done.stdout.startswith("passed\n")
+    assert "corr2d" in done.stdout and "Hint:" in done.stdout and "flipped" in done.stdout
 
 
 # -- the kit's CI, run step by step ------------------------------------------------------
