@@ -233,8 +233,9 @@ class ClassroomReport:
         } for r in report.results]
         overall = ("error" if any(t["status"] == "error" for t in tests)
                    else "pass" if all(t["status"] == "pass" for t in tests) else "fail")
-        json.dump({"version": 1, "status": overall, "max_score": report.max_score, "tests": tests},
-                  stream, indent=2)
+        doc = {"version": 1, "status": overall, "max_score": report.max_score, "tests": tests,
+               "isolation": report.isolation}  # an extra key: the reporter reads the others
+        json.dump(plain_json(doc), stream, indent=2, allow_nan=False)
         stream.write("\n")
 
 

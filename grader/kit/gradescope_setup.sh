@@ -9,7 +9,7 @@ PYTHON="${NNGRADE_PYTHON:-python@PYTHON@}"
 if [ -z "${NNGRADE_NO_APT:-}" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q "python@PYTHON@" "python@PYTHON@-venv" bubblewrap
+    apt-get install -y -q "python@PYTHON@" "python@PYTHON@-venv"
 fi
 "$PYTHON" -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install -q --find-links "$ROOT/source/wheelhouse" \

@@ -37,7 +37,7 @@ def render(fmt: str, report: Report, terminal: bool = False) -> str:
 
 
 def test_registry_offers_the_contract_formats():
-    assert set(FORMATS) == {"text", "json", "junit", "gradescope", "markdown"}
+    assert set(FORMATS) == {"text", "json", "junit", "gradescope", "markdown", "classroom"}
 
 
 def test_json_has_contract_keys_and_every_exercise(report):
@@ -74,6 +74,20 @@ def test_gradescope_follows_the_results_json_spec(report):
         assert test["status"] == ("passed" if result.passed else "failed")
         assert test["score"] == result.score and test["max_score"] == result.max_score
         assert str(result.status) in test["output"]
+
+
+def test_classroom_gives_each_exercise_its_own_points_in_the_reporter_format(report):
+    doc = json.loads(render("classroom", report))
+    assert (doc["version"], doc["status"], doc["max_score"]) == (1, "fail", 9)
+    assert [(t["name"], t["score"], t["max_score"], t["status"]) for t in doc["tests"]] == [
+        ("relu", 1, 1, "pass"), ("softmax", 0, 2, "fail"), ("sigmoid", 0, 2, "fail"),
+        ("step", 0, 1, "fail"), ("corr2d", 0, 2, "fail"), ("mse_loss", 0, 1, "fail")]
+    assert doc["tests"][0]["message"] is None
+    assert doc["tests"][1]["message"].startswith("[failed] Wrong output") and "Hint: axis." in doc["tests"][1]["message"]
+    assert doc["tests"][4]["filename"] == "exercises/conv.py"
+    assert doc["tests"][1]["test_code"] == "nngrade softmax --seed 42"
+    report.results[1].internal = True  # the grader itself failed: an error, not the student's fail
+    assert json.loads(render("classroom", report))["status"] == "error"
 
 
 def test_markdown_is_a_table_with_escaped_pipes_and_folded_details(report):
