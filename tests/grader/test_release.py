@@ -329,7 +329,7 @@ def test_notebook_self_check_works_with_the_student_wheel(student_env, tmp_path)
         "    print(exc)\n")
     done = run([student_env / "bin" / "python", script], cwd=tmp_path)
     assert done.stdout.startswith("passed\n")
-    assert "corr2d" in done.stdout and "Hint:" in done.stdout and "flipped" in done.stdout
+    assert "Wrong output in case" in done.stdout and "Hint:" in done.stdout and "flipped" in done.stdout
 
 
 # -- the kit's CI, run step by step ------------------------------------------------------
@@ -367,7 +367,7 @@ def ci_env(tmp: Path) -> dict[str, str]:
     """A job's environment: this Python (3.11+) first on PATH as `python`, nothing of ours."""
     bindir = tmp / "bin"
     bindir.mkdir(exist_ok=True)
-    for name in ("python", "python3"):
+    for name in ("python", "python3", f"python{sys.version_info.major}.{sys.version_info.minor}"):
         if not (bindir / name).exists():
             (bindir / name).symlink_to(sysconfig.get_config_var("BINDIR") + "/python3")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
@@ -422,6 +422,33 @@ def test_gitlab_job_steps_write_the_junit_report(kit_clone, tmp_path):
     cases = suite.iter("testcase")
     failed = {c.get("name") for c in cases if c.find("failure") is not None}
     assert failed == {n for n, p in expected_points().items() if p == 0}
+
+
+def readme_block(readme: str, heading: str) -> list[str]:
+    """The commands of the first bash block under a heading of the kit's README."""
+    section = readme.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_kit_readme_commands_install_and_grade_in_a_fresh_clone(kit_clone, tmp_path):
+    readme = (kit_clone / "README.md").read_text()
+    install = readme_block(readme, "Install (once)")
+    assert install[0] == f"python{sys.version_info.major}.{sys.version_info.minor} -m venv .venv"
+    env = ci_env(tmp_path)
+    work = readme_block(readme, "Work and check yourself")
+    expected = {"nngrade --list": 0, "nngrade sigmoid": 0, "nngrade activations": 0,
+                "nngrade": 1, "nngrade --seed 1234": 1}
+    assert work == list(expected)
+    run(["bash", "-c", "\n".join(install)], cwd=kit_clone, env=env)
+    for command, status in expected.items():
+        line = command if command == "nngrade --list" else f"{command} --no-progress"
+        done = run(["bash", "-c", f"{install[1]} && {line}"], cwd=kit_clone, env=env, check=False)
+        assert done.returncode == status, (command, done.stdout[-2000:], done.stderr[-2000:])
+        assert "warning" not in done.stderr  # the kit's own grader version grades it
+        if command == "nngrade activations":
+            assert "Total: 10/10" in done.stdout
 
 
 # -- Gradescope --------------------------------------------------------------------------
