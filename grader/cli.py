@@ -237,11 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             catalogue = load_catalogue()
         except Exception as exc:  # noqa: BLE001 - a broken install, reported in one line
             raise UsageError(f"the exercise catalogue could not be loaded ({type(exc).__name__}: {exc})") from None
-        if args.list:
-            _quiet_on_broken_pipe(list_exercises, catalogue, sys.stdout)
-            return ExitCode.ALL_PASSED
-        chosen = select(catalogue, args.names)
+        from grader.kitinfo import kit_modules
+
         submission = Path(args.submission)
+        # in a student kit, "everything" is the kit's modules, not the whole catalogue
+        in_kit = kit_modules(submission, catalogue)
+        if args.list:
+            _quiet_on_broken_pipe(list_exercises, select(catalogue, in_kit), sys.stdout)
+            return ExitCode.ALL_PASSED
+        chosen = select(catalogue, args.names or in_kit)
         if not submission.is_dir():
             raise UsageError(f"no submission folder {str(submission)!r} (use --submission DIR)")
         if not os.access(submission, os.R_OK | os.X_OK):

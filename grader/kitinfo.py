@@ -29,6 +29,17 @@ def find_kit_record(submission: Path) -> tuple[Path, dict] | None:
     return None
 
 
+def kit_modules(submission: Path, catalogue) -> list[str]:
+    """The modules of the kit around ``submission`` that the catalogue knows (all of them
+    when there is no kit or its record names none)."""
+    found = find_kit_record(submission)
+    modules = found[1].get("modules") if found else None
+    if not isinstance(modules, list):
+        return []
+    known = {ex.module for ex in catalogue.values()}
+    return [m for m in modules if isinstance(m, str) and m in known]
+
+
 def version_warning(submission: Path, running: str) -> str | None:
     """One line when the kit around ``submission`` was released for another grader version."""
     found = find_kit_record(submission)

@@ -135,6 +135,33 @@ def test_ci_files_grade_with_the_sandbox_and_publish_results(tmp_path):
     assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
 
 
+def test_nngrade_in_a_kit_grades_the_kit_modules_only(tmp_path, monkeypatch):
+    assert release(tmp_path / "kit", "--modules", "perceptron") == 0
+    done = run([sys.executable, "-m", "grader", "--format", "json", "--no-progress"], cwd=tmp_path / "kit",
+               check=False)
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and report["max_score"] == 8
+    assert [e["name"] for e in report["exercises"]] == [n for n, e in EXERCISES.items() if e.module == "perceptron"]
+    listed = run([sys.executable, "-m", "grader", "--list"], cwd=tmp_path / "kit").stdout
+    assert "perceptron_train" in listed and "sigmoid" not in listed and "total: 8 points" in listed
+    done = run([sys.executable, "-m", "grader", "sigmoid", "--format", "json", "--no-progress"],
+               cwd=tmp_path / "kit", check=False)
+    assert [e["name"] for e in json.loads(done.stdout)["exercises"]] == ["sigmoid"]  # named: as asked
+
+
+def test_cibuildwheel_workflow_builds_student_wheels_for_every_platform_and_checks_them():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "student-wheels.yml").read_text())
+    job = workflow["jobs"]["wheels"]
+    systems = " ".join(job["strategy"]["matrix"]["os"])
+    assert "ubuntu" in systems and "macos" in systems and "windows" in systems
+    build = next(s for s in job["steps"] if "cibuildwheel" in s.get("run", "") and "env" in s)
+    assert build["env"]["CIBW_ENVIRONMENT"] == "NNFUND_BUILD=student"
+    assert build["env"]["CIBW_BUILD"].split() == ["cp311-*", "cp312-*", "cp313-*"]
+    assert "r.check_installed()" in build["env"]["CIBW_TEST_COMMAND"]
+    setup = (ROOT / "setup.py").read_text()
+    assert 'os.environ.get("NNFUND_BUILD", "")' in setup and '== "student"' in setup
+
+
 def test_nngrade_says_when_the_kit_was_released_for_another_version(tmp_path, monkeypatch):
     (tmp_path / "exercises").mkdir()
     monkeypatch.chdir(tmp_path)
