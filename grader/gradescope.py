@@ -43,12 +43,13 @@ def linux_wheels(wheels: Sequence[Path]) -> tuple[list[Path], str]:
     return chosen, min(versions, key=lambda v: tuple(map(int, v.split("."))))
 
 
-def write_autograder(dest: Path, wheels: Sequence[Path], version: str, seed: int | None = None) -> Path:
-    """Write ``dest/autograder.zip``; returns its path."""
+def write_autograder(dest: Path, wheels: Sequence[Path], version: str, modules: Sequence[str],
+                     seed: int | None = None) -> Path:
+    """Write ``dest/autograder.zip`` grading the kit's ``modules``; returns its path."""
     from grader.release import render
 
     chosen, python = linux_wheels(wheels)
-    values = {"VERSION": version, "PYTHON": python}
+    values = {"VERSION": version, "PYTHON": python, "MODULES": " ".join(modules)}
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     dest.mkdir(parents=True, exist_ok=True)
     path = dest / ARCHIVE

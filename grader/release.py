@@ -253,7 +253,7 @@ def release(args: argparse.Namespace, log=None) -> Path:
     if args.gradescope:
         from grader.gradescope import write_autograder
 
-        zip_path = write_autograder(out / "gradescope", wheels, __version__)
+        zip_path = write_autograder(out / "gradescope", wheels, __version__, modules)
         print(f"nngrade-release: {zip_path} (upload it as the assignment's autograder)", file=log)
     if not any((out / "wheelhouse").glob("*.whl")) and not args.find_links:
         print("nngrade-release: warning: wheelhouse/ is empty and no --find-links was given: "
