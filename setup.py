@@ -133,7 +133,8 @@ def _extensions():
 # ---------------------------------------------------------------------------------------------
 
 STUDENT_BUILD = os.environ.get("NNFUND_BUILD", "").strip().lower() == "student"
-STUDENT_COMPILED_PACKAGES = ("solutions", "solutions.model", "grader.catalogue", "csrc")
+# Each of these packages and every subpackage of it (solutions.model, ...) is compiled.
+STUDENT_COMPILED_PACKAGES = ("solutions", "grader.catalogue", "csrc")
 STUDENT_HIDDEN_SUFFIXES = (".py", ".pyx", ".pxi", ".pxd", ".c", ".h")
 # Plain Python semantics for the compiled .py files: no C typing from annotations, wrap-around
 # and bounds checks as in Python (the kernel directives above would change their meaning).
@@ -141,9 +142,21 @@ STUDENT_DIRECTIVES = {"language_level": 3, "annotation_typing": False, "binding"
 STUDENT_CYTHON_DIR = os.path.join("build", "student-cython")
 
 
+def _student_compiled(package):
+    return any(package == root or package.startswith(root + ".") for root in STUDENT_COMPILED_PACKAGES)
+
+
 def _student_hidden(package, filename):
     """True for a file of a compiled package that must not be in the student wheel."""
-    return package in STUDENT_COMPILED_PACKAGES and filename.endswith(STUDENT_HIDDEN_SUFFIXES)
+    return _student_compiled(package) and filename.endswith(STUDENT_HIDDEN_SUFFIXES)
+
+
+def _student_packages():
+    """Every compiled package: the roots and the folders with an __init__.py below them."""
+    for root in STUDENT_COMPILED_PACKAGES:
+        top = pathlib.Path(*root.split("."))
+        for init in sorted(top.rglob("__init__.py")):
+            yield ".".join(init.parent.parts), init.parent
 
 
 def _student_extensions():
@@ -151,8 +164,7 @@ def _student_extensions():
     from Cython.Build import cythonize
 
     exts = []
-    for package in STUDENT_COMPILED_PACKAGES:
-        folder = pathlib.Path(*package.split("."))
+    for package, folder in _student_packages():
         for source in sorted(folder.glob("*.py")):
             exts.append(Extension(f"{package}.{source.stem}", [source.as_posix()]))
     return cythonize(exts, compiler_directives=STUDENT_DIRECTIVES, build_dir=STUDENT_CYTHON_DIR,
@@ -172,10 +184,10 @@ class StudentBuildPy(build_py):
 
     def run(self):
         super().run()
-        for package in STUDENT_COMPILED_PACKAGES:
-            folder = pathlib.Path(self.build_lib, *package.split("."))
-            for stale in (folder.iterdir() if folder.is_dir() else ()):
-                if stale.name.endswith(STUDENT_HIDDEN_SUFFIXES):
+        for root in STUDENT_COMPILED_PACKAGES:
+            folder = pathlib.Path(self.build_lib, *root.split("."))
+            for stale in (folder.rglob("*") if folder.is_dir() else ()):
+                if stale.is_file() and stale.name.endswith(STUDENT_HIDDEN_SUFFIXES):
                     stale.unlink()
 
 

@@ -39,9 +39,9 @@ from typing import Sequence
 
 from grader.kitinfo import KIT_FILE
 
-#: Packages that the student build ships compiled only, and the sources it must leave out
-#: (the same facts as setup.py's STUDENT_COMPILED_PACKAGES, checked on the built wheel).
-COMPILED_PACKAGES = ("solutions", "solutions/model", "grader/catalogue", "csrc")
+#: Folders (with everything below them) that the student build ships compiled only, and the
+#: sources it must leave out (setup.py's STUDENT_COMPILED_PACKAGES, checked on the built wheel).
+COMPILED_PACKAGES = ("solutions", "grader/catalogue", "csrc")
 HIDDEN_SUFFIXES = (".py", ".pyx", ".pxi", ".pxd", ".c", ".h")
 #: What the wheel build needs from the clone besides the packages themselves.
 BUILD_FILES = ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in")
@@ -151,7 +151,7 @@ def readable_sources(wheel: Path) -> list[str]:
     """The members of a wheel that are sources of a package it must ship compiled only."""
     with zipfile.ZipFile(wheel) as archive:
         return [name for name in archive.namelist()
-                if name.rsplit("/", 1)[0] in COMPILED_PACKAGES and name.endswith(HIDDEN_SUFFIXES)]
+                if name.startswith(tuple(f"{p}/" for p in COMPILED_PACKAGES)) and name.endswith(HIDDEN_SUFFIXES)]
 
 
 def check_installed(stream=None) -> int:
@@ -162,7 +162,7 @@ def check_installed(stream=None) -> int:
     for package in COMPILED_PACKAGES:
         spec = importlib.util.find_spec(package.replace("/", "."))
         for folder in (spec.submodule_search_locations or []) if spec else []:
-            leaked += [str(p) for p in Path(folder).iterdir() if p.name.endswith(HIDDEN_SUFFIXES)]
+            leaked += [str(p) for p in Path(folder).rglob("*") if p.name.endswith(HIDDEN_SUFFIXES)]
     for path in leaked:
         print(f"readable source in the student install: {path}", file=stream)
     return 1 if leaked else 0
