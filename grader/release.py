@@ -4,7 +4,8 @@ The instructor runs it from a clone of this repository (or with ``--source``
 pointing at one). ``OUT`` gets:
 
 * ``exercises/``: the stubs of the chosen modules (``--modules``, default: every
-  module of the catalogue), and ``exercises/labs/`` when the clone has it;
+  module of the catalogue), and ``exercises/labs/`` when the clone has it (without
+  its instructor tools), with ``requirements-labs.txt`` (the ``labs`` extra);
 * ``README.md`` (the student's journey), ``requirements.txt`` (the grader,
   pinned to this version, from ``wheelhouse/``), ``.gitignore``;
 * ``.github/workflows/classroom.yml`` (GitHub Classroom) and ``.gitlab-ci.yml``;
@@ -45,6 +46,10 @@ COMPILED_PACKAGES = ("solutions", "grader/catalogue", "csrc")
 HIDDEN_SUFFIXES = (".py", ".pyx", ".pxi", ".pxd", ".c", ".h")
 #: What the wheel build needs from the clone besides the packages themselves.
 BUILD_FILES = ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in")
+#: The labs' instructor tools stay in the clone: the notebooks' generator and its sources, and
+#: the figure maker that runs the labs with the model answers.
+LABS_IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "lab_results", "build.py",
+                                     "make_figures.py", "src")
 BUILD_IGNORE = shutil.ignore_patterns("__pycache__", "*.so", "*.pyd", "*.c", "*.html", "*.egg-info")
 #: Importable in this interpreter: then the wheel is built without an isolated build environment.
 BUILD_REQUIREMENTS = ("setuptools", "Cython", "numpy")
@@ -126,8 +131,10 @@ def _write(path: Path, text: str, executable: bool = False) -> None:
 def write_kit(out: Path, source: Path, modules: Sequence[str], version: str,
               find_links: Sequence[str] = ()) -> None:
     """Every file of the kit but the wheelhouse's wheels and the Gradescope archive."""
+    has_labs = (source / "exercises" / "labs").is_dir()
     values = {"VERSION": version, "PYTHON": python_version(), "EXERCISE_TABLE": exercise_table(modules),
-              "FIND_LINKS": "".join(f"--find-links {link}\n" for link in find_links)}
+              "FIND_LINKS": "".join(f"--find-links {link}\n" for link in find_links),
+              "LABS": render("README-labs.md", {}) if has_labs else ""}
     for module in modules:
         stub = source / "exercises" / f"{module}.py"
         if not stub.is_file():
@@ -136,15 +143,25 @@ def write_kit(out: Path, source: Path, modules: Sequence[str], version: str,
         shutil.copyfile(stub, out / "exercises" / f"{module}.py")
     labs = source / "exercises" / "labs"
     if labs.is_dir():
-        shutil.copytree(labs, out / "exercises" / "labs", ignore=shutil.ignore_patterns(
-            "__pycache__", ".ipynb_checkpoints"), dirs_exist_ok=True)
+        shutil.copytree(labs, out / "exercises" / "labs", ignore=LABS_IGNORE, dirs_exist_ok=True)
     _write(out / "README.md", render("README.md", values))
     _write(out / "requirements.txt", render("requirements.txt", values))
+    if has_labs:
+        _write(out / "requirements-labs.txt", labs_requirements(source))
     _write(out / ".gitignore", render("gitignore", values))
     _write(out / ".github" / "workflows" / "classroom.yml", render("classroom.yml", values))
     _write(out / ".gitlab-ci.yml", render("gitlab-ci.yml", values))
     _write(out / KIT_FILE, json.dumps(kit_record(modules, version), indent=2) + "\n")
     (out / "wheelhouse").mkdir(exist_ok=True)
+
+
+def labs_requirements(source: Path) -> str:
+    """requirements.txt lines for the labs: the clone's ``labs`` extra (one source per fact)."""
+    pyproject = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = pyproject["project"].get("optional-dependencies", {}).get("labs", [])
+    return "".join(["# The labs (exercises/labs/): plots, data and Jupyter; grading needs none of them.\n",
+                    "-r requirements.txt\n", *(f"{requirement}\n" for requirement in extra),
+                    "jupyterlab\n"])
 
 
 def readable_sources(wheel: Path) -> list[str]:

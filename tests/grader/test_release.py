@@ -96,8 +96,14 @@ def test_default_kit_has_every_module_of_the_catalogue(tmp_path, capsys):
     assert release(tmp_path / "kit") == 0
     assert "wheelhouse/ is empty" in capsys.readouterr().err
     assert sorted(p.stem for p in (tmp_path / "kit" / "exercises").glob("*.py")) == sorted(MODULES)
-    labs = ROOT / "exercises" / "labs"
-    assert (tmp_path / "kit" / "exercises" / "labs").is_dir() == labs.is_dir()
+    labs, kit_labs = ROOT / "exercises" / "labs", tmp_path / "kit" / "exercises" / "labs"
+    assert labs.is_dir(), "the labs have landed: this test checks how the kit carries them"
+    notebooks = sorted(p.name for p in labs.glob("*.ipynb"))
+    assert notebooks and sorted(p.name for p in kit_labs.glob("*.ipynb")) == notebooks
+    assert (kit_labs / "labkit.py").is_file() and not (kit_labs / "make_figures.py").exists()
+    requirements = (tmp_path / "kit" / "requirements-labs.txt").read_text().splitlines()
+    assert "-r requirements.txt" in requirements and any(r.startswith("matplotlib") for r in requirements)
+    assert "## The labs" in (tmp_path / "kit" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("argv, phrase", [
