@@ -1,17 +1,19 @@
-# Kernel source shared by the two compiled variants of the csrc kernels.
+# Kernel source shared by the three compiled builds of the csrc kernels.
 #
-# It is included by csrc/_kern_generic.pyx (portable flags) and csrc/_kern_avx2.pyx (built with
-# -mavx2 -mfma when the compiler accepts them); csrc/__init__.py picks one at import time after a
-# run-time CPU feature check. Everything here is our own code: no BLAS, no numeric library.
+# It is included by csrc/_kern_generic.pyx (portable flags), csrc/_kern_avx2.pyx (-mavx2 -mfma)
+# and csrc/_kern_avx512.pyx (-mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma), each
+# compiled with its flags when the compiler accepts them (see setup.py); csrc/__init__.py picks
+# one at import time after a run-time CPU feature check. The flags decide, at compile time, the
+# micro-tile and blocking of nnf_microkernel.h. Everything here is our own code: no BLAS, no
+# numeric library.
 #
 # Layout of the GEMM (BLIS/Goto style), C += A @ B with A (M, K) and B (K, N) given by a pointer and
 # element strides (so transposed operands cost nothing), C row-major with leading dimension ldc:
 #   for jc in N by NC:  for pc in K by KC:  pack B[pc:pc+kc, jc:jc+nc] into KC x NR panels
 #     for ic in M by MC:  pack A[ic:ic+mc, pc:pc+kc] into MR x KC panels
 #       for every (MR, NR) tile: register-tiled micro-kernel over kc.
-# The micro-kernel keeps an MR x NR accumulator in a local array whose loops have compile-time
-# trip counts, so GCC unrolls them fully and keeps the tile in vector registers (ymm + vfmadd on
-# the AVX2/FMA build). Float semantics are untouched apart from FMA contraction.
+# The micro-kernel keeps an MR x NR accumulator tile in vector registers (ymm or zmm + vfmadd on
+# the SIMD builds). Float semantics are untouched apart from FMA contraction.
 #
 # Compiler directives (boundscheck, wraparound, cdivision, ...) are set once in setup.py.
 
@@ -19,12 +21,15 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from "nnf_platform.h" nogil:
-    int nnf_cpu_has_avx2_fma()
+    int nnf_cpu_feature(int i)
+    const char* NNF_CPU_FEATURES
     int nnf_openmp_enabled()
     int nnf_omp_max_threads()
-    int NNF_SIMD_COMPILED
 
 cdef extern from "nnf_microkernel.h" nogil:
     void nnf_micro_f32(Py_ssize_t kc, const float* A, const float* B, float* acc)
@@ -34,26 +39,35 @@ cdef extern from "nnf_microkernel.h" nogil:
     void nnf_micro_f64_add(Py_ssize_t kc, const double* A, const double* B, double* C,
                            Py_ssize_t ldc, Py_ssize_t rows)
 
-# Blocking parameters. MR rows by NR columns per micro-tile: 6 x 16 float32 or 6 x 8 float64, i.e.
-# 6 x 2 ymm accumulators (12 of the 16 AVX2 registers). KC x NR panels of B stay in L1, MC x KC
-# blocks of A in L2.
+    # Blocking parameters, fixed per build by the compile flags (see the header): MR rows by NR
+    # columns per micro-tile (NR per dtype, NR_MAX the float32 one), KC x NR panels of B in L1,
+    # MC x KC blocks of A in L2, NC columns of B packed at a time.
+    int NNF_ISA
+    enum: MR "NNF_MR"
+    enum: NR_F32 "NNF_NR_F32"
+    enum: NR_F64 "NNF_NR_F64"
+    enum: NR_MAX "NNF_NR_MAX"
+    enum: KC "NNF_KC"
+    enum: MC "NNF_MC"
+    enum: NC "NNF_NC"
+
 cdef enum:
-    MR = 6
-    NR_F32 = 16
-    NR_F64 = 8
-    NR_MAX = 16
-    KC = 256
-    MC = 120          # multiple of MR
-    NC = 3072         # multiple of NR_MAX
     DW_CHUNKS = 16    # fixed image chunks for weight gradients: results independent of threads
 
 
-SIMD_COMPILED = bool(NNF_SIMD_COMPILED)
+#: The instruction set this module was compiled for: "generic", "avx2" or "avx512" (a SIMD
+#: module whose flags the compiler refused is built portably and says "generic").
+COMPILED_ISA = ("generic", "avx2", "avx512")[NNF_ISA]
+
+#: Its micro-tile and blocking: {"MR": ..., "NR_float32": ..., "NR_float64": ..., "KC": ...}.
+BLOCKING = dict(MR=MR, NR_float32=NR_F32, NR_float64=NR_F64, KC=KC, MC=MC, NC=NC)
 
 
-def cpu_has_avx2_fma():
-    """True when the running CPU supports AVX2 and FMA (run-time CPUID check)."""
-    return bool(nnf_cpu_has_avx2_fma())
+def cpu_features():
+    """{feature: bool} for the CPU features the builds need (run-time CPUID check, including
+    the operating system's support for the wide registers)."""
+    names = NNF_CPU_FEATURES.decode().split()
+    return {name: bool(nnf_cpu_feature(i)) for i, name in enumerate(names)}
 
 
 def openmp_enabled():
@@ -67,7 +81,7 @@ def omp_max_threads():
 
 
 cdef inline Py_ssize_t _nr(const floating* dtype_tag) noexcept nogil:
-    """Micro-tile width for the dtype: two 256-bit vectors of it."""
+    """Micro-tile width for the dtype: two vectors of it."""
     if floating is float:
         return NR_F32
     else:
@@ -284,17 +298,95 @@ cdef inline Py_ssize_t _elem_stride(Py_ssize_t byte_stride, Py_ssize_t itemsize)
     return byte_stride // itemsize
 
 
-def matmul_into(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
-                int nthreads):
-    """out += a @ b. a (M, K), b (K, N) with any strides, out (M, N) C-contiguous; M, N, K >= 1."""
-    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
-    cdef Py_ssize_t isz = sizeof(floating)
-    cdef Py_ssize_t ars = _elem_stride(a.strides[0], isz), acs = _elem_stride(a.strides[1], isz)
-    cdef Py_ssize_t brs = _elem_stride(b.strides[0], isz), bcs = _elem_stride(b.strides[1], isz)
+cdef int _gemm_batch(Py_ssize_t nb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const floating* A, const Py_ssize_t* a_off, Py_ssize_t ars, Py_ssize_t acs,
+                     const floating* B, const Py_ssize_t* b_off, Py_ssize_t brs, Py_ssize_t bcs,
+                     floating* C, int nthreads) noexcept nogil:
+    """C[i] (M, N), C-contiguous, += A[a_off[i]:] @ B[b_off[i]:] for i < nb (offsets in
+    elements). With at least as many products as threads, each thread runs whole products
+    serially; otherwise the products run one after another, each split over the threads. The
+    order of the additions of every element is the same either way. -1 when out of memory."""
+    cdef Py_ssize_t i, MN = M * N
+    cdef int failed = 0
+    if nthreads > 1 and nb >= nthreads:
+        for i in prange(nb, num_threads=nthreads, schedule='static'):
+            if _gemm_serial(M, N, K, A + a_off[i], ars, acs, B + b_off[i], brs, bcs,
+                            C + i * MN, N):
+                failed = 1
+        return -failed
+    for i in range(nb):
+        if _gemm_parallel(M, N, K, A + a_off[i], ars, acs, B + b_off[i], brs, bcs, C + i * MN,
+                          N, nthreads):
+            return -1
+    return 0
+
+
+cdef Py_ssize_t _stride_in(cnp.ndarray arr, int axis, Py_ssize_t itemsize) except? -1:
+    """Element stride of `arr` along `axis`; ValueError when not a whole number of items."""
+    cdef Py_ssize_t st = cnp.PyArray_STRIDES(arr)[axis]
+    if st % itemsize:
+        raise ValueError("matmul_into: array strides must be multiples of the item size")
+    return st // itemsize
+
+
+def matmul_into(cnp.ndarray a not None, cnp.ndarray b not None, cnp.ndarray a_index not None,
+                cnp.ndarray b_index not None, cnp.ndarray out not None, int nthreads):
+    """out[i] += a[a_index[i]] @ b[b_index[i]] for every i < out.shape[0]: a (Ba, M, K) and
+    b (Bb, K, N), aligned, any strides; out (B, M, N) C-contiguous, all three of one dtype
+    (float32 or float64); indices intp (B,) C-contiguous, each in range; M, N, K >= 1.
+
+    Takes the arrays through the NumPy C API rather than typed memoryviews: this entry point
+    serves many small products (an RNN step, an attention head), where acquiring five
+    memoryviews cost more than the product itself."""
+    cdef int typ = cnp.PyArray_TYPE(out)
+    cdef Py_ssize_t itemsize, nb, M, K, N, i, ab, bb, ars, acs, brs, bcs
+    cdef Py_ssize_t* ai
+    cdef Py_ssize_t* bi
+    cdef Py_ssize_t* offsets
     cdef int rc
+    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
+        raise TypeError("matmul_into: out must be float32 or float64")
+    if cnp.PyArray_TYPE(a) != typ or cnp.PyArray_TYPE(b) != typ:
+        raise TypeError("matmul_into: a, b and out must have one dtype")
+    if a.ndim != 3 or b.ndim != 3 or out.ndim != 3 or a_index.ndim != 1 or b_index.ndim != 1:
+        raise ValueError("matmul_into: a, b, out must be 3-D and the indices 1-D")
+    if not (cnp.PyArray_ISALIGNED(a) and cnp.PyArray_ISALIGNED(b)
+            and cnp.PyArray_IS_C_CONTIGUOUS(out) and cnp.PyArray_ISWRITEABLE(out)):
+        raise ValueError("matmul_into: a and b must be aligned, out C-contiguous and writeable")
+    nb, M, K, N = out.shape[0], a.shape[1], a.shape[2], b.shape[2]
+    if b.shape[1] != K or out.shape[1] != M or out.shape[2] != N or min(M, N, K) < 1:
+        raise ValueError("matmul_into: shapes do not agree or are empty")
+    for idx in (a_index, b_index):
+        if (cnp.PyArray_TYPE(idx) != cnp.NPY_INTP or not cnp.PyArray_IS_C_CONTIGUOUS(idx)
+                or idx.shape[0] != nb):
+            raise ValueError("matmul_into: indices must be C-contiguous intp of length B")
+    if nb == 0:
+        return
+    itemsize = cnp.PyArray_ITEMSIZE(out)
+    ab, ars, acs = _stride_in(a, 0, itemsize), _stride_in(a, 1, itemsize), _stride_in(a, 2, itemsize)
+    bb, brs, bcs = _stride_in(b, 0, itemsize), _stride_in(b, 1, itemsize), _stride_in(b, 2, itemsize)
+    ai = <Py_ssize_t*> cnp.PyArray_DATA(a_index)
+    bi = <Py_ssize_t*> cnp.PyArray_DATA(b_index)
+    offsets = <Py_ssize_t*> malloc(<size_t>(2 * nb) * sizeof(Py_ssize_t))
+    if offsets == NULL:
+        raise MemoryError("matmul: could not allocate the batch offsets")
+    for i in range(nb):
+        if ai[i] < 0 or ai[i] >= a.shape[0] or bi[i] < 0 or bi[i] >= b.shape[0]:
+            free(offsets)
+            raise ValueError("matmul_into: index out of range")
+        offsets[i] = ai[i] * ab
+        offsets[nb + i] = bi[i] * bb
     with nogil:
-        rc = _gemm_parallel(M, N, K, &a[0, 0], ars, acs, &b[0, 0], brs, bcs, &out[0, 0], N,
-                            nthreads)
+        if typ == cnp.NPY_FLOAT32:
+            rc = _gemm_batch[float](nb, M, N, K, <const float*> cnp.PyArray_DATA(a), offsets,
+                                    ars, acs, <const float*> cnp.PyArray_DATA(b), offsets + nb,
+                                    brs, bcs, <float*> cnp.PyArray_DATA(out), nthreads)
+        else:
+            rc = _gemm_batch[double](nb, M, N, K, <const double*> cnp.PyArray_DATA(a), offsets,
+                                     ars, acs, <const double*> cnp.PyArray_DATA(b),
+                                     offsets + nb, brs, bcs, <double*> cnp.PyArray_DATA(out),
+                                     nthreads)
+    free(offsets)
     if rc:
         raise MemoryError("matmul: could not allocate the packing buffers")
 

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 import csrc
-from csrc import _kern_generic
 
 from . import _reference as ref
 from .conftest import assert_close, assert_fresh_c_array
+
+pytestmark = pytest.mark.usefixtures("build")  # every build of the kernels this CPU runs
 
 # (x shape, w shape, stride, padding): the geometries the kernels must get right.
 CASES = {
@@ -21,8 +22,11 @@ CASES = {
     "padding_kernel_minus_one": ((2, 3, 6, 5), (4, 3, 3, 4), (1, 1), (2, 3)),
     "kernel_as_large_as_input": ((2, 3, 5, 4), (2, 3, 5, 4), (1, 1), (0, 0)),
     "output_1x1_from_padding": ((1, 2, 1, 1), (3, 2, 3, 3), (1, 1), (1, 1)),
-    # odd sizes whose im2col GEMM straddles the micro-tile and block edges
+    # odd sizes whose im2col GEMM straddles the micro-tile and block edges of every build
+    # (F = 67 filters: tiles of 6 or 14 rows and a bit; 156 pixels: of 8, 16 or 32 columns)
     "odd_gemm_edges": ((3, 17, 13, 11), (67, 17, 3, 2), (1, 1), (1, 1)),
+    # F > KC: the input gradient's reduction over filters crosses a KC block
+    "many_filters": ((2, 2, 5, 6), (260, 2, 3, 3), (1, 1), (1, 1)),
     "long_reduction": ((2, 29, 9, 9), (7, 29, 3, 3), (1, 1), (1, 1)),  # C*KH*KW = 261 > KC
     # several im2col row chunks in the forward pass, each with two KC blocks
     "long_reduction_many_rows": ((1, 30, 20, 21), (5, 30, 3, 3), (1, 1), (1, 1)),
@@ -113,14 +117,6 @@ def test_conv2d_results_do_not_depend_on_thread_count(dtype, rng, threads, split
                       *csrc.conv2d_backward(dout, x, w, padding=1))
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)
-
-
-def test_conv2d_generic_path_agrees_with_dispatched_path(dtype, rng):
-    x, w, _, stride, padding = _case("odd_gemm_edges", dtype, rng, bias=False)
-    out = np.zeros((3, 67, 13, 12), dtype)
-    _kern_generic.conv2d_forward_into(x, w, np.empty(0, dtype), out, *stride, *padding, 2)
-    assert_close(out, csrc.conv2d_forward(x, w, None, stride, padding).astype(np.float64),
-                 dtype, _reduction(w))
 
 
 def test_conv2d_empty_batch_gives_empty_results(dtype):
