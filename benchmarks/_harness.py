@@ -49,7 +49,7 @@ def best_time(fn, repeats, min_time=0.05):
 
 
 def machine():
-    """A one-line description of the machine and the csrc build."""
+    """A one-line description of the machine (CPU model, cores) and the active csrc build."""
     import csrc
     cpu = platform.processor() or platform.machine()
     try:
@@ -58,8 +58,9 @@ def machine():
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores; csrc path {csrc.simd_path()}, "
-            f"OpenMP {'on' if csrc.openmp_enabled() else 'off'}; Python {platform.python_version()}")
+    return (f"{cpu}, {os.cpu_count()} cores; csrc build {csrc.active_build()} "
+            f"({csrc.active_build_reason()}), OpenMP {'on' if csrc.openmp_enabled() else 'off'}; "
+            f"Python {platform.python_version()}")
 
 
 def markdown_table(header, rows):
