@@ -293,19 +293,21 @@ def _c(arr):
 
 
 def _kernel_view(arr):
-    """The array itself when the kernel can read it through its strides, else a C copy."""
-    flags = arr.flags
-    if flags.aligned and (flags.c_contiguous or all(s % arr.itemsize == 0 for s in arr.strides)):
-        return arr
-    return arr.copy(order="C")  # a fresh, hence aligned, copy
+    """The array itself when the kernel can read it through its strides, else a C copy. NumPy's
+    `aligned` flag covers the strides too (each a multiple of the item's alignment), which is
+    all the kernel asks of a layout."""
+    return arr if arr.flags.aligned else arr.copy(order="C")  # a fresh copy is aligned
 
 
 # --------------------------------------------------------------------------------------------
 # matmul
 # --------------------------------------------------------------------------------------------
 
-_ONE_MATRIX = np.zeros(1, dtype=np.intp)
-_ONE_MATRIX.flags.writeable = False
+# Batch indices 0, 1, 2, ... for the common batch without broadcasting: slices of one read-only
+# array, cheaper than a new arange per call.
+_IOTA = np.arange(4096, dtype=np.intp)
+_IOTA.flags.writeable = False
+_ONE_MATRIX = _IOTA[:1]
 
 
 def _batch(x, lead):
@@ -313,7 +315,8 @@ def _batch(x, lead):
     x3 (Bx, R, S) the kernel's view of x's own matrices (a copy only when its leading axes do
     not collapse), index (prod(lead),) the matrix of x3 each product uses (broadcasting)."""
     x3 = _kernel_view(x.reshape((-1,) + x.shape[-2:]))
-    index = np.arange(x3.shape[0], dtype=np.intp)
+    count = x3.shape[0]
+    index = _IOTA[:count] if count <= _IOTA.shape[0] else np.arange(count, dtype=np.intp)
     if x.shape[:-2] != lead:
         index = np.ascontiguousarray(np.broadcast_to(index.reshape(x.shape[:-2]), lead)).ravel()
     return x3, index
@@ -346,7 +349,8 @@ def matmul(a, b):
                                  _ONE_MATRIX, out[None], _threads_for(2 * m * n * k, max(m, n)))
         return out
     try:
-        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        lead = (a.shape[:-2] if a.shape[:-2] == b.shape[:-2]
+                else np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
     except ValueError:
         raise ValueError(
             f"{fname}: the leading (batch) axes of a {a.shape[:-2]} and b {b.shape[:-2]} do "

@@ -38,6 +38,12 @@ cdef extern from "nnf_microkernel.h" nogil:
                            Py_ssize_t ldc, Py_ssize_t rows)
     void nnf_micro_f64_add(Py_ssize_t kc, const double* A, const double* B, double* C,
                            Py_ssize_t ldc, Py_ssize_t rows)
+    void nnf_dot_f32(Py_ssize_t rows, Py_ssize_t n, const float** A, Py_ssize_t lda,
+                     const float** B, Py_ssize_t ldb, float* out, Py_ssize_t ldo)
+    void nnf_dot_f64(Py_ssize_t rows, Py_ssize_t n, const double** A, Py_ssize_t lda,
+                     const double** B, Py_ssize_t ldb, double* out, Py_ssize_t ldo)
+    enum: DOT_ROWS "NNF_DOT_ROWS"
+    enum: DOT_COLS "NNF_DOT_COLS"
 
     # Blocking parameters, fixed per build by the compile flags (see the header): MR rows by NR
     # columns per micro-tile (NR per dtype, NR_MAX the float32 one), KC x NR panels of B in L1,
@@ -292,12 +298,6 @@ cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
     return -failed
 
 
-cdef inline Py_ssize_t _elem_stride(Py_ssize_t byte_stride, Py_ssize_t itemsize) except? -1:
-    if byte_stride % itemsize:
-        raise ValueError("array strides must be multiples of the item size")
-    return byte_stride // itemsize
-
-
 cdef int _gemm_batch(Py_ssize_t nb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                      const floating* A, const Py_ssize_t* a_off, Py_ssize_t ars, Py_ssize_t acs,
                      const floating* B, const Py_ssize_t* b_off, Py_ssize_t brs, Py_ssize_t bcs,
@@ -322,8 +322,11 @@ cdef int _gemm_batch(Py_ssize_t nb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
 
 
 cdef Py_ssize_t _stride_in(cnp.ndarray arr, int axis, Py_ssize_t itemsize) except? -1:
-    """Element stride of `arr` along `axis`; ValueError when not a whole number of items."""
+    """Element stride of `arr` along `axis` (0 for an axis of length 1, whose stride is never
+    used); ValueError when not a whole number of items."""
     cdef Py_ssize_t st = cnp.PyArray_STRIDES(arr)[axis]
+    if cnp.PyArray_DIMS(arr)[axis] == 1:
+        return 0
     if st % itemsize:
         raise ValueError("matmul_into: array strides must be multiples of the item size")
     return st // itemsize
@@ -655,19 +658,103 @@ cdef int _conv_input_grad(Py_ssize_t N, const floating* dout, const floating* w,
     return 0
 
 
+cdef void _dw_image_s1(const floating* xp, Py_ssize_t Hp, Py_ssize_t Wp, const floating* dp,
+                       Py_ssize_t OWr, Py_ssize_t Fr, Py_ssize_t CKKr, const ConvGeom* g,
+                       floating* acc) noexcept nogil:
+    """acc (Fr, CKKr) += one image's weight gradient of a stride-1 conv: dp (Fr, OH, OWr) its
+    dout zero-padded to OWr columns and Fr filters, xp (C, Hp, Wp) its input zero-padded (Wp
+    >= OWr + KW - 1, so every vector read stays inside). Element (f, (c, kh, kw)) is the sum
+    over output rows oh and columns v of dp[f, oh, v] * xp[c, kh + oh, kw + v]; the columns
+    past OW multiply zeros of dp. Rows of acc past the CKK real ones repeat the last one."""
+    cdef const floating* A[DOT_ROWS]
+    cdef const floating* B[DOT_COLS]
+    cdef Py_ssize_t CKK = g.C * g.KH * g.KW, KHW = g.KH * g.KW, OH = g.OH
+    cdef Py_ssize_t f0, r0, i, j, r, f_b, r_b
+    for f_b in range(Fr // DOT_ROWS):
+        f0 = f_b * DOT_ROWS
+        for i in range(DOT_ROWS):
+            A[i] = dp + (f0 + i) * OH * OWr
+        for r_b in range(CKKr // DOT_COLS):
+            r0 = r_b * DOT_COLS
+            for j in range(DOT_COLS):
+                r = _imin(r0 + j, CKK - 1)
+                B[j] = xp + ((r // KHW) * Hp + (r // g.KW) % g.KH) * Wp + r % g.KW
+            if floating is float:
+                nnf_dot_f32(OH, OWr, A, OWr, B, Wp, acc + f0 * CKKr + r0, CKKr)
+            else:
+                nnf_dot_f64(OH, OWr, A, OWr, B, Wp, acc + f0 * CKKr + r0, CKKr)
+
+
+cdef int _conv_weight_grad_s1(Py_ssize_t N, const floating* dout, const floating* x,
+                              floating* dw, const ConvGeom* g, int nthreads) noexcept nogil:
+    """dw (F, C, KH, KW) += the weight gradient of a stride-1 conv, from x and dout, with no
+    im2col and no packing: per image, every (filter, (c, kh, kw)) pair is a dot product of a
+    dout plane with a shifted plane of the padded input, both read along their rows
+    (_dw_image_s1). The input and dout are first copied into zero-padded per-thread buffers.
+    Images are split into a fixed number of chunks, each with its own accumulator, summed in
+    chunk order at the end: the result does not depend on the thread count. Returns -1 when
+    out of memory."""
+    cdef Py_ssize_t L = _nr(x) // 2       # lanes of one vector
+    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, F = g.F, OH = g.OH, OW = g.OW
+    cdef Py_ssize_t CKK = C * g.KH * g.KW, OWr = _round_up(OW, L)
+    cdef Py_ssize_t Fr = _round_up(F, DOT_ROWS), CKKr = _round_up(CKK, DOT_COLS)
+    cdef Py_ssize_t Hp = H + 2 * g.ph, Wp = W + 2 * g.pw
+    cdef Py_ssize_t n_chunks = _imin(N, DW_CHUNKS), acc_size = Fr * CKKr
+    cdef Py_ssize_t x_size, d_size, n, ch, f, h, r
+    cdef floating* xp
+    cdef floating* dp
+    cdef floating* x_all
+    cdef floating* d_all
+    cdef floating* acc
+    if Wp < OWr + g.KW - 1:
+        Wp = OWr + g.KW - 1
+    x_size = _round_up(C * Hp * Wp, NR_MAX)
+    d_size = _round_up(Fr * OH * OWr, NR_MAX)
+    x_all = <floating*> calloc(<size_t>(nthreads * x_size), sizeof(floating))
+    d_all = <floating*> calloc(<size_t>(nthreads * d_size), sizeof(floating))
+    acc = <floating*> calloc(<size_t>(n_chunks * acc_size), sizeof(floating))
+    if x_all == NULL or d_all == NULL or acc == NULL:
+        free(x_all)
+        free(d_all)
+        free(acc)
+        return -1
+    for ch in prange(n_chunks, num_threads=nthreads, schedule='dynamic',
+                    use_threads_if=nthreads > 1):
+        xp = x_all + threadid() * x_size
+        dp = d_all + threadid() * d_size
+        for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
+            for h in range(C * H):       # rows of x into the interior; the border stays zero
+                memcpy(xp + ((h // H) * Hp + h % H + g.ph) * Wp + g.pw, x + (n * C * H + h) * W,
+                       W * sizeof(floating))
+            for h in range(F * OH):      # rows of dout; columns past OW stay zero
+                memcpy(dp + h * OWr, dout + (n * F * OH + h) * OW, OW * sizeof(floating))
+            _dw_image_s1(xp, Hp, Wp, dp, OWr, Fr, CKKr, g, acc + ch * acc_size)
+    for ch in range(n_chunks):
+        for f in range(F):
+            for r in range(CKK):
+                dw[f * CKK + r] += acc[ch * acc_size + f * CKKr + r]
+    free(x_all)
+    free(d_all)
+    free(acc)
+    return 0
+
+
 cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x, floating* dw,
                            const ConvGeom* g, int nthreads) noexcept nogil:
     """dw (F, C, KH, KW) += gradient of the conv w.r.t. its weights, from x and dout.
-    Per image: acc (CKK, F) += cols (CKK, P) @ dout_n^T (P, F), i.e. dw transposed, which
-    packs both operands along their contiguous axis. Images are split into a fixed number of
-    chunks, each with its own accumulator, summed in chunk order at the end: the result does
-    not depend on the thread count. Returns -1 when out of memory."""
+    Per image: acc (F, CKK) += dout_n (F, P) @ cols^T (P, CKK). The filters are the product's
+    rows, a whole number of MR-row tiles for the usual filter counts (multiples of 8), and the
+    long reduction runs over the pixels; cols^T is packed from the im2col buffer along its
+    contiguous pixel axis. (The transposed product, CKK rows by F columns, left half of every
+    micro-tile empty when F = 16 on the 32-column float32 AVX-512 tile.) Images are split into a
+    fixed number of chunks, each with its own accumulator, summed in chunk order at the end:
+    the result does not depend on the thread count. Returns -1 when out of memory."""
     cdef Py_ssize_t NR = _nr(x)
     cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, FK = F * CKK
     cdef Py_ssize_t ld = _cols_ld(P)
-    cdef Py_ssize_t a_size = _round_up(CKK, MR) * P, b_size = P * _round_up(F, NR)
+    cdef Py_ssize_t a_size = _round_up(F, MR) * P, b_size = P * _round_up(CKK, NR)
     cdef Py_ssize_t n_chunks = _imin(N, DW_CHUNKS)
-    cdef Py_ssize_t n, ch, f, r
+    cdef Py_ssize_t n, ch, r
     cdef floating* Ap
     cdef floating* Bp
     cdef floating* cols
@@ -688,13 +775,12 @@ cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x
         cols = cols_all + threadid() * CKK * ld
         for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
             _im2col(x + n * g.C * g.H * g.W, g, cols, ld)
-            _pack_a_full(CKK, P, cols, ld, 1, Ap)
-            _pack_b_full(P, F, dout + n * F * P, 1, P, Bp)
-            _gemm_packed(CKK, F, P, Ap, Bp, acc + ch * FK, F)
+            _pack_a_full(F, P, dout + n * F * P, P, 1, Ap)
+            _pack_b_full(P, CKK, cols, 1, ld, Bp)
+            _gemm_packed(F, CKK, P, Ap, Bp, acc + ch * FK, CKK)
     for ch in range(n_chunks):
-        for f in range(F):
-            for r in range(CKK):
-                dw[f * CKK + r] += acc[ch * FK + r * F + f]
+        for r in range(FK):
+            dw[r] += acc[ch * FK + r]
     free(Ap_all)
     free(Bp_all)
     free(cols_all)
@@ -739,8 +825,12 @@ def conv2d_weight_grad_into(const floating[:, :, :, ::1] dout, const floating[:,
                             dw.shape[3], dout.shape[2], dout.shape[3], sh, sw, ph, pw)
     cdef int rc
     with nogil:
-        rc = _conv_weight_grad(x.shape[0], &dout[0, 0, 0, 0], &x[0, 0, 0, 0],
-                               &dw[0, 0, 0, 0], &g, nthreads)
+        if sh == 1 and sw == 1:
+            rc = _conv_weight_grad_s1(x.shape[0], &dout[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                      &dw[0, 0, 0, 0], &g, nthreads)
+        else:
+            rc = _conv_weight_grad(x.shape[0], &dout[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                   &dw[0, 0, 0, 0], &g, nthreads)
     if rc:
         raise MemoryError("conv2d: could not allocate the work buffers")
 
