@@ -232,3 +232,28 @@ def test_conv2d_backward_rejects_dout_of_wrong_shape():
     with pytest.raises(ValueError, match=r"dout has shape \(2, 4, 4, 4\) but the forward output "
                                          r"is \(2, 4, 3, 3\)"):
         csrc.conv2d_backward(np.ones((2, 4, 4, 4)), x, w)
+
+
+@pytest.mark.parametrize("padding", [(0, 0), (1, 2), (2, 1)])
+def test_stride_1_input_gradient_of_many_channels_runs_as_a_forward_conv_and_equals_col2im(
+        padding, dtype, rng, monkeypatch):
+    """csrc computes it as the convolution of padded dout with the flipped, channel-swapped
+    filters; the GEMM + col2im kernel, called directly, gives the same gradient."""
+    x = rng.standard_normal((3, 9, 7, 8)).astype(dtype)          # 9 >= 8 input channels
+    w = rng.standard_normal((5, 9, 3, 3)).astype(dtype)
+    dout = rng.standard_normal(csrc.conv2d_forward(x, w, padding=padding).shape).astype(dtype)
+    calls = []
+    real = csrc._kernels
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(csrc, "_kernels", Spy())
+    dx = csrc.conv2d_backward(dout, x, w, padding=padding)[0]
+    assert "conv2d_forward_into" in calls and "conv2d_input_grad_into" not in calls
+    col2im = np.zeros_like(x)
+    real.conv2d_input_grad_into(dout, w, col2im, 1, 1, *padding, 1)
+    assert_close(dx, col2im.astype(np.float64), dtype, 5 * 9)
+    assert_close(dx, ref.conv2d_backward(dout, x, w, (1, 1), padding)[0], dtype, 5 * 9)
