@@ -165,10 +165,9 @@ _MIN_FLOPS_PER_THREAD = 4_000_000
 def _threads_for(flops, tasks):
     """Threads for a call of `flops` operations split into `tasks` independent parts (rows of
     a product, images of a batch): at most get_num_threads() and `tasks`, and few enough that
-    each thread gets _MIN_FLOPS_PER_THREAD."""
-    if flops < 2 * _MIN_FLOPS_PER_THREAD:
-        return 1
-    return max(1, min(_num_threads, tasks, int(flops // _MIN_FLOPS_PER_THREAD)))
+    each thread gets _MIN_FLOPS_PER_THREAD. The policy itself is compiled (threads_for), so
+    that matmul, which decides in C, follows the same one."""
+    return _kernels.threads_for(flops, tasks, _num_threads, _MIN_FLOPS_PER_THREAD)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,65 +302,37 @@ def _kernel_view(arr):
 # matmul
 # --------------------------------------------------------------------------------------------
 
-# Batch indices 0, 1, 2, ... for the common batch without broadcasting: slices of one read-only
-# array, cheaper than a new arange per call.
-_IOTA = np.arange(4096, dtype=np.intp)
-_IOTA.flags.writeable = False
-_ONE_MATRIX = _IOTA[:1]
-
-
-def _batch(x, lead):
-    """(x3, index) for one operand x (..., R, S) of a product with broadcast leading axes `lead`:
-    x3 (Bx, R, S) the kernel's view of x's own matrices (a copy only when its leading axes do
-    not collapse), index (prod(lead),) the matrix of x3 each product uses (broadcasting)."""
-    x3 = _kernel_view(x.reshape((-1,) + x.shape[-2:]))
-    count = x3.shape[0]
-    index = _IOTA[:count] if count <= _IOTA.shape[0] else np.arange(count, dtype=np.intp)
-    if x.shape[:-2] != lead:
-        index = np.ascontiguousarray(np.broadcast_to(index.reshape(x.shape[:-2]), lead)).ravel()
-    return x3, index
-
-
 def matmul(a, b):
     """a (..., M, K) @ b (..., K, N) -> new C-contiguous (..., M, N) array of their dtype; the
     leading (batch) axes broadcast as in np.matmul, and the whole batch is one kernel call."""
+    # The compiled entry takes the usual inputs as they are (and checks them in C: many small
+    # products are made, where a Python-level check would cost more than the product); it
+    # answers None for anything else, which is converted or explained here, then passed again.
+    done = _kernels.matmul(a, b, _num_threads, _MIN_FLOPS_PER_THREAD)
+    if done is not None:
+        return done[0]
     fname = "matmul"
-    # The references call this many times on small matrices (an RNN step, an attention head),
-    # where the wrapper's own cost is most of the call: ndarrays of one native float dtype skip
-    # the general conversion, and 2-D operands skip the broadcasting.
-    if not (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype is b.dtype
-            and (a.dtype is _F64 or a.dtype is _F32)):
-        arr = _arrays(fname, a=a, b=b)
-        a, b = arr["a"], arr["b"]
+    arr = _arrays(fname, a=a, b=b)
+    a, b = arr["a"], arr["b"]
     if a.ndim < 2 or b.ndim < 2:
         name, x, layout = ("a", a, "(..., M, K)") if a.ndim < 2 else ("b", b, "(..., K, N)")
         raise ValueError(f"{fname}: {name} must be at least 2-D {layout}, got shape "
                          f"{x.shape} ({x.ndim}-D)")
-    (m, k), (k_b, n) = a.shape[-2:], b.shape[-2:]
-    if k != k_b:
+    if a.shape[-1] != b.shape[-2]:
         raise ValueError(
             f"{fname}: a has shape {a.shape} and b has shape {b.shape}; a.shape[-1] "
-            f"({k}) must equal b.shape[-2] ({k_b})")
-    if a.ndim == 2 and b.ndim == 2:
-        out = np.zeros((m, n), dtype=a.dtype)
-        if m and n and k:
-            _kernels.matmul_into(_kernel_view(a)[None], _kernel_view(b)[None], _ONE_MATRIX,
-                                 _ONE_MATRIX, out[None], _threads_for(2 * m * n * k, max(m, n)))
-        return out
+            f"({a.shape[-1]}) must equal b.shape[-2] ({b.shape[-2]})")
     try:
-        lead = (a.shape[:-2] if a.shape[:-2] == b.shape[:-2]
-                else np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(
             f"{fname}: the leading (batch) axes of a {a.shape[:-2]} and b {b.shape[:-2]} do "
             f"not broadcast (a has shape {a.shape}, b {b.shape})") from None
-    out = np.zeros(lead + (m, n), dtype=a.dtype)
-    if out.size and k:
-        nb = out.size // (m * n)
-        (a3, ai), (b3, bi) = _batch(a, lead), _batch(b, lead)
-        _kernels.matmul_into(a3, b3, ai, bi, out.reshape(nb, m, n),
-                             _threads_for(2 * nb * m * n * k, nb * max(m, n)))
-    return out
+    if max(a.ndim, b.ndim) > 34:
+        raise ValueError(f"{fname}: at most 32 leading (batch) axes, got shapes {a.shape} and "
+                         f"{b.shape}")
+    return _kernels.matmul(_kernel_view(a), _kernel_view(b), _num_threads,
+                           _MIN_FLOPS_PER_THREAD)[0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -321,77 +321,131 @@ cdef int _gemm_batch(Py_ssize_t nb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
     return 0
 
 
-cdef Py_ssize_t _stride_in(cnp.ndarray arr, int axis, Py_ssize_t itemsize) except? -1:
-    """Element stride of `arr` along `axis` (0 for an axis of length 1, whose stride is never
-    used); ValueError when not a whole number of items."""
-    cdef Py_ssize_t st = cnp.PyArray_STRIDES(arr)[axis]
-    if cnp.PyArray_DIMS(arr)[axis] == 1:
-        return 0
-    if st % itemsize:
-        raise ValueError("matmul_into: array strides must be multiples of the item size")
-    return st // itemsize
+cdef enum:
+    MAX_LEAD = 32     # leading (batch) axes a product may have
 
 
-def matmul_into(cnp.ndarray a not None, cnp.ndarray b not None, cnp.ndarray a_index not None,
-                cnp.ndarray b_index not None, cnp.ndarray out not None, int nthreads):
-    """out[i] += a[a_index[i]] @ b[b_index[i]] for every i < out.shape[0]: a (Ba, M, K) and
-    b (Bb, K, N), aligned, any strides; out (B, M, N) C-contiguous, all three of one dtype
-    (float32 or float64); indices intp (B,) C-contiguous, each in range; M, N, K >= 1.
+cdef inline Py_ssize_t _threads_for(double flops, Py_ssize_t tasks, Py_ssize_t max_threads,
+                                    double min_flops_per_thread) noexcept nogil:
+    """Threads for a call of `flops` operations split into `tasks` independent parts: at most
+    max_threads and tasks, and few enough that each gets min_flops_per_thread (at least 1)."""
+    cdef double by_work = flops / min_flops_per_thread
+    cdef Py_ssize_t n = max_threads if max_threads < tasks else tasks
+    if by_work < n:
+        n = <Py_ssize_t> by_work
+    return n if n > 1 else 1
 
-    Takes the arrays through the NumPy C API rather than typed memoryviews: this entry point
-    serves many small products (an RNN step, an attention head), where acquiring five
-    memoryviews cost more than the product itself."""
-    cdef int typ = cnp.PyArray_TYPE(out)
-    cdef Py_ssize_t itemsize, nb, M, K, N, i, ab, bb, ars, acs, brs, bcs
-    cdef Py_ssize_t* ai
-    cdef Py_ssize_t* bi
+
+def threads_for(double flops, Py_ssize_t tasks, Py_ssize_t max_threads,
+                double min_flops_per_thread):
+    """The thread policy of every kernel call (see _threads_for): matmul applies it here, the
+    convolutions through csrc/__init__.py."""
+    return _threads_for(flops, tasks, max_threads, min_flops_per_thread)
+
+
+def matmul(object a, object b, int max_threads, double min_flops_per_thread):
+    """(out, threads) with out = a @ b as np.matmul computes it, a new C-contiguous array, and
+    the number of threads the product ran on; or None when the inputs are not ones this entry
+    takes as they are: NumPy arrays (exactly), of one native-byte-order dtype, float32 or
+    float64, aligned, at least 2-D, a.shape[-1] == b.shape[-2], leading axes that broadcast
+    (at most 32 of them). The caller converts or explains such inputs.
+
+    Threads: at most max_threads and the number of independent parts (rows or columns of each
+    product, times the batch), and few enough that each gets min_flops_per_thread flops.
+
+    Everything is checked and set up here through the NumPy C API: the references make many
+    small products (an RNN step, an attention head), where a Python-level wrapper cost several
+    times the product itself."""
+    cdef cnp.ndarray A, B, out
+    cdef int typ, nda, ndb, nd, d, da, db
+    cdef Py_ssize_t M, K, N, nb = 1, i, itemsize, size_a, size_b, threads
+    cdef cnp.npy_intp shape[MAX_LEAD + 2]
+    cdef Py_ssize_t sa[MAX_LEAD]
+    cdef Py_ssize_t sb[MAX_LEAD]
+    cdef Py_ssize_t idx[MAX_LEAD]
     cdef Py_ssize_t* offsets
+    cdef Py_ssize_t oa, ob
     cdef int rc
-    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
-        raise TypeError("matmul_into: out must be float32 or float64")
-    if cnp.PyArray_TYPE(a) != typ or cnp.PyArray_TYPE(b) != typ:
-        raise TypeError("matmul_into: a, b and out must have one dtype")
-    if a.ndim != 3 or b.ndim != 3 or out.ndim != 3 or a_index.ndim != 1 or b_index.ndim != 1:
-        raise ValueError("matmul_into: a, b, out must be 3-D and the indices 1-D")
-    if not (cnp.PyArray_ISALIGNED(a) and cnp.PyArray_ISALIGNED(b)
-            and cnp.PyArray_IS_C_CONTIGUOUS(out) and cnp.PyArray_ISWRITEABLE(out)):
-        raise ValueError("matmul_into: a and b must be aligned, out C-contiguous and writeable")
-    nb, M, K, N = out.shape[0], a.shape[1], a.shape[2], b.shape[2]
-    if b.shape[1] != K or out.shape[1] != M or out.shape[2] != N or min(M, N, K) < 1:
-        raise ValueError("matmul_into: shapes do not agree or are empty")
-    for idx in (a_index, b_index):
-        if (cnp.PyArray_TYPE(idx) != cnp.NPY_INTP or not cnp.PyArray_IS_C_CONTIGUOUS(idx)
-                or idx.shape[0] != nb):
-            raise ValueError("matmul_into: indices must be C-contiguous intp of length B")
-    if nb == 0:
-        return
-    itemsize = cnp.PyArray_ITEMSIZE(out)
-    ab, ars, acs = _stride_in(a, 0, itemsize), _stride_in(a, 1, itemsize), _stride_in(a, 2, itemsize)
-    bb, brs, bcs = _stride_in(b, 0, itemsize), _stride_in(b, 1, itemsize), _stride_in(b, 2, itemsize)
-    ai = <Py_ssize_t*> cnp.PyArray_DATA(a_index)
-    bi = <Py_ssize_t*> cnp.PyArray_DATA(b_index)
+    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)):
+        return None
+    A, B = <cnp.ndarray> a, <cnp.ndarray> b
+    typ = cnp.PyArray_TYPE(A)
+    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or cnp.PyArray_TYPE(B) != typ:
+        return None
+    if not (cnp.PyArray_ISNOTSWAPPED(A) and cnp.PyArray_ISNOTSWAPPED(B)
+            and cnp.PyArray_ISALIGNED(A) and cnp.PyArray_ISALIGNED(B)):
+        return None
+    nda, ndb = cnp.PyArray_NDIM(A), cnp.PyArray_NDIM(B)
+    if nda < 2 or ndb < 2 or nda > MAX_LEAD + 2 or ndb > MAX_LEAD + 2:
+        return None
+    M, K = cnp.PyArray_DIMS(A)[nda - 2], cnp.PyArray_DIMS(A)[nda - 1]
+    N = cnp.PyArray_DIMS(B)[ndb - 1]
+    if cnp.PyArray_DIMS(B)[ndb - 2] != K:
+        return None
+    itemsize = cnp.PyArray_ITEMSIZE(A)
+    nd = (nda if nda > ndb else ndb) - 2
+    for d in range(nd):              # leading axes, aligned at the right as NumPy does
+        da, db = d - (nd - (nda - 2)), d - (nd - (ndb - 2))
+        size_a = cnp.PyArray_DIMS(A)[da] if da >= 0 else 1
+        size_b = cnp.PyArray_DIMS(B)[db] if db >= 0 else 1
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            return None
+        shape[d] = size_a if size_b == 1 else size_b
+        sa[d] = cnp.PyArray_STRIDES(A)[da] // itemsize if da >= 0 and size_a != 1 else 0
+        sb[d] = cnp.PyArray_STRIDES(B)[db] // itemsize if db >= 0 and size_b != 1 else 0
+        nb *= shape[d]
+    shape[nd], shape[nd + 1] = M, N
+    out = cnp.PyArray_ZEROS(nd + 2, shape, typ, 0)
+    if nb == 0 or M == 0 or N == 0 or K == 0:
+        return out, 1
+    threads = _threads_for(2.0 * nb * M * N * K, nb * (M if M > N else N), max_threads,
+                           min_flops_per_thread)
     offsets = <Py_ssize_t*> malloc(<size_t>(2 * nb) * sizeof(Py_ssize_t))
     if offsets == NULL:
         raise MemoryError("matmul: could not allocate the batch offsets")
-    for i in range(nb):
-        if ai[i] < 0 or ai[i] >= a.shape[0] or bi[i] < 0 or bi[i] >= b.shape[0]:
-            free(offsets)
-            raise ValueError("matmul_into: index out of range")
-        offsets[i] = ai[i] * ab
-        offsets[nb + i] = bi[i] * bb
+    for d in range(nd):
+        idx[d] = 0
+    oa = ob = 0
+    for i in range(nb):              # odometer over the leading axes, last one fastest
+        offsets[i], offsets[nb + i] = oa, ob
+        d = nd - 1
+        while d >= 0:
+            idx[d] += 1
+            oa += sa[d]
+            ob += sb[d]
+            if idx[d] < shape[d]:
+                break
+            oa -= sa[d] * shape[d]
+            ob -= sb[d] * shape[d]
+            idx[d] = 0
+            d -= 1
     with nogil:
         if typ == cnp.NPY_FLOAT32:
-            rc = _gemm_batch[float](nb, M, N, K, <const float*> cnp.PyArray_DATA(a), offsets,
-                                    ars, acs, <const float*> cnp.PyArray_DATA(b), offsets + nb,
-                                    brs, bcs, <float*> cnp.PyArray_DATA(out), nthreads)
+            rc = _gemm_batch[float](
+                nb, M, N, K, <const float*> cnp.PyArray_DATA(A), offsets,
+                _elem(A, nda - 2, itemsize), _elem(A, nda - 1, itemsize),
+                <const float*> cnp.PyArray_DATA(B), offsets + nb,
+                _elem(B, ndb - 2, itemsize), _elem(B, ndb - 1, itemsize),
+                <float*> cnp.PyArray_DATA(out), <int> threads)
         else:
-            rc = _gemm_batch[double](nb, M, N, K, <const double*> cnp.PyArray_DATA(a), offsets,
-                                     ars, acs, <const double*> cnp.PyArray_DATA(b),
-                                     offsets + nb, brs, bcs, <double*> cnp.PyArray_DATA(out),
-                                     nthreads)
+            rc = _gemm_batch[double](
+                nb, M, N, K, <const double*> cnp.PyArray_DATA(A), offsets,
+                _elem(A, nda - 2, itemsize), _elem(A, nda - 1, itemsize),
+                <const double*> cnp.PyArray_DATA(B), offsets + nb,
+                _elem(B, ndb - 2, itemsize), _elem(B, ndb - 1, itemsize),
+                <double*> cnp.PyArray_DATA(out), <int> threads)
     free(offsets)
     if rc:
         raise MemoryError("matmul: could not allocate the packing buffers")
+    return out, <int> threads
+
+
+cdef inline Py_ssize_t _elem(cnp.ndarray arr, int axis, Py_ssize_t itemsize) noexcept nogil:
+    """Element stride of an aligned array along `axis` (0 for an axis of length 1, whose
+    stride is never used). NumPy's aligned flag guarantees whole items."""
+    if cnp.PyArray_DIMS(arr)[axis] == 1:
+        return 0
+    return cnp.PyArray_STRIDES(arr)[axis] // itemsize
 
 
 # ----------------------------------------------------------------------------------------------
