@@ -44,9 +44,9 @@ def _bmm(a, b, transpose_a=False, transpose_b=False):
     strided view: the kernel packs it without a copy).
     """
     if transpose_a:
-        a = np.swapaxes(a, -1, -2)
+        a = a.swapaxes(-1, -2)
     if transpose_b:
-        b = np.swapaxes(b, -1, -2)
+        b = b.swapaxes(-1, -2)
     return csrc.matmul(a, b)
 
 
