@@ -3,6 +3,7 @@
 peak extra memory of one conv2d forward and one backward call.
 
     python benchmarks/bench_conv.py [--repeats 5] [--dtypes float32,float64] [--ops conv2d,...]
+                                   [--clock wall|cpu] [--no-memory]
 
 Shapes: N=32 C=16 32x32 F=32 3x3 pad 1, and N=64 C=3 32x32 F=16 5x5 pad 2 (stride 1). The
 transposed convolution runs the adjoint of each: input (N, F, 32, 32), weights (F, C, K, K) as
@@ -211,9 +212,13 @@ def main():
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--ops", default=",".join(OPS))
     parser.add_argument("--no-memory", action="store_true", help="skip the memory table")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: time 1-thread rows by the thread's CPU time (a shared machine)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.clock == "cpu":
+        os.environ[_harness.CLOCK_ENV] = "cpu"
     dtypes, ops = args.dtypes.split(","), args.ops.split(",")
     if args.memory:
         return memory_worker(*args.memory)
@@ -221,6 +226,7 @@ def main():
         return worker(args.worker, args.repeats, dtypes, ops)
 
     print(f"conv2d and conv_transpose2d (stride 1), best of {args.repeats}; {_harness.machine()}")
+    print(f"timing: {_harness.clock_note()}")
     print("naive = Python loop over output pixels, timed on 1 image and scaled by N\n")
     rows = []
     for threads in _harness.thread_counts():
