@@ -49,7 +49,9 @@ cdef extern from "nnf_microkernel.h" nogil:
     # columns per micro-tile (NR per dtype, NR_MAX the float32 one), KC x NR panels of B in L1,
     # MC x KC blocks of A in L2, NC columns of B packed at a time.
     int NNF_ISA
-    enum: MR "NNF_MR"
+    enum: MR_F32 "NNF_MR_F32"
+    enum: MR_F64 "NNF_MR_F64"
+    enum: MR_MAX "NNF_MR_MAX"
     enum: NR_F32 "NNF_NR_F32"
     enum: NR_F64 "NNF_NR_F64"
     enum: NR_MAX "NNF_NR_MAX"
@@ -66,7 +68,8 @@ cdef enum:
 COMPILED_ISA = ("generic", "avx2", "avx512")[NNF_ISA]
 
 #: Its micro-tile and blocking: {"MR": ..., "NR_float32": ..., "NR_float64": ..., "KC": ...}.
-BLOCKING = dict(MR=MR, NR_float32=NR_F32, NR_float64=NR_F64, KC=KC, MC=MC, NC=NC)
+BLOCKING = dict(MR_float32=MR_F32, MR_float64=MR_F64, NR_float32=NR_F32, NR_float64=NR_F64,
+                KC=KC, MC=MC, NC=NC)
 
 
 def cpu_features():
@@ -94,6 +97,14 @@ cdef inline Py_ssize_t _nr(const floating* dtype_tag) noexcept nogil:
         return NR_F64
 
 
+cdef inline Py_ssize_t _mr(const floating* dtype_tag) noexcept nogil:
+    """Micro-tile height for the dtype."""
+    if floating is float:
+        return MR_F32
+    else:
+        return MR_F64
+
+
 cdef inline Py_ssize_t _imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return a if a < b else b
 
@@ -116,6 +127,7 @@ cdef void _pack_a(Py_ssize_t mc, Py_ssize_t kc, const floating* A, Py_ssize_t rs
                   floating* Ap) noexcept nogil:
     """A[0:mc, 0:kc] -> consecutive MR x kc panels, element (i, p) of a panel at p*MR + i.
     Rows past mc are zero so the micro-kernel always runs full tiles."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t ip, i, p, mr, ip_b
     for ip_b in range((mc + MR - 1) // MR):
         ip = ip_b * MR
@@ -166,7 +178,7 @@ cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, f
     """C[0:mr, 0:nr] += (MR x kc panel) @ (kc x NR panel), the tile computed in registers by
     the micro-kernel of nnf_microkernel.h."""
     cdef Py_ssize_t NR = _nr(Ap)
-    cdef floating acc[MR * NR_MAX]
+    cdef floating acc[MR_MAX * NR_MAX]
     cdef Py_ssize_t i, j
     if nr == NR:        # full width: the tile's mr rows added straight from the vector registers
         if floating is float:
@@ -186,6 +198,7 @@ cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, f
 cdef void _macro(Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc, const floating* Ap,
                  const floating* Bp, floating* C, Py_ssize_t ldc) noexcept nogil:
     """C[0:mc, 0:nc] += packed A block @ packed B block."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t NR = _nr(Ap)
     cdef Py_ssize_t ir, jr, ir_b, jr_b
     for jr_b in range((nc + NR - 1) // NR):
@@ -200,6 +213,7 @@ cdef void _pack_a_full(Py_ssize_t M, Py_ssize_t K, const floating* A, Py_ssize_t
                        Py_ssize_t cs, floating* Ap) noexcept nogil:
     """All of A (M, K) packed for _gemm_packed: K cut in KC blocks, block pc at
     Ap + pc*round_up(M, MR), each made of MR x kc panels."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t Mround = _round_up(M, MR)
     cdef Py_ssize_t pc, pc_b
     for pc_b in range((K + KC - 1) // KC):
@@ -222,6 +236,7 @@ cdef void _gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const floating*
                        const floating* Bp, floating* C, Py_ssize_t ldc) noexcept nogil:
     """C (M, N) += A @ B on the calling thread, both operands already packed by _pack_a_full /
     _pack_b_full."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t Mround = _round_up(M, MR), Nround = _round_up(N, _nr(Ap))
     cdef Py_ssize_t pc, pc_b, ic, ic_b, kc
     for pc_b in range((K + KC - 1) // KC):
@@ -239,6 +254,7 @@ cdef int _gemm_serial(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                       floating* C, Py_ssize_t ldc) noexcept nogil:
     """C += A @ B on the calling thread, Goto-blocked (NC, KC, MC) with its own packing
     buffers. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(A)
     cdef Py_ssize_t NR = _nr(A)
     cdef Py_ssize_t jc, jc_b, pc, pc_b, ic, ic_b, nc, kc, mc
     cdef Py_ssize_t kc_max = _imin(KC, K), nc_max = _round_up(_imin(NC, N), NR)
@@ -275,6 +291,7 @@ cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
     One parallel region and no barrier inside it, which matters on a loaded machine; each
     element of C is computed in the same order whatever the thread count. -1 when out of
     memory."""
+    cdef Py_ssize_t MR = _mr(A)
     cdef Py_ssize_t NR = _nr(A)
     cdef bint split_rows = M >= N
     cdef Py_ssize_t tile = MR if split_rows else NR
@@ -634,6 +651,7 @@ cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, const
     each kc x NR panel of it is copied straight in packed form (_im2col_panel) from the padded
     image into a per-thread L1-sized buffer and multiplied by every row tile of w while there,
     the same additions in the same order as the blocked GEMM. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(x)
     cdef Py_ssize_t NR = _nr(x)
     cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, CHW = g.C * g.H * g.W
     cdef Py_ssize_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw
@@ -684,6 +702,7 @@ cdef int _conv_input_grad(Py_ssize_t N, const floating* dout, const floating* w,
     """dx (N, C, H, W) += gradient of the conv w.r.t. its input, given dout (N, F, OH, OW).
     Per image: dcols (CKK, P) = w^T (CKK, F) @ dout_n (F, P), then col2im. This is also the
     forward pass of the transposed convolution. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(w)
     cdef Py_ssize_t NR = _nr(w)
     cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, ld = _cols_ld(P)
     cdef Py_ssize_t b_size = F * _round_up(P, NR)
@@ -803,6 +822,7 @@ cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x
     micro-tile empty when F = 16 on the 32-column float32 AVX-512 tile.) Images are split into a
     fixed number of chunks, each with its own accumulator, summed in chunk order at the end:
     the result does not depend on the thread count. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(x)
     cdef Py_ssize_t NR = _nr(x)
     cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, FK = F * CKK
     cdef Py_ssize_t ld = _cols_ld(P)

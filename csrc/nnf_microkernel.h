@@ -6,21 +6,22 @@
  *   build     flags                               vector   MR x NR f32   MR x NR f64   accumulators
  *   generic   target defaults (SSE2 on x86-64)    256-bit  6 x 16        6 x 8         (SSE pairs)
  *   avx2      -mavx2 -mfma                        256-bit  6 x 16        6 x 8         12 of 16 ymm
- *   avx512    -mavx512f/dq/bw/vl -mavx2 -mfma     512-bit  8 x 32        8 x 16        16 of 32 zmm
+ *   avx512    -mavx512f/dq/bw/vl -mavx2 -mfma     512-bit  8 x 32        14 x 16       16 / 28 of 32
  *
  * The tile is MR rows by two vectors; one k step loads two vectors of B, broadcasts MR elements of
- * A and issues 2*MR fused multiply-adds. The AVX-512 tile could be 14 rows tall (28 accumulators,
- * the two B vectors and a broadcast fill the 32 zmm registers), and that was measured: n = 1024
- * products ran 5-10% faster (float32 0.92x OpenBLAS against 0.84x), but a convolution's product
- * has one row per filter, and filter counts are multiples of 8 (16 and 32 in the benchmarks):
- * 14-row tiles computed 28 rows for 16 filters, and the float32 forward passes were 1.35-1.5x
- * PyTorch's time against 1.03-1.04x with 8 rows. 16 accumulators still cover the FMA latency
- * (2 ports x 4 cycles), and 8 broadcasts + 2 loads per 16 FMAs fit the load ports.
+ * A and issues 2*MR fused multiply-adds. 14 rows is the tallest AVX-512 tile (28 accumulators,
+ * the two B vectors and a broadcast fill the 32 zmm registers), and float64 uses it: n = 1024
+ * products ran at 0.88x OpenBLAS against 0.75x with 8 rows. float32 uses 8 rows: a
+ * convolution's product has one row per filter, filter counts are multiples of 8 (16 and 32 in
+ * the benchmarks), and 14-row tiles computed 28 rows for 16 filters: the float32 forward passes
+ * took 1.35-1.5x PyTorch's time against 1.03-1.04x with 8 rows, while n = 1024 products still
+ * run at 0.85-0.92x OpenBLAS (16 accumulators cover the FMA latency, 2 ports x 4 cycles, and
+ * 8 broadcasts + 2 loads per 16 FMAs fit the load ports).
  *
  * nnf_micro_f32_add(kc, A, B, C, ldc, rows): C[0:rows, 0:NR_F32] += (A_panel @ B_panel)[0:rows]
  * nnf_micro_f64_add(kc, A, B, C, ldc, rows): C[0:rows, 0:NR_F64] += (A_panel @ B_panel)[0:rows]
- *   (rows <= MR: a tile cut short by the bottom edge of C is still added straight from the
- *   registers)
+ *   (rows <= MR of the dtype: a tile cut short by the bottom edge of C is still added straight
+ *   from the registers)
  * nnf_micro_f32(kc, A, B, acc) / nnf_micro_f64: acc = the tile alone (for tiles cut short on
  *   the right)
  *   A: packed MR x kc panel, element (i, p) at A[p*MR + i];
@@ -48,32 +49,36 @@
     && defined(__AVX512VL__) && defined(__AVX2__) && defined(__FMA__)
 #define NNF_ISA 2          /* avx512 */
 #define NNF_VEC_BYTES 64
-#define NNF_MR 8
-#define NNF_MC 192         /* multiple of NNF_MR */
+#define NNF_MR_F32 8
+#define NNF_MR_F64 14
+#define NNF_MC 168         /* multiple of both tile heights */
 #elif defined(__AVX2__) && defined(__FMA__)
 #define NNF_ISA 1          /* avx2 */
 #define NNF_VEC_BYTES 32
-#define NNF_MR 6
+#define NNF_MR_F32 6
+#define NNF_MR_F64 6
 #define NNF_MC 120
 #else
 #define NNF_ISA 0          /* generic */
 #define NNF_VEC_BYTES 32
-#define NNF_MR 6
+#define NNF_MR_F32 6
+#define NNF_MR_F64 6
 #define NNF_MC 120
 #endif
 
+#define NNF_MR_MAX (NNF_MR_F32 > NNF_MR_F64 ? NNF_MR_F32 : NNF_MR_F64)
 #define NNF_NR_F32 (2 * NNF_VEC_BYTES / 4)
 #define NNF_NR_F64 (2 * NNF_VEC_BYTES / 8)
 #define NNF_NR_MAX NNF_NR_F32
 #define NNF_KC 256
 #define NNF_NC 3072        /* multiple of NNF_NR_MAX */
 
-/* X(r) for every row r of the tile. */
-#if NNF_MR == 8
-#define NNF_FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-#else
-#define NNF_FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
-#endif
+/* X(r) for every row r of a tile MR rows tall: NNF_ROWS(MR)(X). */
+#define NNF_ROWS(mr) NNF_ROWS_(mr)
+#define NNF_ROWS_(mr) NNF_ROWS_##mr
+#define NNF_ROWS_6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define NNF_ROWS_8(X) NNF_ROWS_6(X) X(6) X(7)
+#define NNF_ROWS_14(X) NNF_ROWS_8(X) X(8) X(9) X(10) X(11) X(12) X(13)
 
 #if defined(__GNUC__) || defined(__clang__)
 
@@ -100,31 +105,31 @@ static inline nnf_vd nnf_load_nnf_vd(const double *p) { nnf_vd v; memcpy(&v, p, 
         memcpy(row_, &lo_, sizeof lo_);                                                         \
         memcpy(row_ + sizeof lo_ / sizeof *row_, &hi_, sizeof hi_);                             \
     }
-#define NNF_DEFINE_MICRO(NAME, V, T, LANES)                                                     \
+#define NNF_DEFINE_MICRO(NAME, V, T, LANES, MR)                                                 \
     static inline void NAME##_add(ptrdiff_t kc, const T *A, const T *B, T *C, ptrdiff_t ldc,  \
                                   ptrdiff_t rows)                                               \
     {                                                                                           \
         typedef V nnf_V_;                                                                       \
         typedef T nnf_T_;                                                                       \
-        NNF_FOR_ROWS(NNF_DECL_ROW)                                                              \
+        NNF_ROWS(MR)(NNF_DECL_ROW)                                                              \
         for (ptrdiff_t p = 0; p < kc; ++p) {                                                   \
             V b0 = nnf_load_##V(B), b1 = nnf_load_##V(B + LANES);                              \
-            NNF_FOR_ROWS(NNF_FMA_ROW)                                                           \
-            A += NNF_MR;                                                                        \
+            NNF_ROWS(MR)(NNF_FMA_ROW)                                                           \
+            A += MR;                                                                            \
             B += 2 * LANES;                                                                     \
         }                                                                                       \
-        NNF_FOR_ROWS(NNF_ADD_ROW)                                                               \
+        NNF_ROWS(MR)(NNF_ADD_ROW)                                                               \
     }
 
 #else  /* portable fallback */
 
-#define NNF_DEFINE_MICRO(NAME, V, T, LANES)                                                     \
+#define NNF_DEFINE_MICRO(NAME, V, T, LANES, MR)                                                 \
     static void NAME##_add(ptrdiff_t kc, const T *A, const T *B, T *C, ptrdiff_t ldc,         \
                            ptrdiff_t rows)                                                      \
     {                                                                                           \
-        T acc[NNF_MR * 2 * LANES] = {0};                                                        \
-        for (ptrdiff_t p = 0; p < kc; ++p, A += NNF_MR, B += 2 * LANES)                        \
-            for (int i = 0; i < NNF_MR; ++i)                                                    \
+        T acc[MR * 2 * LANES] = {0};                                                            \
+        for (ptrdiff_t p = 0; p < kc; ++p, A += MR, B += 2 * LANES)                            \
+            for (int i = 0; i < MR; ++i)                                                        \
                 for (int j = 0; j < 2 * LANES; ++j) acc[i * 2 * LANES + j] += A[i] * B[j];     \
         for (int i = 0; i < rows; ++i)                                                          \
             for (int j = 0; j < 2 * LANES; ++j) C[i * ldc + j] += acc[i * 2 * LANES + j];      \
@@ -132,20 +137,20 @@ static inline nnf_vd nnf_load_nnf_vd(const double *p) { nnf_vd v; memcpy(&v, p, 
 
 #endif
 
-NNF_DEFINE_MICRO(nnf_micro_f32, nnf_vf, float, NNF_NR_F32 / 2)
-NNF_DEFINE_MICRO(nnf_micro_f64, nnf_vd, double, NNF_NR_F64 / 2)
+NNF_DEFINE_MICRO(nnf_micro_f32, nnf_vf, float, NNF_NR_F32 / 2, NNF_MR_F32)
+NNF_DEFINE_MICRO(nnf_micro_f64, nnf_vd, double, NNF_NR_F64 / 2, NNF_MR_F64)
 
 /* acc (row-major MR x NR tile, overwritten) = A_panel @ B_panel: for edge tiles. */
 static inline void nnf_micro_f32(ptrdiff_t kc, const float *A, const float *B, float *acc)
 {
-    memset(acc, 0, NNF_MR * NNF_NR_F32 * sizeof *acc);
-    nnf_micro_f32_add(kc, A, B, acc, NNF_NR_F32, NNF_MR);
+    memset(acc, 0, NNF_MR_F32 * NNF_NR_F32 * sizeof *acc);
+    nnf_micro_f32_add(kc, A, B, acc, NNF_NR_F32, NNF_MR_F32);
 }
 
 static inline void nnf_micro_f64(ptrdiff_t kc, const double *A, const double *B, double *acc)
 {
-    memset(acc, 0, NNF_MR * NNF_NR_F64 * sizeof *acc);
-    nnf_micro_f64_add(kc, A, B, acc, NNF_NR_F64, NNF_MR);
+    memset(acc, 0, NNF_MR_F64 * NNF_NR_F64 * sizeof *acc);
+    nnf_micro_f64_add(kc, A, B, acc, NNF_NR_F64, NNF_MR_F64);
 }
 
 /* ---------------------------------------------------------------------------------------------

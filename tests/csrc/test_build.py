@@ -75,8 +75,12 @@ def test_each_module_reports_the_instruction_set_it_was_compiled_for(name):
     """setup.py compiles each module with its flags (the compiler here accepts all of them)."""
     module = importlib.import_module(f"csrc.{MODULES[name]}")
     assert module.COMPILED_ISA == name
-    assert set(module.BLOCKING) == {"MR", "NR_float32", "NR_float64", "KC", "MC", "NC"}
-    assert module.BLOCKING["MC"] % module.BLOCKING["MR"] == 0
+    blocking = module.BLOCKING
+    assert set(blocking) == {"MR_float32", "MR_float64", "NR_float32", "NR_float64", "KC", "MC",
+                             "NC"}
+    for dt in ("float32", "float64"):
+        assert blocking["MC"] % blocking[f"MR_{dt}"] == 0
+        assert blocking["NC"] % blocking[f"NR_{dt}"] == 0
 
 
 def test_cpu_features_name_what_the_builds_need():

@@ -14,9 +14,9 @@ from .conftest import assert_close, assert_fresh_c_array
 
 pytestmark = pytest.mark.usefixtures("build")
 
-# Sizes straddling every build's micro-tile and block edges: tiles of MR = 6 (generic, avx2) or
-# 14 (avx512) rows by NR = 16 / 8 (float32 / float64, 256-bit builds) or 32 / 16 (avx512)
-# columns; blocks MC = 120 or 168 rows, KC = 256 deep, NC = 3072 columns. Every combination of
+# Sizes straddling every build's micro-tile and block edges: tiles of MR = 6 rows (generic, avx2)
+# or 8 / 14 (avx512, float32 / float64) by NR = 16 / 8 columns (256-bit builds) or 32 / 16
+# (avx512); blocks MC = 120 or 168 rows, KC = 256 deep, NC = 3072 columns. Every combination of
 # the small sizes (each a tile and a bit, or less than one), 257 (past a KC block and past an MC
 # block of either build) in each position, and N = 3100 past one NC block.
 EDGE_SIZES = (1, 5, 17, 67)
@@ -32,12 +32,12 @@ def test_edge_shapes_reach_every_blocking_edge_of_every_build():
         m_sizes = {m for m, _, _ in EDGE_SHAPES}
         k_sizes = {k for _, k, _ in EDGE_SHAPES}
         n_sizes = {n for _, _, n in EDGE_SHAPES}
-        assert any(m % blocking["MR"] and m > blocking["MR"] for m in m_sizes), name
         assert any(m > blocking["MC"] for m in m_sizes), name
         assert any(k > blocking["KC"] for k in k_sizes), name
         assert any(n > blocking["NC"] for n in n_sizes), name
         for dt in ("float32", "float64"):
-            nr = blocking[f"NR_{dt}"]
+            mr, nr = blocking[f"MR_{dt}"], blocking[f"NR_{dt}"]
+            assert any(m % mr and m > mr for m in m_sizes), (name, dt)
             assert any(n % nr and n > nr for n in n_sizes), (name, dt)
 
 
