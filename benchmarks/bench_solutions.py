@@ -16,8 +16,8 @@ Two tables:
 
 Usage (from the repository root, after the kernels are built)::
 
-    python benchmarks/bench_solutions.py [--repeat 7] [--only conv attention] [--no-torch]
-                                         [--no-grading] [--no-large]
+    python benchmarks/bench_solutions.py [--repeat 9] [--only conv attention] [--no-torch]
+                                         [--no-grading] [--no-large] [--clock wall|cpu]
 
 Threads: csrc reads OMP_NUM_THREADS and NumPy's BLAS reads OPENBLAS_NUM_THREADS at
 import, so pin both from the environment to compare like with like, e.g.
@@ -262,7 +262,12 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="skip the torch yardstick")
     parser.add_argument("--no-grading", action="store_true", help="skip the grading-size table")
     parser.add_argument("--no-large", action="store_true", help="skip the larger shapes")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: with OMP_NUM_THREADS=1, time the grading-size table by the "
+                             "thread's CPU time (a shared machine)")
     args = parser.parse_args(argv)
+    if args.clock == "cpu":
+        os.environ[_harness.CLOCK_ENV] = "cpu"
 
     import csrc
 
@@ -279,7 +284,8 @@ def main(argv=None):
           f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}); "
           f"torch {torch.__version__ if torch else 'absent'}")
     if not args.no_grading:
-        print(f"\nEvery exercise at grading sizes (all its cases), best of {args.repeat}:\n")
+        print(f"\nEvery exercise at grading sizes (all its cases), best of {args.repeat}; timing: "
+              f"{_harness.clock_note()}:\n")
         grading_sizes(args.repeat, args.only)
     if not args.no_large:
         print(f"\nLarger shapes, median of {args.repeat}:\n")
