@@ -51,9 +51,11 @@ def _bmm(a, b, transpose_a=False, transpose_b=False):
 
 
 def _rows_mm(x, W):
-    """x (..., E) @ W (E, M) as one (rows, E) x (E, M) kernel product."""
-    out = csrc.matmul(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), W)
-    return out.reshape(x.shape[:-1] + (W.shape[1],))
+    """x (..., E) @ W (E, M) as one (rows, E) x (E, M) kernel product (reshape copies x only
+    when its rows cannot be viewed as one matrix; the kernel reads a strided W as it is)."""
+    if x.ndim == 2:
+        return csrc.matmul(x, W)
+    return csrc.matmul(x.reshape(-1, x.shape[-1]), W).reshape(x.shape[:-1] + (W.shape[1],))
 
 
 def self_attention_basic(X):
