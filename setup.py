@@ -6,10 +6,12 @@ Every csrc/*.pyx becomes an extension module compiled in place next to its sourc
 * Cython compiler directives are set here, once, for every module.
 * OpenMP is used when a real test program compiles and links with -fopenmp; otherwise the modules
   are built without it and run serially (prange degrades to a plain loop).
-* No -march=native: the portable module (_kern_generic) uses the target's default flags, and
-  _kern_avx2 adds -mavx2 -mfma only when the compiler accepts them on x86-64. csrc/__init__.py
-  imports _kern_avx2 only after a run-time CPU feature check, so a binary built here runs on any
-  x86-64 CPU.
+* No -march=native: the portable module (_kern_generic) uses the target's default flags;
+  _kern_avx2 adds -mavx2 -mfma and _kern_avx512 -mavx512f -mavx512dq -mavx512bw -mavx512vl
+  -mavx2 -mfma, each only when the compiler accepts them on x86-64 (a real compile of intrinsics
+  of that set; otherwise the module is built portably and reports itself "generic").
+  csrc/__init__.py imports a SIMD module only after a run-time CPU feature check, so a binary
+  built here runs on any x86-64 CPU and uses what it has.
 """
 
 import os
@@ -38,8 +40,8 @@ COMPILER_DIRECTIVES = {
 # Optimisation flags shared by every module. -O3 turns on the complete unrolling and SLP
 # vectorisation the GEMM micro-kernel relies on; nothing changes float semantics (no fast-math).
 BASE_FLAGS = ["-O3"]
-SIMD_FLAGS = ["-mavx2", "-mfma"]
-SIMD_MODULES = {"_kern_avx2"}
+AVX2_FLAGS = ["-mavx2", "-mfma"]
+AVX512_FLAGS = ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl"] + AVX2_FLAGS
 
 OPENMP_TEST = r"""
 #include <omp.h>
@@ -51,7 +53,7 @@ int main(void) {
 }
 """
 
-SIMD_TEST = r"""
+AVX2_TEST = r"""
 #include <immintrin.h>
 int main(void) {
     __m256d a = _mm256_set1_pd(1.0);
@@ -59,6 +61,27 @@ int main(void) {
     return (int)_mm256_cvtsd_f64(a) == 2 ? 0 : 1;
 }
 """
+
+AVX512_TEST = r"""
+#include <immintrin.h>
+int main(void) {
+    __m512d a = _mm512_set1_pd(1.0);
+    __m512 b = _mm512_set1_ps(1.0f);
+    a = _mm512_fmadd_pd(a, a, a);
+    b = _mm512_fmadd_ps(b, b, b);
+    __m256 lo = _mm512_extractf32x8_ps(b, 0);              /* avx512dq */
+    __mmask32 m = _mm512_cmpeq_epi16_mask(_mm512_setzero_si512(), _mm512_setzero_si512()); /* bw */
+    __m256d v = _mm256_maskz_mov_pd(1, _mm256_set1_pd(1.0));  /* avx512vl */
+    return (int)_mm512_reduce_add_pd(a) + (int)_mm256_cvtss_f32(lo) + (int)(m & 1)
+           + (int)_mm256_cvtsd_f64(v) == 20 ? 0 : 1;
+}
+"""
+
+# Module name -> (the flags its instruction set needs, the program proving the compiler takes them).
+SIMD_MODULES = {
+    "_kern_avx2": (AVX2_FLAGS, AVX2_TEST),
+    "_kern_avx512": (AVX512_FLAGS, AVX512_TEST),
+}
 
 
 def _try_build(compiler, source, flags, link=True):
@@ -94,21 +117,22 @@ def _is_x86_64():
 
 
 class BuildExt(build_ext):
-    """build_ext that probes the compiler for OpenMP and AVX2/FMA before compiling."""
+    """build_ext that probes the compiler for OpenMP and each SIMD flag set before compiling."""
 
     def build_extensions(self):
         cc = self.compiler
         unix_like = cc.compiler_type == "unix"
         base = BASE_FLAGS if unix_like else []
         openmp = ["-fopenmp"] if unix_like and _try_build(cc, OPENMP_TEST, ["-fopenmp"]) else []
-        simd = (SIMD_FLAGS if unix_like and _is_x86_64()
-                and _try_build(cc, SIMD_TEST, SIMD_FLAGS, link=False) else [])
+        simd = {name: flags for name, (flags, test) in SIMD_MODULES.items()
+                if unix_like and _is_x86_64() and _try_build(cc, test, flags, link=False)}
+        accepted = ", ".join(f"{name} {' '.join(simd[name])}" if name in simd
+                             else f"{name} portable (flags refused)" for name in SIMD_MODULES)
         print(f"nnfund build: OpenMP {'enabled' if openmp else 'not available'}; "
-              f"AVX2/FMA flags {'accepted' if simd else 'not available'}; "
-              f"base flags {base}", file=sys.stderr)
+              f"{accepted}; base flags {base}", file=sys.stderr)
         for ext in self.extensions:
             name = ext.name.rsplit(".", 1)[-1]
-            ext.extra_compile_args = base + openmp + (simd if name in SIMD_MODULES else [])
+            ext.extra_compile_args = base + openmp + simd.get(name, [])
             ext.extra_link_args = list(openmp)
         super().build_extensions()
 
@@ -118,7 +142,11 @@ def _extensions():
 
     here = os.path.dirname(os.path.abspath(__file__))
     sources = sorted(f for f in os.listdir(os.path.join(here, CSRC)) if f.endswith(".pyx"))
-    exts = [Extension(f"{CSRC}.{src[:-4]}", [os.path.join(CSRC, src)], include_dirs=[CSRC])
+    import numpy  # a build requirement (pyproject.toml): the kernels' matmul entry uses its C API
+
+    exts = [Extension(f"{CSRC}.{src[:-4]}", [os.path.join(CSRC, src)],
+                      include_dirs=[CSRC, numpy.get_include()],
+                      define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
             for src in sources]
     return cythonize(exts, compiler_directives=COMPILER_DIRECTIVES, include_path=[CSRC])
 

@@ -16,6 +16,27 @@ def thread_counts():
     return [1] if cores == 1 else [1, cores]
 
 
+CLOCK_ENV = "NNFUND_BENCH_CLOCK"
+
+
+def clock_note():
+    """What the timings measure, for the tables' headers."""
+    if os.environ.get(CLOCK_ENV) == "cpu":
+        return ("1-thread rows: CPU time of the calling thread (time.thread_time: time the "
+                "process waits for a core shared with other load is not counted); other rows: "
+                "wall time")
+    return "wall time"
+
+
+def _clock():
+    """time.thread_time when asked for (NNFUND_BENCH_CLOCK=cpu) and this worker runs one
+    thread (with more, the calling thread's CPU time would miss the others' work); else
+    time.perf_counter."""
+    if os.environ.get(CLOCK_ENV) == "cpu" and os.environ.get("OMP_NUM_THREADS") == "1":
+        return time.thread_time
+    return time.perf_counter
+
+
 def run_worker(script, threads, *args):
     """Runs `script --worker threads args...` with every thread-pool size set to `threads`
     before NumPy/torch start; returns the JSON it prints."""
@@ -32,16 +53,18 @@ def run_worker(script, threads, *args):
 
 
 def best_time(fn, repeats, min_time=0.05):
-    """Best wall-clock time of fn() over `repeats` rounds (each round at least one call and,
-    for fast calls, enough calls to last ~min_time), after one warm-up call."""
+    """Best time of fn() over `repeats` rounds (each round at least one call and, for fast
+    calls, enough calls to last ~min_time), after one warm-up call; wall time, or see
+    _clock."""
+    clock = _clock()
     fn()
     best = float("inf")
     for _ in range(repeats):
-        calls, start = 0, time.perf_counter()
+        calls, start = 0, clock()
         while True:
             fn()
             calls += 1
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             if elapsed >= min_time:
                 break
         best = min(best, elapsed / calls)
@@ -49,7 +72,7 @@ def best_time(fn, repeats, min_time=0.05):
 
 
 def machine():
-    """A one-line description of the machine and the csrc build."""
+    """A one-line description of the machine (CPU model, cores) and the active csrc build."""
     import csrc
     cpu = platform.processor() or platform.machine()
     try:
@@ -58,8 +81,9 @@ def machine():
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores; csrc path {csrc.simd_path()}, "
-            f"OpenMP {'on' if csrc.openmp_enabled() else 'off'}; Python {platform.python_version()}")
+    return (f"{cpu}, {os.cpu_count()} cores; csrc build {csrc.active_build()} "
+            f"({csrc.active_build_reason()}), OpenMP {'on' if csrc.openmp_enabled() else 'off'}; "
+            f"Python {platform.python_version()}")
 
 
 def markdown_table(header, rows):

@@ -1,9 +1,13 @@
-"""csrc.conv2d_forward / conv2d_backward vs PyTorch CPU and vs a naive NumPy loop, on 1 thread
-and on all cores, plus the peak extra memory of one forward and one backward call.
+"""csrc.conv2d_forward / conv2d_backward and conv_transpose2d_forward / _backward vs PyTorch CPU
+(and conv2d vs a naive NumPy loop), on 1 thread and on all cores, float32 and float64, plus the
+peak extra memory of one conv2d forward and one backward call.
 
-    python benchmarks/bench_conv.py [--repeats 5] [--dtypes float32,float64]
+    python benchmarks/bench_conv.py [--repeats 5] [--dtypes float32,float64] [--ops conv2d,...]
+                                   [--clock wall|cpu] [--no-memory]
 
-Shapes: N=32 C=16 32x32 F=32 3x3 pad 1, and N=64 C=3 32x32 F=16 5x5 pad 2 (stride 1).
+Shapes: N=32 C=16 32x32 F=32 3x3 pad 1, and N=64 C=3 32x32 F=16 5x5 pad 2 (stride 1). The
+transposed convolution runs the adjoint of each: input (N, F, 32, 32), weights (F, C, K, K) as
+(C_in, C_out, KH, KW), same padding, output (N, C, 32, 32).
 Each thread count runs in its own subprocess (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set,
 csrc.set_num_threads and torch.set_num_threads to the same count). PyTorch's backward is timed
 alone (autograd.grad on a retained graph). The naive loop visits every output pixel in Python;
@@ -74,7 +78,69 @@ def naive_backward(dout, x, w, pad):
     return dxp[:, :, pad:pad + h, pad:pad + wd], dw, dout.sum(axis=(0, 2, 3))
 
 
-def worker(threads, repeats, dtypes):
+def _conv2d_run(cfg, dtype, repeats, torch, csrc, np):
+    x, w, b, dout = _inputs(cfg, dtype)
+    pad = cfg["pad"]
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    dt = torch.tensor(dout)
+    out_t = torch.nn.functional.conv2d(xt, wt, bt, padding=pad)
+    grads_t = torch.autograd.grad(out_t, (xt, wt, bt), dt, retain_graph=True)
+    out = csrc.conv2d_forward(x, w, b, padding=pad)
+    grads = csrc.conv2d_backward(dout, x, w, padding=pad)
+    pairs = [(out, out_t.detach().numpy())] + [(g, gt.numpy()) for g, gt in zip(grads, grads_t)]
+
+    def torch_forward():
+        with torch.no_grad():
+            torch.nn.functional.conv2d(xt, wt, bt, padding=pad)
+
+    r = dict(err=max(float(np.abs(a - e).max() / np.abs(e).max()) for a, e in pairs))
+    r["ours_fwd"] = _harness.best_time(lambda: csrc.conv2d_forward(x, w, b, padding=pad), repeats)
+    r["ours_bwd"] = _harness.best_time(lambda: csrc.conv2d_backward(dout, x, w, padding=pad),
+                                       repeats)
+    r["torch_fwd"] = _harness.best_time(torch_forward, repeats)
+    r["torch_bwd"] = _harness.best_time(
+        lambda: torch.autograd.grad(out_t, (xt, wt, bt), dt, retain_graph=True), repeats)
+    one, scale = slice(0, 1), cfg["n"]
+    r["naive_fwd"] = scale * _harness.best_time(lambda: naive_forward(x[one], w, b, pad), 1,
+                                                min_time=0)
+    r["naive_bwd"] = scale * _harness.best_time(
+        lambda: naive_backward(dout[one], x[one], w, pad), 1, min_time=0)
+    return r
+
+
+def _conv_transpose2d_run(cfg, dtype, repeats, torch, csrc, np):
+    """The adjoint of the conv2d shape: input like its dout, output like its x."""
+    x_conv, w, _, dout_conv = _inputs(cfg, dtype)
+    x, dout = dout_conv, x_conv
+    b = np.random.default_rng(1).standard_normal(cfg["c"]).astype(dtype)
+    pad = cfg["pad"]
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    dt = torch.tensor(dout)
+    out_t = torch.nn.functional.conv_transpose2d(xt, wt, bt, padding=pad)
+    grads_t = torch.autograd.grad(out_t, (xt, wt, bt), dt, retain_graph=True)
+    out = csrc.conv_transpose2d_forward(x, w, b, padding=pad)
+    grads = csrc.conv_transpose2d_backward(dout, x, w, padding=pad)
+    pairs = [(out, out_t.detach().numpy())] + [(g, gt.numpy()) for g, gt in zip(grads, grads_t)]
+
+    def torch_forward():
+        with torch.no_grad():
+            torch.nn.functional.conv_transpose2d(xt, wt, bt, padding=pad)
+
+    r = dict(err=max(float(np.abs(a - e).max() / np.abs(e).max()) for a, e in pairs))
+    r["ours_fwd"] = _harness.best_time(
+        lambda: csrc.conv_transpose2d_forward(x, w, b, padding=pad), repeats)
+    r["ours_bwd"] = _harness.best_time(
+        lambda: csrc.conv_transpose2d_backward(dout, x, w, padding=pad), repeats)
+    r["torch_fwd"] = _harness.best_time(torch_forward, repeats)
+    r["torch_bwd"] = _harness.best_time(
+        lambda: torch.autograd.grad(out_t, (xt, wt, bt), dt, retain_graph=True), repeats)
+    return r
+
+
+OPS = {"conv2d": _conv2d_run, "conv_transpose2d": _conv_transpose2d_run}
+
+
+def worker(threads, repeats, dtypes, ops):
     import numpy as np
     import torch
 
@@ -82,39 +148,11 @@ def worker(threads, repeats, dtypes):
     csrc.set_num_threads(threads)
     torch.set_num_threads(threads)
     results = []
-    for name, cfg in CONFIGS.items():
-        for dtype in dtypes:
-            x, w, b, dout = _inputs(cfg, dtype)
-            pad = cfg["pad"]
-            xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-            dt = torch.tensor(dout)
-            out_t = torch.nn.functional.conv2d(xt, wt, bt, padding=pad)
-            grads_t = torch.autograd.grad(out_t, (xt, wt, bt), dt, retain_graph=True)
-            out = csrc.conv2d_forward(x, w, b, padding=pad)
-            grads = csrc.conv2d_backward(dout, x, w, padding=pad)
-            pairs = [(out, out_t.detach().numpy())] + [(g, gt.numpy())
-                                                        for g, gt in zip(grads, grads_t)]
-            err = max(float(np.abs(a - e).max() / np.abs(e).max()) for a, e in pairs)
-
-            def torch_forward():
-                with torch.no_grad():
-                    torch.nn.functional.conv2d(xt, wt, bt, padding=pad)
-
-            r = dict(config=name, dtype=dtype, max_err=err)
-            r["ours_fwd"] = _harness.best_time(lambda: csrc.conv2d_forward(x, w, b, padding=pad),
-                                               repeats)
-            r["ours_bwd"] = _harness.best_time(
-                lambda: csrc.conv2d_backward(dout, x, w, padding=pad), repeats)
-            r["torch_fwd"] = _harness.best_time(torch_forward, repeats)
-            r["torch_bwd"] = _harness.best_time(
-                lambda: torch.autograd.grad(out_t, (xt, wt, bt), dt, retain_graph=True), repeats)
-            one = slice(0, 1)
-            scale = cfg["n"]
-            r["naive_fwd"] = scale * _harness.best_time(
-                lambda: naive_forward(x[one], w, b, pad), 1, min_time=0)
-            r["naive_bwd"] = scale * _harness.best_time(
-                lambda: naive_backward(dout[one], x[one], w, pad), 1, min_time=0)
-            results.append(r)
+    for op in ops:
+        for name, cfg in CONFIGS.items():
+            for dtype in dtypes:
+                r = OPS[op](cfg, dtype, repeats, torch, csrc, np)
+                results.append(dict(r, op=op, config=name, dtype=dtype))
     print(json.dumps(results))
 
 
@@ -172,37 +210,48 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--ops", default=",".join(OPS))
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory table")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: time 1-thread rows by the thread's CPU time (a shared machine)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    dtypes = args.dtypes.split(",")
+    if args.clock == "cpu":
+        os.environ[_harness.CLOCK_ENV] = "cpu"
+    dtypes, ops = args.dtypes.split(","), args.ops.split(",")
     if args.memory:
         return memory_worker(*args.memory)
     if args.worker:
-        return worker(args.worker, args.repeats, dtypes)
+        return worker(args.worker, args.repeats, dtypes, ops)
 
-    print(f"conv2d (stride 1), best of {args.repeats}; {_harness.machine()}")
+    print(f"conv2d and conv_transpose2d (stride 1), best of {args.repeats}; {_harness.machine()}")
+    print(f"timing: {_harness.clock_note()}")
     print("naive = Python loop over output pixels, timed on 1 image and scaled by N\n")
     rows = []
     for threads in _harness.thread_counts():
         for r in _harness.run_worker(__file__, threads, "--repeats", args.repeats,
-                                     "--dtypes", args.dtypes):
+                                     "--dtypes", args.dtypes, "--ops", args.ops):
             cfg = CONFIGS[r["config"]]
             p = (cfg["h"] + 2 * cfg["pad"] - cfg["k"] + 1) * (cfg["w"] + 2 * cfg["pad"] - cfg["k"] + 1)
             flops = 2.0 * cfg["n"] * cfg["f"] * cfg["c"] * cfg["k"] ** 2 * p
             for d, mult in (("fwd", 1), ("bwd", 2)):
-                ours, tt, naive = r[f"ours_{d}"], r[f"torch_{d}"], r[f"naive_{d}"]
-                rows.append([threads, r["config"], r["dtype"], d,
+                ours, tt = r[f"ours_{d}"], r[f"torch_{d}"]
+                naive = r.get(f"naive_{d}")
+                rows.append([threads, r["op"], r["config"], r["dtype"], d,
                              f"{ours * 1e3:.2f}", f"{mult * flops / ours / 1e9:.1f}",
                              f"{tt * 1e3:.2f}", f"{ours / tt:.2f}x",
-                             f"{naive * 1e3:.0f}", f"{naive / ours:.0f}x", f"{r['max_err']:.1e}"])
+                             f"{naive * 1e3:.0f}" if naive else "",
+                             f"{naive / ours:.0f}x" if naive else "", f"{r['err']:.1e}"])
     print(_harness.markdown_table(
-        ["threads", "shape", "dtype", "pass", "csrc ms", "csrc GFLOP/s", "torch ms",
-         "csrc / torch time", "naive ms (scaled)", "speed-up vs naive", "max rel. diff vs torch"],
-        rows))
+        ["threads", "op", "shape", "dtype", "pass", "csrc ms", "csrc GFLOP/s", "torch ms",
+         "csrc / torch time", "naive ms (scaled)", "speed-up vs naive",
+         "max rel. diff vs torch"], rows))
+    if args.no_memory:
+        return
 
-    print(f"\nPeak extra memory of one call ({os.cpu_count()} threads), beyond inputs and "
-          "returned arrays:\n")
+    print(f"\nPeak extra memory of one conv2d call ({os.cpu_count()} threads), beyond inputs "
+          "and returned arrays:\n")
     mem_rows = []
     for name in CONFIGS:
         for dtype in dtypes:

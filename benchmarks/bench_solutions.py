@@ -1,20 +1,29 @@
 """Time the kernel-backed references against the NumPy model answers.
 
-For each case the reference (``solutions.<module>``, products on our Cython
-kernels) and the model answer (``solutions.model.<module>``, NumPy, so BLAS for
-its products) run the same inputs; the table shows the median wall time of
-several runs, the ratio model / reference (above 1: the reference is faster),
-the largest difference between their outputs (a benchmark of wrong code is
-worthless), and torch's time as a yardstick when torch is installed.
+Two tables:
+
+1. Every exercise of the catalogue at grading sizes: all of its cases (the same
+   inputs the grader makes, ``Exercise.cases``) run through the exercise's
+   protocol on the reference (``solutions.<module>``, products on our Cython
+   kernels) and on the model answer (``solutions.model.<module>``, NumPy, so BLAS
+   for its products); a backward is timed alone, on the cache of a forward made
+   beforehand. The table shows the best time of all the cases together, the
+   ratio model / reference (1 or above: the reference is at least as fast) and
+   the largest difference between their outputs (a benchmark of wrong code is
+   worthless).
+2. Larger shapes (conv on CIFAR-like batches, attention at a realistic size):
+   median time, the same ratio, and torch's time as a yardstick.
 
 Usage (from the repository root, after the kernels are built)::
 
-    python benchmarks/bench_solutions.py [--repeat 7] [--only conv attention] [--no-torch]
+    python benchmarks/bench_solutions.py [--repeat 9] [--only conv attention] [--no-torch]
+                                         [--no-grading] [--no-large] [--clock wall|cpu]
 
 Threads: csrc reads OMP_NUM_THREADS and NumPy's BLAS reads OPENBLAS_NUM_THREADS at
 import, so pin both from the environment to compare like with like, e.g.
 ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_solutions.py``;
-torch is given csrc's thread count.
+torch is given csrc's thread count. The header names the CPU and the active build
+(``NNFUND_KERNELS`` forces one).
 """
 import argparse
 import importlib
@@ -26,6 +35,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness  # noqa: E402
 
 
 def _conv_case(N, C, H, W, F, K, pad, direction):
@@ -139,22 +150,129 @@ def _median_time(fn, repeat):
 
 
 def _max_diff(a, b):
+    """Largest absolute difference between two results (nested tuples, lists, dicts, arrays);
+    inf when their structure or a non-numeric value differs."""
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or a.keys() != b.keys():
+            return float("inf")
+        return max((_max_diff(a[k], b[k]) for k in a), default=0.0)
     if isinstance(a, (tuple, list)):
-        return max(_max_diff(x, y) for x, y in zip(a, b))
-    return float(np.max(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
+        if not isinstance(b, (tuple, list)) or len(a) != len(b):
+            return float("inf")
+        return max((_max_diff(x, y) for x, y in zip(a, b)), default=0.0)
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return float("inf")
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+        return 0.0 if np.array_equal(a, b) else float("inf")
+    if not a.size:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+    same = (a == b) | (np.isnan(a.astype(np.float64)) & np.isnan(b.astype(np.float64)))
+    return float(np.max(np.where(same, 0.0, diff)))
+
+
+def _protocol(kind, func, forward, case):
+    """A call of `func` on `case` by the grader's protocol (see grader.spec): for a backward,
+    the forward runs first, outside the timed call, to make the cache."""
+    args, kwargs, upstream = tuple(case.args), dict(case.kwargs), tuple(case.upstream)
+    if kind != "backward":
+        return lambda: func(*args, **kwargs)
+    cache = forward(*args, **kwargs)[-1]
+    return lambda: func(*upstream, cache)
+
+
+def _outputs(kind, result):
+    """What the grader compares: a forward's outputs without the cache."""
+    return result[:-1] if kind == "forward" else result
+
+
+def _interleaved_best(fns, repeat, min_time=0.02):
+    """Best time per call of each of `fns` over `repeat` rounds, the functions taking turns
+    within each round so that a burst of load from other processes hits them alike."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], _harness.best_time(fn, 1, min_time=min_time))
+    return best
+
+
+def grading_sizes(repeat, only):
+    """One row per exercise: best time of all its cases on the reference and the model. An
+    exercise whose reference is the model answer's own function is listed as such, untimed:
+    its ratio is 1 by construction, and timing it would only measure the noise."""
+    from grader.catalogue import EXERCISES
+
+    rows, slower = [], []
+    for name, ex in EXERCISES.items():
+        if only and ex.module not in only:
+            continue
+        cases = ex.cases(np.random.default_rng(0))
+        funcs = []
+        for package in ("solutions", "solutions.model"):
+            mod = importlib.import_module(f"{package}.{ex.module}")
+            funcs.append((getattr(mod, name), getattr(mod, ex.forward) if ex.forward else None))
+        if funcs[0] == funcs[1]:
+            rows.append([ex.module, name, len(cases), "", "", "1 (same code)", ""])
+            continue
+        with np.errstate(all="ignore"):
+            calls = [[_protocol(ex.kind, func, forward, c) for c in cases]
+                     for func, forward in funcs]
+            outs = [[_outputs(ex.kind, call()) for call in group] for group in calls]
+            t_ref, t_model = _interleaved_best(
+                [lambda group=group: [call() for call in group] for group in calls], repeat)
+        ratio = t_model / t_ref
+        if ratio < 1:
+            slower.append(f"{name} ({ratio:.2f}x)")
+        rows.append([ex.module, name, len(cases), f"{t_ref * 1e6:.0f}", f"{t_model * 1e6:.0f}",
+                     f"{ratio:.2f}x", f"{_max_diff(*outs):.1e}"])
+    print(_harness.markdown_table(
+        ["module", "exercise", "cases", "reference us", "model us", "model / reference",
+         "max |diff|"], rows))
+    print(f"\nreferences slower than their model answer: {', '.join(slower) or 'none'}")
+
+
+def large_shapes(repeat, only, torch):
+    rows = []
+    for name, module, make in CASES:
+        if only and module not in only:
+            continue
+        ref, model = (importlib.import_module(m)
+                      for m in (f"solutions.{module}", f"solutions.model.{module}"))
+        prepare, prepare_torch = make(np.random.default_rng(0))
+        t_ref, out_ref = _median_time(prepare(ref), repeat)
+        t_model, out_model = _median_time(prepare(model), repeat)
+        t_torch = _median_time(prepare_torch(torch), repeat)[0] if torch else float("nan")
+        rows.append([name, f"{t_ref * 1e3:.1f}", f"{t_model * 1e3:.1f}",
+                     f"{t_model / t_ref:.2f}x", f"{t_torch * 1e3:.1f}",
+                     f"{_max_diff(out_ref, out_model):.1e}"])
+    print(_harness.markdown_table(
+        ["case (float64)", "reference ms", "model ms", "model / reference", "torch ms",
+         "max |diff|"], rows))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per case (median)")
-    parser.add_argument("--only", nargs="*", default=None, help="modules to bench: conv, attention")
+    parser.add_argument("--repeat", type=int, default=9, help="timed rounds per case")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="modules to bench, e.g. conv attention")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch yardstick")
+    parser.add_argument("--no-grading", action="store_true", help="skip the grading-size table")
+    parser.add_argument("--no-large", action="store_true", help="skip the larger shapes")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: with OMP_NUM_THREADS=1, time the grading-size table by the "
+                             "thread's CPU time (a shared machine)")
     args = parser.parse_args(argv)
+    if args.clock == "cpu":
+        os.environ[_harness.CLOCK_ENV] = "cpu"
 
     import csrc
 
     torch = None
-    if not args.no_torch:
+    if not args.no_torch and not args.no_large:
         try:
             import torch
         except ImportError:
@@ -162,30 +280,16 @@ def main(argv=None):
         else:
             torch.set_num_threads(csrc.get_num_threads())
 
-    print(f"csrc: {csrc.simd_path()}, {csrc.get_num_threads()} thread(s), openmp={csrc.openmp_enabled()}; "
-          f"numpy {np.__version__} (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}); "
-          f"torch {torch.__version__ if torch else 'absent'}; median of {args.repeat} runs, float64")
-    header = f"{'case':<52} {'reference':>10} {'model':>10} {'model/ref':>9} {'torch':>10} {'max|diff|':>9}"
-    print(header)
-    print("-" * len(header))
-    for name, module, make in CASES:
-        if args.only and module not in args.only:
-            continue
-        try:
-            ref, model = (importlib.import_module(m) for m in (f"solutions.{module}", f"solutions.model.{module}"))
-        except ImportError as exc:
-            print(f"{name:<52} skipped: {exc}")
-            continue
-        prepare, prepare_torch = make(np.random.default_rng(0))
-        try:
-            t_ref, out_ref = _median_time(prepare(ref), args.repeat)
-            t_model, out_model = _median_time(prepare(model), args.repeat)
-        except Exception as exc:  # report and go on: one broken case should not hide the rest
-            print(f"{name:<52} failed: {type(exc).__name__}: {exc}")
-            continue
-        t_torch = _median_time(prepare_torch(torch), args.repeat)[0] if torch else float("nan")
-        print(f"{name:<52} {t_ref * 1e3:>8.1f}ms {t_model * 1e3:>8.1f}ms {t_model / t_ref:>8.2f}x "
-              f"{t_torch * 1e3:>8.1f}ms {_max_diff(out_ref, out_model):>9.1e}")
+    print(f"{_harness.machine()}; csrc threads {csrc.get_num_threads()}; numpy {np.__version__} "
+          f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}); "
+          f"torch {torch.__version__ if torch else 'absent'}")
+    if not args.no_grading:
+        print(f"\nEvery exercise at grading sizes (all its cases), best of {args.repeat}; timing: "
+              f"{_harness.clock_note()}:\n")
+        grading_sizes(args.repeat, args.only)
+    if not args.no_large:
+        print(f"\nLarger shapes, median of {args.repeat}:\n")
+        large_shapes(args.repeat, args.only, torch)
 
 
 if __name__ == "__main__":

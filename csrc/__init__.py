@@ -5,8 +5,9 @@ C-contiguous arrays of that dtype; inputs are never modified; non-contiguous or 
 byte-order inputs are accepted, copied when the kernels need it):
 
 matmul(a, b) -> out
-    a (M, K), b (K, N) -> out (M, N), equal to ``a @ b`` up to rounding. Any sizes, including
-    empty ones (K = 0 gives zeros).
+    a (..., M, K), b (..., K, N) -> out (..., M, N), equal to ``np.matmul(a, b)`` up to
+    rounding: the leading (batch) axes broadcast as in NumPy, and the whole batch is one kernel
+    call. Both inputs at least 2-D. Any sizes, including empty ones (K = 0 gives zeros).
 conv2d_forward(x, w, b=None, stride=1, padding=0) -> out
     x (N, C, H, W), w (F, C, KH, KW), b (F,) or None. Cross-correlation like
     ``torch.nn.functional.conv2d``; stride and padding are an int or a pair (h, w); out is
@@ -25,16 +26,25 @@ set_num_threads(n), get_num_threads()
     on the calling thread alone. Results do not depend on the thread count.
 openmp_enabled() -> bool
     Whether the kernels were compiled with OpenMP (otherwise they always run on one thread).
-simd_path() -> str
-    The compiled code path picked at import: "avx2-fma" when the module built with -mavx2 -mfma
-    exists and the CPU supports AVX2 and FMA, else "generic". Setting the environment variable
-    NNFUND_SIMD=generic before import forces the portable path.
+active_build() -> str
+    The build of the kernels in use: "avx512", "avx2" or "generic". At import csrc picks the
+    most capable build that was compiled with its instruction set and that this CPU runs
+    (run-time CPUID check), so one binary runs on any x86-64 CPU and uses what it has. The
+    environment variable NNFUND_KERNELS=generic|avx2|avx512 (read at import; "auto" or unset:
+    the default choice) forces one; forcing a build that cannot run here raises
+    BuildUnavailable at import, naming what is missing. ``python -m csrc`` prints the CPU's
+    features, every build's state and the active one with the reason it was chosen.
+builds() -> dict
+    {name: (usable, reason)} for every build, most capable first, e.g.
+    {"avx512": (False, "the CPU lacks avx512bw"), ...}; active_build_reason() -> str says why
+    the active one was chosen.
 
 A transposed convolution's forward pass is a convolution's input gradient, and its backward pass
 is a convolution's forward pass plus a weight gradient with the roles of input and output
 swapped; both directions therefore run the same three kernels.
 """
 
+import importlib
 import math
 import operator
 import os
@@ -52,23 +62,90 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "openmp_enabled",
-    "simd_path",
+    "active_build",
+    "active_build_reason",
+    "builds",
+    "BuildUnavailable",
 ]
 
+#: The compiled builds, most capable first: name -> (module, the CPU features it needs).
+_BUILDS = {
+    "avx512": ("_kern_avx512", ("avx512f", "avx512dq", "avx512bw", "avx512vl", "avx2", "fma")),
+    "avx2": ("_kern_avx2", ("avx2", "fma")),
+    "generic": ("_kern_generic", ()),
+}
+BUILD_ENV = "NNFUND_KERNELS"
 
-def _pick_kernels():
-    """(module, name) of the fastest compiled path this CPU can run."""
-    if os.environ.get("NNFUND_SIMD", "").lower() != "generic" and _kern_generic.cpu_has_avx2_fma():
+
+class BuildUnavailable(ImportError):
+    """A build of the kernels cannot run here; `missing` lists the CPU features it lacks
+    (empty when the reason is the build itself: a missing module, or one compiled without
+    its instruction set)."""
+
+    def __init__(self, message, missing=()):
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
+def _load_build(name, cpu):
+    """The compiled module of build `name`, given the CPU's features `cpu` ({feature: bool}).
+    Raises BuildUnavailable with the reason when the CPU lacks a feature it needs, when the
+    module is missing, or when it was compiled without its instruction set."""
+    module_name, needs = _BUILDS[name]
+    missing = [f for f in needs if not cpu.get(f)]
+    if missing:
+        raise BuildUnavailable(f"the CPU lacks {', '.join(missing)}", missing)
+    try:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+    except ImportError as exc:
+        raise BuildUnavailable(f"its module {module_name} is not built ({exc})") from None
+    if module.COMPILED_ISA != name:
+        raise BuildUnavailable(
+            f"{module_name} was compiled without the {name} instruction set (the compiler "
+            f"refused its flags when the package was built)")
+    return module
+
+
+def _choose_build(requested, cpu):
+    """(module, name, reason) of the build to use: `requested` ("auto" or a build name, from
+    NNFUND_KERNELS) given the CPU's features `cpu`. BuildUnavailable when the requested build
+    cannot run here or the request names no build."""
+    if requested not in ("auto", *_BUILDS):
+        raise BuildUnavailable(
+            f"{BUILD_ENV}={requested!r} names no build of the csrc kernels; use one of "
+            f"{', '.join(_BUILDS)} or auto (or unset it)")
+    if requested != "auto":
         try:
-            from . import _kern_avx2
-        except ImportError:
-            _kern_avx2 = None
-        if _kern_avx2 is not None and _kern_avx2.SIMD_COMPILED:
-            return _kern_avx2, "avx2-fma"
-    return _kern_generic, "generic"
+            return _load_build(requested, cpu), requested, f"forced by {BUILD_ENV}={requested}"
+        except BuildUnavailable as exc:
+            usable = [n for n in _BUILDS if _usable(n, cpu)]
+            raise BuildUnavailable(
+                f"{BUILD_ENV}={requested} asks for the {requested} build of the csrc kernels, "
+                f"but {exc}; builds this machine can run: {', '.join(usable)} (or unset "
+                f"{BUILD_ENV} to pick the best automatically)", exc.missing) from None
+    skipped = []
+    for name in _BUILDS:
+        try:
+            module = _load_build(name, cpu)
+        except BuildUnavailable as exc:
+            skipped.append(f"not {name}: {exc}")
+            continue
+        return module, name, "; ".join(
+            [f"auto: the most capable build this CPU runs"] + skipped)
+    raise AssertionError("the generic build needs no CPU feature")  # pragma: no cover
 
 
-_kernels, _simd_path = _pick_kernels()
+def _usable(name, cpu):
+    try:
+        _load_build(name, cpu)
+    except BuildUnavailable:
+        return False
+    return True
+
+
+_cpu_features = _kern_generic.cpu_features()
+_kernels, _build, _build_reason = _choose_build(
+    os.environ.get(BUILD_ENV, "").strip().lower() or "auto", _cpu_features)
 _num_threads = max(1, int(_kernels.omp_max_threads()))
 
 # Work (floating-point operations, 2 per multiply-add) each thread must get before a call runs on
@@ -88,8 +165,9 @@ _MIN_FLOPS_PER_THREAD = 4_000_000
 def _threads_for(flops, tasks):
     """Threads for a call of `flops` operations split into `tasks` independent parts (rows of
     a product, images of a batch): at most get_num_threads() and `tasks`, and few enough that
-    each thread gets _MIN_FLOPS_PER_THREAD."""
-    return max(1, min(_num_threads, tasks, int(flops // _MIN_FLOPS_PER_THREAD)))
+    each thread gets _MIN_FLOPS_PER_THREAD. The policy itself is compiled (threads_for), so
+    that matmul, which decides in C, follows the same one."""
+    return _kernels.threads_for(flops, tasks, _num_threads, _MIN_FLOPS_PER_THREAD)
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,21 +196,48 @@ def openmp_enabled():
     return bool(_kernels.openmp_enabled())
 
 
-def simd_path():
-    """Name of the compiled code path in use: "avx2-fma" or "generic"."""
-    return _simd_path
+def active_build():
+    """Name of the build of the kernels in use: "avx512", "avx2" or "generic"."""
+    return _build
+
+
+def active_build_reason():
+    """Why the active build was chosen (forced by NNFUND_KERNELS, or the automatic choice and
+    why each more capable build was passed over)."""
+    return _build_reason
+
+
+def builds():
+    """{name: (usable, reason)} for every build of the kernels, most capable first."""
+    states = {}
+    for name in _BUILDS:
+        try:
+            module = _load_build(name, _cpu_features)
+        except BuildUnavailable as exc:
+            states[name] = (False, str(exc))
+        else:
+            states[name] = (True, f"{_BUILDS[name][0]}, blocking {module.BLOCKING}")
+    return states
 
 
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_FLOAT_DTYPES = (_F32, _F64)
 
 
 def _arrays(fname, **named):
     """Checked NumPy views of the named arrays: float32/float64, one dtype for all.
     Non-native byte order is converted; contiguity is left to the caller."""
+    # Fast path, the references' usual call: ndarrays already of one native float dtype. Small
+    # products are dominated by this wrapper's cost, so it takes a few attribute reads only.
+    dtypes = {value.dtype for value in named.values() if type(value) is np.ndarray}
+    if len(dtypes) == 1 and len(named) == sum(type(v) is np.ndarray for v in named.values()):
+        (dtype,) = dtypes
+        if dtype is _F64 or dtype is _F32 or dtype in _FLOAT_DTYPES:
+            return named
     arrays = {}
     for name, value in named.items():
         arr = np.asarray(value)
@@ -187,10 +292,10 @@ def _c(arr):
 
 
 def _kernel_view(arr):
-    """The array itself when the kernel can read it through its strides, else a C copy."""
-    if arr.flags.aligned and all(s % arr.itemsize == 0 for s in arr.strides):
-        return arr
-    return np.ascontiguousarray(arr)
+    """The array itself when the kernel can read it through its strides, else a C copy. NumPy's
+    `aligned` flag covers the strides too (each a multiple of the item's alignment), which is
+    all the kernel asks of a layout."""
+    return arr if arr.flags.aligned else arr.copy(order="C")  # a fresh copy is aligned
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,21 +303,36 @@ def _kernel_view(arr):
 # --------------------------------------------------------------------------------------------
 
 def matmul(a, b):
-    """a (M, K) @ b (K, N) -> new C-contiguous (M, N) array of their dtype."""
-    arr = _arrays("matmul", a=a, b=b)
+    """a (..., M, K) @ b (..., K, N) -> new C-contiguous (..., M, N) array of their dtype; the
+    leading (batch) axes broadcast as in np.matmul, and the whole batch is one kernel call."""
+    # The compiled entry takes the usual inputs as they are (and checks them in C: many small
+    # products are made, where a Python-level check would cost more than the product); it
+    # answers None for anything else, which is converted or explained here, then passed again.
+    done = _kernels.matmul(a, b, _num_threads, _MIN_FLOPS_PER_THREAD)
+    if done is not None:
+        return done[0]
+    fname = "matmul"
+    arr = _arrays(fname, a=a, b=b)
     a, b = arr["a"], arr["b"]
-    _check_ndim("matmul", "a", a, 2, "(M, K)")
-    _check_ndim("matmul", "b", b, 2, "(K, N)")
-    if a.shape[1] != b.shape[0]:
+    if a.ndim < 2 or b.ndim < 2:
+        name, x, layout = ("a", a, "(..., M, K)") if a.ndim < 2 else ("b", b, "(..., K, N)")
+        raise ValueError(f"{fname}: {name} must be at least 2-D {layout}, got shape "
+                         f"{x.shape} ({x.ndim}-D)")
+    if a.shape[-1] != b.shape[-2]:
         raise ValueError(
-            f"matmul: a has shape {a.shape} and b has shape {b.shape}; a.shape[1] "
-            f"({a.shape[1]}) must equal b.shape[0] ({b.shape[0]})")
-    out = np.zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
-    if out.size and a.shape[1]:
-        (m, k), n = a.shape, b.shape[1]
-        _kernels.matmul_into(_kernel_view(a), _kernel_view(b), out,
-                             _threads_for(2 * m * n * k, max(m, n)))
-    return out
+            f"{fname}: a has shape {a.shape} and b has shape {b.shape}; a.shape[-1] "
+            f"({a.shape[-1]}) must equal b.shape[-2] ({b.shape[-2]})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"{fname}: the leading (batch) axes of a {a.shape[:-2]} and b {b.shape[:-2]} do "
+            f"not broadcast (a has shape {a.shape}, b {b.shape})") from None
+    if max(a.ndim, b.ndim) > 34:
+        raise ValueError(f"{fname}: at most 32 leading (batch) axes, got shapes {a.shape} and "
+                         f"{b.shape}")
+    return _kernels.matmul(_kernel_view(a), _kernel_view(b), _num_threads,
+                           _MIN_FLOPS_PER_THREAD)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,8 +430,22 @@ def _forward(x, w, b, shape, stride, padding):
     return out
 
 
+# A stride-1 input gradient is itself a convolution: of dout, padded by (KH-1-ph, KW-1-pw), with
+# the filters flipped and their two channel axes swapped (w' (C, F, KH, KW)); the forward kernel
+# then computes it with no col2im. Its product has one row per input channel, so it pays when
+# there are at least a tile's worth of them. Measured on one thread (float32 / float64):
+# N=32 C=16 F=32 3x3: 3.4 -> 2.6 / 7.1 -> 6.6 ms; C=32 F=16: 5.1 -> 2.3 / 11.4 -> 4.8 ms; but
+# N=64 C=3 F=16 5x5: 2.6 -> 4.1 / 4.7 -> 8.8 ms, so three channels keep the GEMM + col2im.
+_DIRECT_INPUT_GRAD_MIN_CHANNELS = 8
+
+
 def _input_grad(dout, w, shape, stride, padding):
     """New array `shape` (the input's) = gradient of conv2d(., w) w.r.t. its input at dout."""
+    (kh, kw), (ph, pw) = w.shape[2:], padding
+    if (stride == (1, 1) and ph < kh and pw < kw and shape[1] >= _DIRECT_INPUT_GRAD_MIN_CHANNELS
+            and _nonempty(dout, w) and all(shape)):
+        flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        return _forward(dout, flipped, None, shape, stride, (kh - 1 - ph, kw - 1 - pw))
     dx = np.zeros(shape, dtype=dout.dtype)
     if _nonempty(dout, w, dx):
         _kernels.conv2d_input_grad_into(_c(dout), _c(w), dx, *stride, *padding,

@@ -1,17 +1,19 @@
-# Kernel source shared by the two compiled variants of the csrc kernels.
+# Kernel source shared by the three compiled builds of the csrc kernels.
 #
-# It is included by csrc/_kern_generic.pyx (portable flags) and csrc/_kern_avx2.pyx (built with
-# -mavx2 -mfma when the compiler accepts them); csrc/__init__.py picks one at import time after a
-# run-time CPU feature check. Everything here is our own code: no BLAS, no numeric library.
+# It is included by csrc/_kern_generic.pyx (portable flags), csrc/_kern_avx2.pyx (-mavx2 -mfma)
+# and csrc/_kern_avx512.pyx (-mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx2 -mfma), each
+# compiled with its flags when the compiler accepts them (see setup.py); csrc/__init__.py picks
+# one at import time after a run-time CPU feature check. The flags decide, at compile time, the
+# micro-tile and blocking of nnf_microkernel.h. Everything here is our own code: no BLAS, no
+# numeric library.
 #
 # Layout of the GEMM (BLIS/Goto style), C += A @ B with A (M, K) and B (K, N) given by a pointer and
 # element strides (so transposed operands cost nothing), C row-major with leading dimension ldc:
 #   for jc in N by NC:  for pc in K by KC:  pack B[pc:pc+kc, jc:jc+nc] into KC x NR panels
 #     for ic in M by MC:  pack A[ic:ic+mc, pc:pc+kc] into MR x KC panels
 #       for every (MR, NR) tile: register-tiled micro-kernel over kc.
-# The micro-kernel keeps an MR x NR accumulator in a local array whose loops have compile-time
-# trip counts, so GCC unrolls them fully and keeps the tile in vector registers (ymm + vfmadd on
-# the AVX2/FMA build). Float semantics are untouched apart from FMA contraction.
+# The micro-kernel keeps an MR x NR accumulator tile in vector registers (ymm or zmm + vfmadd on
+# the SIMD builds). Float semantics are untouched apart from FMA contraction.
 #
 # Compiler directives (boundscheck, wraparound, cdivision, ...) are set once in setup.py.
 
@@ -19,12 +21,15 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, calloc, free
 from libc.string cimport memset, memcpy
+cimport numpy as cnp
+
+cnp.import_array()
 
 cdef extern from "nnf_platform.h" nogil:
-    int nnf_cpu_has_avx2_fma()
+    int nnf_cpu_feature(int i)
+    const char* NNF_CPU_FEATURES
     int nnf_openmp_enabled()
     int nnf_omp_max_threads()
-    int NNF_SIMD_COMPILED
 
 cdef extern from "nnf_microkernel.h" nogil:
     void nnf_micro_f32(Py_ssize_t kc, const float* A, const float* B, float* acc)
@@ -33,27 +38,45 @@ cdef extern from "nnf_microkernel.h" nogil:
                            Py_ssize_t ldc, Py_ssize_t rows)
     void nnf_micro_f64_add(Py_ssize_t kc, const double* A, const double* B, double* C,
                            Py_ssize_t ldc, Py_ssize_t rows)
+    void nnf_dot_f32(Py_ssize_t rows, Py_ssize_t n, const float** A, Py_ssize_t lda,
+                     const float** B, Py_ssize_t ldb, float* out, Py_ssize_t ldo)
+    void nnf_dot_f64(Py_ssize_t rows, Py_ssize_t n, const double** A, Py_ssize_t lda,
+                     const double** B, Py_ssize_t ldb, double* out, Py_ssize_t ldo)
+    enum: DOT_ROWS "NNF_DOT_ROWS"
+    enum: DOT_COLS "NNF_DOT_COLS"
 
-# Blocking parameters. MR rows by NR columns per micro-tile: 6 x 16 float32 or 6 x 8 float64, i.e.
-# 6 x 2 ymm accumulators (12 of the 16 AVX2 registers). KC x NR panels of B stay in L1, MC x KC
-# blocks of A in L2.
+    # Blocking parameters, fixed per build by the compile flags (see the header): MR rows by NR
+    # columns per micro-tile (NR per dtype, NR_MAX the float32 one), KC x NR panels of B in L1,
+    # MC x KC blocks of A in L2, NC columns of B packed at a time.
+    int NNF_ISA
+    enum: MR_F32 "NNF_MR_F32"
+    enum: MR_F64 "NNF_MR_F64"
+    enum: MR_MAX "NNF_MR_MAX"
+    enum: NR_F32 "NNF_NR_F32"
+    enum: NR_F64 "NNF_NR_F64"
+    enum: NR_MAX "NNF_NR_MAX"
+    enum: KC "NNF_KC"
+    enum: MC "NNF_MC"
+    enum: NC "NNF_NC"
+
 cdef enum:
-    MR = 6
-    NR_F32 = 16
-    NR_F64 = 8
-    NR_MAX = 16
-    KC = 256
-    MC = 120          # multiple of MR
-    NC = 3072         # multiple of NR_MAX
     DW_CHUNKS = 16    # fixed image chunks for weight gradients: results independent of threads
 
 
-SIMD_COMPILED = bool(NNF_SIMD_COMPILED)
+#: The instruction set this module was compiled for: "generic", "avx2" or "avx512" (a SIMD
+#: module whose flags the compiler refused is built portably and says "generic").
+COMPILED_ISA = ("generic", "avx2", "avx512")[NNF_ISA]
+
+#: Its micro-tile and blocking: {"MR": ..., "NR_float32": ..., "NR_float64": ..., "KC": ...}.
+BLOCKING = dict(MR_float32=MR_F32, MR_float64=MR_F64, NR_float32=NR_F32, NR_float64=NR_F64,
+                KC=KC, MC=MC, NC=NC)
 
 
-def cpu_has_avx2_fma():
-    """True when the running CPU supports AVX2 and FMA (run-time CPUID check)."""
-    return bool(nnf_cpu_has_avx2_fma())
+def cpu_features():
+    """{feature: bool} for the CPU features the builds need (run-time CPUID check, including
+    the operating system's support for the wide registers)."""
+    names = NNF_CPU_FEATURES.decode().split()
+    return {name: bool(nnf_cpu_feature(i)) for i, name in enumerate(names)}
 
 
 def openmp_enabled():
@@ -67,11 +90,19 @@ def omp_max_threads():
 
 
 cdef inline Py_ssize_t _nr(const floating* dtype_tag) noexcept nogil:
-    """Micro-tile width for the dtype: two 256-bit vectors of it."""
+    """Micro-tile width for the dtype: two vectors of it."""
     if floating is float:
         return NR_F32
     else:
         return NR_F64
+
+
+cdef inline Py_ssize_t _mr(const floating* dtype_tag) noexcept nogil:
+    """Micro-tile height for the dtype."""
+    if floating is float:
+        return MR_F32
+    else:
+        return MR_F64
 
 
 cdef inline Py_ssize_t _imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
@@ -96,6 +127,7 @@ cdef void _pack_a(Py_ssize_t mc, Py_ssize_t kc, const floating* A, Py_ssize_t rs
                   floating* Ap) noexcept nogil:
     """A[0:mc, 0:kc] -> consecutive MR x kc panels, element (i, p) of a panel at p*MR + i.
     Rows past mc are zero so the micro-kernel always runs full tiles."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t ip, i, p, mr, ip_b
     for ip_b in range((mc + MR - 1) // MR):
         ip = ip_b * MR
@@ -146,7 +178,7 @@ cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, f
     """C[0:mr, 0:nr] += (MR x kc panel) @ (kc x NR panel), the tile computed in registers by
     the micro-kernel of nnf_microkernel.h."""
     cdef Py_ssize_t NR = _nr(Ap)
-    cdef floating acc[MR * NR_MAX]
+    cdef floating acc[MR_MAX * NR_MAX]
     cdef Py_ssize_t i, j
     if nr == NR:        # full width: the tile's mr rows added straight from the vector registers
         if floating is float:
@@ -166,6 +198,7 @@ cdef inline void _micro(Py_ssize_t kc, const floating* Ap, const floating* Bp, f
 cdef void _macro(Py_ssize_t mc, Py_ssize_t nc, Py_ssize_t kc, const floating* Ap,
                  const floating* Bp, floating* C, Py_ssize_t ldc) noexcept nogil:
     """C[0:mc, 0:nc] += packed A block @ packed B block."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t NR = _nr(Ap)
     cdef Py_ssize_t ir, jr, ir_b, jr_b
     for jr_b in range((nc + NR - 1) // NR):
@@ -180,6 +213,7 @@ cdef void _pack_a_full(Py_ssize_t M, Py_ssize_t K, const floating* A, Py_ssize_t
                        Py_ssize_t cs, floating* Ap) noexcept nogil:
     """All of A (M, K) packed for _gemm_packed: K cut in KC blocks, block pc at
     Ap + pc*round_up(M, MR), each made of MR x kc panels."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t Mround = _round_up(M, MR)
     cdef Py_ssize_t pc, pc_b
     for pc_b in range((K + KC - 1) // KC):
@@ -202,6 +236,7 @@ cdef void _gemm_packed(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const floating*
                        const floating* Bp, floating* C, Py_ssize_t ldc) noexcept nogil:
     """C (M, N) += A @ B on the calling thread, both operands already packed by _pack_a_full /
     _pack_b_full."""
+    cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t Mround = _round_up(M, MR), Nround = _round_up(N, _nr(Ap))
     cdef Py_ssize_t pc, pc_b, ic, ic_b, kc
     for pc_b in range((K + KC - 1) // KC):
@@ -219,6 +254,7 @@ cdef int _gemm_serial(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                       floating* C, Py_ssize_t ldc) noexcept nogil:
     """C += A @ B on the calling thread, Goto-blocked (NC, KC, MC) with its own packing
     buffers. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(A)
     cdef Py_ssize_t NR = _nr(A)
     cdef Py_ssize_t jc, jc_b, pc, pc_b, ic, ic_b, nc, kc, mc
     cdef Py_ssize_t kc_max = _imin(KC, K), nc_max = _round_up(_imin(NC, N), NR)
@@ -255,6 +291,7 @@ cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
     One parallel region and no barrier inside it, which matters on a loaded machine; each
     element of C is computed in the same order whatever the thread count. -1 when out of
     memory."""
+    cdef Py_ssize_t MR = _mr(A)
     cdef Py_ssize_t NR = _nr(A)
     cdef bint split_rows = M >= N
     cdef Py_ssize_t tile = MR if split_rows else NR
@@ -278,25 +315,154 @@ cdef int _gemm_parallel(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
     return -failed
 
 
-cdef inline Py_ssize_t _elem_stride(Py_ssize_t byte_stride, Py_ssize_t itemsize) except? -1:
-    if byte_stride % itemsize:
-        raise ValueError("array strides must be multiples of the item size")
-    return byte_stride // itemsize
+cdef int _gemm_batch(Py_ssize_t nb, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const floating* A, const Py_ssize_t* a_off, Py_ssize_t ars, Py_ssize_t acs,
+                     const floating* B, const Py_ssize_t* b_off, Py_ssize_t brs, Py_ssize_t bcs,
+                     floating* C, int nthreads) noexcept nogil:
+    """C[i] (M, N), C-contiguous, += A[a_off[i]:] @ B[b_off[i]:] for i < nb (offsets in
+    elements). With at least as many products as threads, each thread runs whole products
+    serially; otherwise the products run one after another, each split over the threads. The
+    order of the additions of every element is the same either way. -1 when out of memory."""
+    cdef Py_ssize_t i, MN = M * N
+    cdef int failed = 0
+    if nthreads > 1 and nb >= nthreads:
+        for i in prange(nb, num_threads=nthreads, schedule='static'):
+            if _gemm_serial(M, N, K, A + a_off[i], ars, acs, B + b_off[i], brs, bcs,
+                            C + i * MN, N):
+                failed = 1
+        return -failed
+    for i in range(nb):
+        if _gemm_parallel(M, N, K, A + a_off[i], ars, acs, B + b_off[i], brs, bcs, C + i * MN,
+                          N, nthreads):
+            return -1
+    return 0
 
 
-def matmul_into(const floating[:, :] a, const floating[:, :] b, floating[:, ::1] out,
-                int nthreads):
-    """out += a @ b. a (M, K), b (K, N) with any strides, out (M, N) C-contiguous; M, N, K >= 1."""
-    cdef Py_ssize_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
-    cdef Py_ssize_t isz = sizeof(floating)
-    cdef Py_ssize_t ars = _elem_stride(a.strides[0], isz), acs = _elem_stride(a.strides[1], isz)
-    cdef Py_ssize_t brs = _elem_stride(b.strides[0], isz), bcs = _elem_stride(b.strides[1], isz)
+cdef enum:
+    MAX_LEAD = 32     # leading (batch) axes a product may have
+
+
+cdef inline Py_ssize_t _threads_for(double flops, Py_ssize_t tasks, Py_ssize_t max_threads,
+                                    double min_flops_per_thread) noexcept nogil:
+    """Threads for a call of `flops` operations split into `tasks` independent parts: at most
+    max_threads and tasks, and few enough that each gets min_flops_per_thread (at least 1)."""
+    cdef double by_work = flops / min_flops_per_thread
+    cdef Py_ssize_t n = max_threads if max_threads < tasks else tasks
+    if by_work < n:
+        n = <Py_ssize_t> by_work
+    return n if n > 1 else 1
+
+
+def threads_for(double flops, Py_ssize_t tasks, Py_ssize_t max_threads,
+                double min_flops_per_thread):
+    """The thread policy of every kernel call (see _threads_for): matmul applies it here, the
+    convolutions through csrc/__init__.py."""
+    return _threads_for(flops, tasks, max_threads, min_flops_per_thread)
+
+
+def matmul(object a, object b, int max_threads, double min_flops_per_thread):
+    """(out, threads) with out = a @ b as np.matmul computes it, a new C-contiguous array, and
+    the number of threads the product ran on; or None when the inputs are not ones this entry
+    takes as they are: NumPy arrays (exactly), of one native-byte-order dtype, float32 or
+    float64, aligned, at least 2-D, a.shape[-1] == b.shape[-2], leading axes that broadcast
+    (at most 32 of them). The caller converts or explains such inputs.
+
+    Threads: at most max_threads and the number of independent parts (rows or columns of each
+    product, times the batch), and few enough that each gets min_flops_per_thread flops.
+
+    Everything is checked and set up here through the NumPy C API: the references make many
+    small products (an RNN step, an attention head), where a Python-level wrapper cost several
+    times the product itself."""
+    cdef cnp.ndarray A, B, out
+    cdef int typ, nda, ndb, nd, d, da, db
+    cdef Py_ssize_t M, K, N, nb = 1, i, itemsize, size_a, size_b, threads
+    cdef cnp.npy_intp shape[MAX_LEAD + 2]
+    cdef Py_ssize_t sa[MAX_LEAD]
+    cdef Py_ssize_t sb[MAX_LEAD]
+    cdef Py_ssize_t idx[MAX_LEAD]
+    cdef Py_ssize_t* offsets
+    cdef Py_ssize_t oa, ob
     cdef int rc
+    if not (cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b)):
+        return None
+    A, B = <cnp.ndarray> a, <cnp.ndarray> b
+    typ = cnp.PyArray_TYPE(A)
+    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or cnp.PyArray_TYPE(B) != typ:
+        return None
+    if not (cnp.PyArray_ISNOTSWAPPED(A) and cnp.PyArray_ISNOTSWAPPED(B)
+            and cnp.PyArray_ISALIGNED(A) and cnp.PyArray_ISALIGNED(B)):
+        return None
+    nda, ndb = cnp.PyArray_NDIM(A), cnp.PyArray_NDIM(B)
+    if nda < 2 or ndb < 2 or nda > MAX_LEAD + 2 or ndb > MAX_LEAD + 2:
+        return None
+    M, K = cnp.PyArray_DIMS(A)[nda - 2], cnp.PyArray_DIMS(A)[nda - 1]
+    N = cnp.PyArray_DIMS(B)[ndb - 1]
+    if cnp.PyArray_DIMS(B)[ndb - 2] != K:
+        return None
+    itemsize = cnp.PyArray_ITEMSIZE(A)
+    nd = (nda if nda > ndb else ndb) - 2
+    for d in range(nd):              # leading axes, aligned at the right as NumPy does
+        da, db = d - (nd - (nda - 2)), d - (nd - (ndb - 2))
+        size_a = cnp.PyArray_DIMS(A)[da] if da >= 0 else 1
+        size_b = cnp.PyArray_DIMS(B)[db] if db >= 0 else 1
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            return None
+        shape[d] = size_a if size_b == 1 else size_b
+        sa[d] = cnp.PyArray_STRIDES(A)[da] // itemsize if da >= 0 and size_a != 1 else 0
+        sb[d] = cnp.PyArray_STRIDES(B)[db] // itemsize if db >= 0 and size_b != 1 else 0
+        nb *= shape[d]
+    shape[nd], shape[nd + 1] = M, N
+    out = cnp.PyArray_ZEROS(nd + 2, shape, typ, 0)
+    if nb == 0 or M == 0 or N == 0 or K == 0:
+        return out, 1
+    threads = _threads_for(2.0 * nb * M * N * K, nb * (M if M > N else N), max_threads,
+                           min_flops_per_thread)
+    offsets = <Py_ssize_t*> malloc(<size_t>(2 * nb) * sizeof(Py_ssize_t))
+    if offsets == NULL:
+        raise MemoryError("matmul: could not allocate the batch offsets")
+    for d in range(nd):
+        idx[d] = 0
+    oa = ob = 0
+    for i in range(nb):              # odometer over the leading axes, last one fastest
+        offsets[i], offsets[nb + i] = oa, ob
+        d = nd - 1
+        while d >= 0:
+            idx[d] += 1
+            oa += sa[d]
+            ob += sb[d]
+            if idx[d] < shape[d]:
+                break
+            oa -= sa[d] * shape[d]
+            ob -= sb[d] * shape[d]
+            idx[d] = 0
+            d -= 1
     with nogil:
-        rc = _gemm_parallel(M, N, K, &a[0, 0], ars, acs, &b[0, 0], brs, bcs, &out[0, 0], N,
-                            nthreads)
+        if typ == cnp.NPY_FLOAT32:
+            rc = _gemm_batch[float](
+                nb, M, N, K, <const float*> cnp.PyArray_DATA(A), offsets,
+                _elem(A, nda - 2, itemsize), _elem(A, nda - 1, itemsize),
+                <const float*> cnp.PyArray_DATA(B), offsets + nb,
+                _elem(B, ndb - 2, itemsize), _elem(B, ndb - 1, itemsize),
+                <float*> cnp.PyArray_DATA(out), <int> threads)
+        else:
+            rc = _gemm_batch[double](
+                nb, M, N, K, <const double*> cnp.PyArray_DATA(A), offsets,
+                _elem(A, nda - 2, itemsize), _elem(A, nda - 1, itemsize),
+                <const double*> cnp.PyArray_DATA(B), offsets + nb,
+                _elem(B, ndb - 2, itemsize), _elem(B, ndb - 1, itemsize),
+                <double*> cnp.PyArray_DATA(out), <int> threads)
+    free(offsets)
     if rc:
         raise MemoryError("matmul: could not allocate the packing buffers")
+    return out, <int> threads
+
+
+cdef inline Py_ssize_t _elem(cnp.ndarray arr, int axis, Py_ssize_t itemsize) noexcept nogil:
+    """Element stride of an aligned array along `axis` (0 for an axis of length 1, whose
+    stride is never used). NumPy's aligned flag guarantees whole items."""
+    if cnp.PyArray_DIMS(arr)[axis] == 1:
+        return 0
+    return cnp.PyArray_STRIDES(arr)[axis] // itemsize
 
 
 # ----------------------------------------------------------------------------------------------
@@ -485,6 +651,7 @@ cdef int _conv_forward(Py_ssize_t N, const floating* x, const floating* w, const
     each kc x NR panel of it is copied straight in packed form (_im2col_panel) from the padded
     image into a per-thread L1-sized buffer and multiplied by every row tile of w while there,
     the same additions in the same order as the blocked GEMM. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(x)
     cdef Py_ssize_t NR = _nr(x)
     cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, CHW = g.C * g.H * g.W
     cdef Py_ssize_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw
@@ -535,6 +702,7 @@ cdef int _conv_input_grad(Py_ssize_t N, const floating* dout, const floating* w,
     """dx (N, C, H, W) += gradient of the conv w.r.t. its input, given dout (N, F, OH, OW).
     Per image: dcols (CKK, P) = w^T (CKK, F) @ dout_n (F, P), then col2im. This is also the
     forward pass of the transposed convolution. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(w)
     cdef Py_ssize_t NR = _nr(w)
     cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, ld = _cols_ld(P)
     cdef Py_ssize_t b_size = F * _round_up(P, NR)
@@ -563,19 +731,104 @@ cdef int _conv_input_grad(Py_ssize_t N, const floating* dout, const floating* w,
     return 0
 
 
+cdef void _dw_image_s1(const floating* xp, Py_ssize_t Hp, Py_ssize_t Wp, const floating* dp,
+                       Py_ssize_t OWr, Py_ssize_t Fr, Py_ssize_t CKKr, const ConvGeom* g,
+                       floating* acc) noexcept nogil:
+    """acc (Fr, CKKr) += one image's weight gradient of a stride-1 conv: dp (Fr, OH, OWr) its
+    dout zero-padded to OWr columns and Fr filters, xp (C, Hp, Wp) its input zero-padded (Wp
+    >= OWr + KW - 1, so every vector read stays inside). Element (f, (c, kh, kw)) is the sum
+    over output rows oh and columns v of dp[f, oh, v] * xp[c, kh + oh, kw + v]; the columns
+    past OW multiply zeros of dp. Rows of acc past the CKK real ones repeat the last one."""
+    cdef const floating* A[DOT_ROWS]
+    cdef const floating* B[DOT_COLS]
+    cdef Py_ssize_t CKK = g.C * g.KH * g.KW, KHW = g.KH * g.KW, OH = g.OH
+    cdef Py_ssize_t f0, r0, i, j, r, f_b, r_b
+    for f_b in range(Fr // DOT_ROWS):
+        f0 = f_b * DOT_ROWS
+        for i in range(DOT_ROWS):
+            A[i] = dp + (f0 + i) * OH * OWr
+        for r_b in range(CKKr // DOT_COLS):
+            r0 = r_b * DOT_COLS
+            for j in range(DOT_COLS):
+                r = _imin(r0 + j, CKK - 1)
+                B[j] = xp + ((r // KHW) * Hp + (r // g.KW) % g.KH) * Wp + r % g.KW
+            if floating is float:
+                nnf_dot_f32(OH, OWr, A, OWr, B, Wp, acc + f0 * CKKr + r0, CKKr)
+            else:
+                nnf_dot_f64(OH, OWr, A, OWr, B, Wp, acc + f0 * CKKr + r0, CKKr)
+
+
+cdef int _conv_weight_grad_s1(Py_ssize_t N, const floating* dout, const floating* x,
+                              floating* dw, const ConvGeom* g, int nthreads) noexcept nogil:
+    """dw (F, C, KH, KW) += the weight gradient of a stride-1 conv, from x and dout, with no
+    im2col and no packing: per image, every (filter, (c, kh, kw)) pair is a dot product of a
+    dout plane with a shifted plane of the padded input, both read along their rows
+    (_dw_image_s1). The input and dout are first copied into zero-padded per-thread buffers.
+    Images are split into a fixed number of chunks, each with its own accumulator, summed in
+    chunk order at the end: the result does not depend on the thread count. Returns -1 when
+    out of memory."""
+    cdef Py_ssize_t L = _nr(x) // 2       # lanes of one vector
+    cdef Py_ssize_t C = g.C, H = g.H, W = g.W, F = g.F, OH = g.OH, OW = g.OW
+    cdef Py_ssize_t CKK = C * g.KH * g.KW, OWr = _round_up(OW, L)
+    cdef Py_ssize_t Fr = _round_up(F, DOT_ROWS), CKKr = _round_up(CKK, DOT_COLS)
+    cdef Py_ssize_t Hp = H + 2 * g.ph, Wp = W + 2 * g.pw
+    cdef Py_ssize_t n_chunks = _imin(N, DW_CHUNKS), acc_size = Fr * CKKr
+    cdef Py_ssize_t x_size, d_size, n, ch, f, h, r
+    cdef floating* xp
+    cdef floating* dp
+    cdef floating* x_all
+    cdef floating* d_all
+    cdef floating* acc
+    if Wp < OWr + g.KW - 1:
+        Wp = OWr + g.KW - 1
+    x_size = _round_up(C * Hp * Wp, NR_MAX)
+    d_size = _round_up(Fr * OH * OWr, NR_MAX)
+    x_all = <floating*> calloc(<size_t>(nthreads * x_size), sizeof(floating))
+    d_all = <floating*> calloc(<size_t>(nthreads * d_size), sizeof(floating))
+    acc = <floating*> calloc(<size_t>(n_chunks * acc_size), sizeof(floating))
+    if x_all == NULL or d_all == NULL or acc == NULL:
+        free(x_all)
+        free(d_all)
+        free(acc)
+        return -1
+    for ch in prange(n_chunks, num_threads=nthreads, schedule='dynamic',
+                    use_threads_if=nthreads > 1):
+        xp = x_all + threadid() * x_size
+        dp = d_all + threadid() * d_size
+        for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
+            for h in range(C * H):       # rows of x into the interior; the border stays zero
+                memcpy(xp + ((h // H) * Hp + h % H + g.ph) * Wp + g.pw, x + (n * C * H + h) * W,
+                       W * sizeof(floating))
+            for h in range(F * OH):      # rows of dout; columns past OW stay zero
+                memcpy(dp + h * OWr, dout + (n * F * OH + h) * OW, OW * sizeof(floating))
+            _dw_image_s1(xp, Hp, Wp, dp, OWr, Fr, CKKr, g, acc + ch * acc_size)
+    for ch in range(n_chunks):
+        for f in range(F):
+            for r in range(CKK):
+                dw[f * CKK + r] += acc[ch * acc_size + f * CKKr + r]
+    free(x_all)
+    free(d_all)
+    free(acc)
+    return 0
+
+
 cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x, floating* dw,
                            const ConvGeom* g, int nthreads) noexcept nogil:
     """dw (F, C, KH, KW) += gradient of the conv w.r.t. its weights, from x and dout.
-    Per image: acc (CKK, F) += cols (CKK, P) @ dout_n^T (P, F), i.e. dw transposed, which
-    packs both operands along their contiguous axis. Images are split into a fixed number of
-    chunks, each with its own accumulator, summed in chunk order at the end: the result does
-    not depend on the thread count. Returns -1 when out of memory."""
+    Per image: acc (F, CKK) += dout_n (F, P) @ cols^T (P, CKK). The filters are the product's
+    rows, a whole number of MR-row tiles for the usual filter counts (multiples of 8), and the
+    long reduction runs over the pixels; cols^T is packed from the im2col buffer along its
+    contiguous pixel axis. (The transposed product, CKK rows by F columns, left half of every
+    micro-tile empty when F = 16 on the 32-column float32 AVX-512 tile.) Images are split into a
+    fixed number of chunks, each with its own accumulator, summed in chunk order at the end:
+    the result does not depend on the thread count. Returns -1 when out of memory."""
+    cdef Py_ssize_t MR = _mr(x)
     cdef Py_ssize_t NR = _nr(x)
     cdef Py_ssize_t P = g.OH * g.OW, CKK = g.C * g.KH * g.KW, F = g.F, FK = F * CKK
     cdef Py_ssize_t ld = _cols_ld(P)
-    cdef Py_ssize_t a_size = _round_up(CKK, MR) * P, b_size = P * _round_up(F, NR)
+    cdef Py_ssize_t a_size = _round_up(F, MR) * P, b_size = P * _round_up(CKK, NR)
     cdef Py_ssize_t n_chunks = _imin(N, DW_CHUNKS)
-    cdef Py_ssize_t n, ch, f, r
+    cdef Py_ssize_t n, ch, r
     cdef floating* Ap
     cdef floating* Bp
     cdef floating* cols
@@ -596,13 +849,12 @@ cdef int _conv_weight_grad(Py_ssize_t N, const floating* dout, const floating* x
         cols = cols_all + threadid() * CKK * ld
         for n in range(ch * N // n_chunks, (ch + 1) * N // n_chunks):
             _im2col(x + n * g.C * g.H * g.W, g, cols, ld)
-            _pack_a_full(CKK, P, cols, ld, 1, Ap)
-            _pack_b_full(P, F, dout + n * F * P, 1, P, Bp)
-            _gemm_packed(CKK, F, P, Ap, Bp, acc + ch * FK, F)
+            _pack_a_full(F, P, dout + n * F * P, P, 1, Ap)
+            _pack_b_full(P, CKK, cols, 1, ld, Bp)
+            _gemm_packed(F, CKK, P, Ap, Bp, acc + ch * FK, CKK)
     for ch in range(n_chunks):
-        for f in range(F):
-            for r in range(CKK):
-                dw[f * CKK + r] += acc[ch * FK + r * F + f]
+        for r in range(FK):
+            dw[r] += acc[ch * FK + r]
     free(Ap_all)
     free(Bp_all)
     free(cols_all)
@@ -647,8 +899,12 @@ def conv2d_weight_grad_into(const floating[:, :, :, ::1] dout, const floating[:,
                             dw.shape[3], dout.shape[2], dout.shape[3], sh, sw, ph, pw)
     cdef int rc
     with nogil:
-        rc = _conv_weight_grad(x.shape[0], &dout[0, 0, 0, 0], &x[0, 0, 0, 0],
-                               &dw[0, 0, 0, 0], &g, nthreads)
+        if sh == 1 and sw == 1:
+            rc = _conv_weight_grad_s1(x.shape[0], &dout[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                      &dw[0, 0, 0, 0], &g, nthreads)
+        else:
+            rc = _conv_weight_grad(x.shape[0], &dout[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                   &dw[0, 0, 0, 0], &g, nthreads)
     if rc:
         raise MemoryError("conv2d: could not allocate the work buffers")
 

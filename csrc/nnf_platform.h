@@ -1,10 +1,11 @@
 /* Small platform helpers for the csrc kernels (our own code).
  *
- * nnf_cpu_has_avx2_fma(): run-time CPU feature check used to pick the AVX2/FMA build of the
- *   kernels at import time; 0 on non-x86-64 or non-GCC/Clang compilers.
+ * nnf_cpu_feature(i): run-time CPU feature check (CPUID, and for AVX/AVX-512 the OS's saving of
+ *   the wide registers, as GCC's __builtin_cpu_supports does) of feature i of NNF_CPU_FEATURES
+ *   (0 avx2, 1 fma, 2 avx512f, 3 avx512dq, 4 avx512bw, 5 avx512vl); csrc/__init__.py picks the
+ *   build of the kernels from them at import time; 0 on non-x86 or non-GCC/Clang compilers.
  * nnf_openmp_enabled() / nnf_omp_max_threads(): whether this translation unit was compiled with
  *   OpenMP, and the default thread count (OMP_NUM_THREADS or the core count), 1 without OpenMP.
- * NNF_SIMD_COMPILED: 1 when this module was compiled with -mavx2 -mfma.
  */
 #ifndef NNF_PLATFORM_H
 #define NNF_PLATFORM_H
@@ -13,12 +14,23 @@
 #include <omp.h>
 #endif
 
-static int nnf_cpu_has_avx2_fma(void)
+#define NNF_CPU_FEATURES "avx2 fma avx512f avx512dq avx512bw avx512vl"
+
+static int nnf_cpu_feature(int i)
 {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    switch (i) {   /* __builtin_cpu_supports takes a string literal only */
+    case 0: return __builtin_cpu_supports("avx2") != 0;
+    case 1: return __builtin_cpu_supports("fma") != 0;
+    case 2: return __builtin_cpu_supports("avx512f") != 0;
+    case 3: return __builtin_cpu_supports("avx512dq") != 0;
+    case 4: return __builtin_cpu_supports("avx512bw") != 0;
+    case 5: return __builtin_cpu_supports("avx512vl") != 0;
+    default: return 0;
+    }
 #else
+    (void)i;
     return 0;
 #endif
 }
@@ -49,11 +61,5 @@ static int nnf_thread_id(void)
     return 0;
 #endif
 }
-
-#if defined(__AVX2__) && defined(__FMA__)
-#define NNF_SIMD_COMPILED 1
-#else
-#define NNF_SIMD_COMPILED 0
-#endif
 
 #endif

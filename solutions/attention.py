@@ -1,8 +1,8 @@
 """Reference for exercises/attention.py.
 
-Every matrix product runs on our Cython kernel (``csrc.matmul``, 2-D only, never
-BLAS): batched products loop over the leading axes, and the projections of
-multi-head attention are single (N*L, E) x (E, 3E) products. The elementwise
+Every matrix product runs on our Cython kernel (``csrc.matmul``, never BLAS):
+a batched product over the leading axes is one kernel call, and the projections
+of multi-head attention are single (N*L, E) x (E, 3E) products. The elementwise
 parts (masked softmax and its backward, head splitting, shape checks) and the
 positional encoding (no product at all) are the model answer's own.
 """
@@ -38,33 +38,30 @@ __all__ = [
 
 
 def _bmm(a, b, transpose_a=False, transpose_b=False):
-    """Batched a @ b on the 2-D kernel: a (..., m, k), b (..., k, n) with equal leading axes.
+    """Batched a @ b in one kernel call: a (..., m, k), b (..., k, n), leading axes broadcast.
 
-    ``transpose_a`` / ``transpose_b`` use the transpose of the last two axes instead.
+    ``transpose_a`` / ``transpose_b`` use the transpose of the last two axes instead (a
+    strided view: the kernel packs it without a copy).
     """
     if transpose_a:
-        a = np.swapaxes(a, -1, -2)
+        a = a.swapaxes(-1, -2)
     if transpose_b:
-        b = np.swapaxes(b, -1, -2)
-    lead = a.shape[:-2]
-    a3 = np.ascontiguousarray(a).reshape((-1,) + a.shape[-2:])
-    b3 = np.ascontiguousarray(b).reshape((-1,) + b.shape[-2:])
-    out = np.empty((a3.shape[0], a.shape[-2], b.shape[-1]), dtype=a3.dtype)
-    for i in range(a3.shape[0]):
-        out[i] = csrc.matmul(a3[i], b3[i])
-    return out.reshape(lead + out.shape[1:])
+        b = b.swapaxes(-1, -2)
+    return csrc.matmul(a, b)
 
 
 def _rows_mm(x, W):
-    """x (..., E) @ W (E, M) as one (rows, E) x (E, M) kernel product."""
-    out = csrc.matmul(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), W)
-    return out.reshape(x.shape[:-1] + (W.shape[1],))
+    """x (..., E) @ W (E, M) as one (rows, E) x (E, M) kernel product (reshape copies x only
+    when its rows cannot be viewed as one matrix; the kernel reads a strided W as it is)."""
+    if x.ndim == 2:
+        return csrc.matmul(x, W)
+    return csrc.matmul(x.reshape(-1, x.shape[-1]), W).reshape(x.shape[:-1] + (W.shape[1],))
 
 
 def self_attention_basic(X):
     """Z = softmax_rows(X X^T) X for X (n, d) -> Z (n, d)."""
     (X,) = common_float(X)
-    A = _masked_softmax(csrc.matmul(X, np.ascontiguousarray(X.T)))
+    A = _masked_softmax(csrc.matmul(X, X.T))
     return csrc.matmul(A, X)
 
 
@@ -105,12 +102,12 @@ def multi_head_attention_backward(dout, cache):
     dout, x, W_qkv, Wo, concat = common_float(dout, x, W_qkv, Wo, concat)
     E = x.shape[-1]
     dout2 = dout.reshape(-1, E)
-    dWo = csrc.matmul(np.ascontiguousarray(concat.reshape(-1, E).T), dout2)
-    dconcat = _rows_mm(dout, np.ascontiguousarray(Wo.T))
+    dWo = csrc.matmul(concat.reshape(-1, E).T, dout2)
+    dconcat = _rows_mm(dout, Wo.T)
     grads = scaled_dot_product_attention_backward(_split_heads(dconcat, num_heads), attn_cache)
     dqkv = np.concatenate([_merge_heads(g) for g in grads], axis=-1).reshape(-1, 3 * E)
-    dx = csrc.matmul(dqkv, np.ascontiguousarray(W_qkv.T)).reshape(x.shape)
-    dW_qkv = csrc.matmul(np.ascontiguousarray(x.reshape(-1, E).T), dqkv)
+    dx = csrc.matmul(dqkv, W_qkv.T).reshape(x.shape)
+    dW_qkv = csrc.matmul(x.reshape(-1, E).T, dqkv)
     dWq, dWk, dWv = (np.ascontiguousarray(dW_qkv[:, j * E:(j + 1) * E]) for j in range(3))
     return dx, dWq, dWk, dWv, dWo
 

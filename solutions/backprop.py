@@ -42,8 +42,8 @@ def affine_backward(dout, cache):
     """dout (N, M) -> dx (N, D) = dout W^T, dW (D, M) = x^T dout, db (M,)."""
     x, W, _ = cache
     dout, x, W = common_float(dout, x, W)
-    dx = csrc.matmul(dout, np.ascontiguousarray(W.T))
-    dW = csrc.matmul(np.ascontiguousarray(x.T), dout)
+    dx = csrc.matmul(dout, W.T)
+    dW = csrc.matmul(x.T, dout)
     return dx, dW, np.sum(dout, axis=0)
 
 

@@ -28,12 +28,12 @@ __all__ = [
 
 def _mm_t(a, b):
     """a^T @ b for 2-D a, b on the kernel."""
-    return csrc.matmul(np.ascontiguousarray(a.T), b)
+    return csrc.matmul(a.T, b)
 
 
 def _mm_bt(a, b):
     """a @ b^T for 2-D a, b on the kernel."""
-    return csrc.matmul(a, np.ascontiguousarray(b.T))
+    return csrc.matmul(a, b.T)
 
 
 def rnn_cell_forward(x, h_prev, Wx, Wh, b, activation="tanh"):
@@ -100,7 +100,7 @@ def lstm_backward(dhs, cache):
     da = np.empty((N, T, Wx.shape[1]), dtype=x.dtype)
     dh_next = np.zeros_like(h0)
     dc_next = np.zeros_like(h0)
-    WhT = np.ascontiguousarray(Wh.T)
+    WhT = Wh.T
     for t in reversed(range(T)):
         c_prev, gates = steps[t]
         da_t, dc_next = _lstm_gates_backward(dhs[:, t] + dh_next, dc_next, c_prev, gates)

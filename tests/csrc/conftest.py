@@ -51,3 +51,20 @@ def split_small_calls(monkeypatch):
     """Makes every call big enough to share run on all the threads allowed (csrc would run a
     small one on the calling thread alone), so small test inputs still exercise the threads."""
     monkeypatch.setattr(csrc, "_MIN_FLOPS_PER_THREAD", 1)
+
+
+@pytest.fixture(params=list(csrc._BUILDS))
+def build(request, monkeypatch):
+    """Runs the test on each build of the kernels (avx512, avx2, generic) in turn, by making it
+    the one csrc's functions call. Only a build whose CPU features this machine lacks is
+    skipped, with the features named; a build that is missing or was compiled without its
+    instruction set fails the test."""
+    name = request.param
+    try:
+        module = csrc._load_build(name, csrc._cpu_features)
+    except csrc.BuildUnavailable as exc:
+        if exc.missing:
+            pytest.skip(f"{name} build: {exc}")
+        pytest.fail(f"{name} build unusable on a CPU that supports it: {exc}")
+    monkeypatch.setattr(csrc, "_kernels", module)
+    return name

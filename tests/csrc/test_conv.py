@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 import csrc
-from csrc import _kern_generic
 
 from . import _reference as ref
 from .conftest import assert_close, assert_fresh_c_array
+
+pytestmark = pytest.mark.usefixtures("build")  # every build of the kernels this CPU runs
 
 # (x shape, w shape, stride, padding): the geometries the kernels must get right.
 CASES = {
@@ -21,8 +22,11 @@ CASES = {
     "padding_kernel_minus_one": ((2, 3, 6, 5), (4, 3, 3, 4), (1, 1), (2, 3)),
     "kernel_as_large_as_input": ((2, 3, 5, 4), (2, 3, 5, 4), (1, 1), (0, 0)),
     "output_1x1_from_padding": ((1, 2, 1, 1), (3, 2, 3, 3), (1, 1), (1, 1)),
-    # odd sizes whose im2col GEMM straddles the micro-tile and block edges
+    # odd sizes whose im2col GEMM straddles the micro-tile and block edges of every build
+    # (F = 67 filters: tiles of 6 or 14 rows and a bit; 156 pixels: of 8, 16 or 32 columns)
     "odd_gemm_edges": ((3, 17, 13, 11), (67, 17, 3, 2), (1, 1), (1, 1)),
+    # F > KC: the input gradient's reduction over filters crosses a KC block
+    "many_filters": ((2, 2, 5, 6), (260, 2, 3, 3), (1, 1), (1, 1)),
     "long_reduction": ((2, 29, 9, 9), (7, 29, 3, 3), (1, 1), (1, 1)),  # C*KH*KW = 261 > KC
     # several im2col row chunks in the forward pass, each with two KC blocks
     "long_reduction_many_rows": ((1, 30, 20, 21), (5, 30, 3, 3), (1, 1), (1, 1)),
@@ -113,14 +117,6 @@ def test_conv2d_results_do_not_depend_on_thread_count(dtype, rng, threads, split
                       *csrc.conv2d_backward(dout, x, w, padding=1))
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)
-
-
-def test_conv2d_generic_path_agrees_with_dispatched_path(dtype, rng):
-    x, w, _, stride, padding = _case("odd_gemm_edges", dtype, rng, bias=False)
-    out = np.zeros((3, 67, 13, 12), dtype)
-    _kern_generic.conv2d_forward_into(x, w, np.empty(0, dtype), out, *stride, *padding, 2)
-    assert_close(out, csrc.conv2d_forward(x, w, None, stride, padding).astype(np.float64),
-                 dtype, _reduction(w))
 
 
 def test_conv2d_empty_batch_gives_empty_results(dtype):
@@ -236,3 +232,28 @@ def test_conv2d_backward_rejects_dout_of_wrong_shape():
     with pytest.raises(ValueError, match=r"dout has shape \(2, 4, 4, 4\) but the forward output "
                                          r"is \(2, 4, 3, 3\)"):
         csrc.conv2d_backward(np.ones((2, 4, 4, 4)), x, w)
+
+
+@pytest.mark.parametrize("padding", [(0, 0), (1, 2), (2, 1)])
+def test_stride_1_input_gradient_of_many_channels_runs_as_a_forward_conv_and_equals_col2im(
+        padding, dtype, rng, monkeypatch):
+    """csrc computes it as the convolution of padded dout with the flipped, channel-swapped
+    filters; the GEMM + col2im kernel, called directly, gives the same gradient."""
+    x = rng.standard_normal((3, 9, 7, 8)).astype(dtype)          # 9 >= 8 input channels
+    w = rng.standard_normal((5, 9, 3, 3)).astype(dtype)
+    dout = rng.standard_normal(csrc.conv2d_forward(x, w, padding=padding).shape).astype(dtype)
+    calls = []
+    real = csrc._kernels
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(csrc, "_kernels", Spy())
+    dx = csrc.conv2d_backward(dout, x, w, padding=padding)[0]
+    assert "conv2d_forward_into" in calls and "conv2d_input_grad_into" not in calls
+    col2im = np.zeros_like(x)
+    real.conv2d_input_grad_into(dout, w, col2im, 1, 1, *padding, 1)
+    assert_close(dx, col2im.astype(np.float64), dtype, 5 * 9)
+    assert_close(dx, ref.conv2d_backward(dout, x, w, (1, 1), padding)[0], dtype, 5 * 9)

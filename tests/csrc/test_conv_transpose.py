@@ -8,6 +8,8 @@ import csrc
 from . import _reference as ref
 from .conftest import assert_close, assert_fresh_c_array
 
+pytestmark = pytest.mark.usefixtures("build")  # every build of the kernels this CPU runs
+
 # (x shape (N, C_in, H, W), w shape (C_in, C_out, KH, KW), stride, padding)
 CASES = {
     "1x1_kernel": ((2, 3, 4, 5), (3, 4, 1, 1), (1, 1), (0, 0)),

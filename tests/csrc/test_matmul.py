@@ -1,21 +1,44 @@
-"""csrc.matmul against a naive row-by-column reference and against ``a @ b``."""
+"""csrc.matmul against a naive row-by-column reference and against ``np.matmul``, on every build
+of the kernels this CPU runs (the `build` fixture), float32 and float64."""
 
+import importlib
 import itertools
 
 import numpy as np
 import pytest
 
 import csrc
-from csrc import _kern_generic
 
 from . import _reference as ref
 from .conftest import assert_close, assert_fresh_c_array
 
-# Sizes straddling the micro-tile (6 x 16 / 6 x 8) and block (MC=120, KC=256) edges: every
-# combination of the small ones, and 257 (past one block) in each position.
+pytestmark = pytest.mark.usefixtures("build")
+
+# Sizes straddling every build's micro-tile and block edges: tiles of MR = 6 rows (generic, avx2)
+# or 8 / 14 (avx512, float32 / float64) by NR = 16 / 8 columns (256-bit builds) or 32 / 16
+# (avx512); blocks MC = 120 or 168 rows, KC = 256 deep, NC = 3072 columns. Every combination of
+# the small sizes (each a tile and a bit, or less than one), 257 (past a KC block and past an MC
+# block of either build) in each position, and N = 3100 past one NC block.
 EDGE_SIZES = (1, 5, 17, 67)
 EDGE_SHAPES = list(itertools.product(EDGE_SIZES, repeat=3)) + [
-    (257, 17, 67), (67, 257, 17), (17, 67, 257), (257, 257, 257)]
+    (257, 17, 67), (67, 257, 17), (17, 67, 257), (257, 257, 257), (15, 260, 3100)]
+
+
+def test_edge_shapes_reach_every_blocking_edge_of_every_build():
+    """The sizes above really cross each build's tile and block sizes (they are read from the
+    compiled modules, so a retuned blocking cannot silently escape the tests)."""
+    for name, (module_name, _) in csrc._BUILDS.items():
+        blocking = importlib.import_module(f"csrc.{module_name}").BLOCKING
+        m_sizes = {m for m, _, _ in EDGE_SHAPES}
+        k_sizes = {k for _, k, _ in EDGE_SHAPES}
+        n_sizes = {n for _, _, n in EDGE_SHAPES}
+        assert any(m > blocking["MC"] for m in m_sizes), name
+        assert any(k > blocking["KC"] for k in k_sizes), name
+        assert any(n > blocking["NC"] for n in n_sizes), name
+        for dt in ("float32", "float64"):
+            mr, nr = blocking[f"MR_{dt}"], blocking[f"NR_{dt}"]
+            assert any(m % mr and m > mr for m in m_sizes), (name, dt)
+            assert any(n % nr and n > nr for n in n_sizes), (name, dt)
 
 
 @pytest.mark.parametrize("m,k,n", EDGE_SHAPES)
@@ -99,14 +122,6 @@ def test_matmul_result_does_not_depend_on_thread_count(dtype, rng, threads):
     np.testing.assert_array_equal(one, two)
 
 
-def test_matmul_generic_path_agrees_with_dispatched_path(dtype, rng):
-    a = rng.standard_normal((67, 257)).astype(dtype)
-    b = rng.standard_normal((257, 17)).astype(dtype)
-    out = np.zeros((67, 17), dtype)
-    _kern_generic.matmul_into(a, b, out, 1)
-    assert_close(out, csrc.matmul(a, b).astype(np.float64), dtype, 257)
-
-
 def test_matmul_rejects_integer_arrays_naming_the_dtype():
     with pytest.raises(TypeError, match=r"a has dtype int64.*float32 and float64.*astype"):
         csrc.matmul(np.ones((2, 2), np.int64), np.ones((2, 2)))
@@ -117,13 +132,120 @@ def test_matmul_rejects_mixed_dtypes_naming_both():
         csrc.matmul(np.ones((2, 2), np.float32), np.ones((2, 2), np.float64))
 
 
-@pytest.mark.parametrize("a_shape,b_shape", [((3,), (3, 2)), ((2, 3), (3,)), ((1, 2, 3), (3, 2))])
-def test_matmul_rejects_non_2d_inputs(a_shape, b_shape):
-    with pytest.raises(ValueError, match=r"must be 2-D"):
+@pytest.mark.parametrize("a_shape,b_shape,name", [((3,), (3, 2), "a"), ((2, 3), (3,), "b"),
+                                                 ((), (3, 2), "a")])
+def test_matmul_rejects_inputs_of_fewer_than_two_dimensions(a_shape, b_shape, name):
+    with pytest.raises(ValueError, match=rf"{name} must be at least 2-D"):
         csrc.matmul(np.ones(a_shape), np.ones(b_shape))
 
 
 def test_matmul_rejects_mismatched_inner_dimensions_with_both_shapes():
-    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 5\).*a.shape\[1\] \(3\) must equal "
-                                         r"b.shape\[0\] \(4\)"):
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 5\).*a.shape\[-1\] \(3\) must equal "
+                                         r"b.shape\[-2\] \(4\)"):
         csrc.matmul(np.ones((2, 3)), np.ones((4, 5)))
+
+
+# --------------------------------------------------------------------------------------------
+# batched products: leading axes broadcast as in np.matmul, one kernel call for the batch
+# --------------------------------------------------------------------------------------------
+
+BATCH_SHAPES = {
+    "same_leading_axes": ((4, 3, 12, 8), (4, 3, 8, 12)),
+    "b_shared_2d": ((5, 7, 9), (9, 4)),
+    "a_shared_2d": ((7, 9), (3, 9, 4)),
+    "broadcast_ones": ((2, 1, 6, 5), (1, 3, 5, 7)),
+    "more_axes_on_b": ((3, 17, 20), (2, 4, 3, 20, 33)),
+    "tiles_and_blocks": ((2, 67, 257), (2, 257, 40)),
+    "empty_batch": ((0, 3, 4), (4, 5)),
+    "empty_inner": ((2, 3, 0), (2, 0, 5)),
+}
+
+
+@pytest.mark.parametrize("name", BATCH_SHAPES)
+def test_batched_matmul_equals_numpy_matmul_with_broadcasting(name, dtype, rng):
+    a_shape, b_shape = BATCH_SHAPES[name]
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape).astype(dtype)
+    out = csrc.matmul(a, b)
+    assert_close(out, np.matmul(a.astype(np.float64), b.astype(np.float64)), dtype, a.shape[-1])
+    assert_fresh_c_array(out, a, b)
+
+
+def test_batched_matmul_reads_transposed_and_strided_batches(dtype, rng):
+    q = rng.standard_normal((4, 3, 12, 8)).astype(dtype)
+    k = rng.standard_normal((4, 3, 10, 8)).astype(dtype)
+    scores = csrc.matmul(q, np.swapaxes(k, -1, -2))
+    assert_close(scores, np.matmul(q.astype(np.float64), np.swapaxes(k, -1, -2)), dtype, 8)
+    every_other = q[::2, :, ::-1]
+    assert_close(csrc.matmul(every_other, np.swapaxes(k[::2], -1, -2)),
+                 np.matmul(every_other.astype(np.float64), np.swapaxes(k[::2], -1, -2)),
+                 dtype, 8)
+
+
+def test_batched_matmul_makes_one_kernel_call(dtype, rng, monkeypatch):
+    calls = []
+    real = csrc._kernels
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def matmul(self, a, b, *rest):
+            calls.append((a.shape, b.shape))
+            return real.matmul(a, b, *rest)
+
+    monkeypatch.setattr(csrc, "_kernels", Spy())
+    csrc.matmul(rng.standard_normal((4, 4, 12, 8)).astype(dtype),
+                rng.standard_normal((4, 4, 8, 12)).astype(dtype))
+    assert calls == [((4, 4, 12, 8), (4, 4, 8, 12))]
+
+
+@pytest.mark.parametrize("batch", [1, 3, 40])
+def test_batched_matmul_result_does_not_depend_on_thread_count(batch, dtype, rng, threads,
+                                                             split_small_calls):
+    """Fewer products than threads split each product; more give each thread whole products."""
+    a = rng.standard_normal((batch, 37, 70)).astype(dtype)
+    b = rng.standard_normal((70, 45)).astype(dtype)
+    threads(1)
+    one = csrc.matmul(a, b)
+    threads(2)
+    np.testing.assert_array_equal(csrc.matmul(a, b), one)
+
+
+def test_batched_matmul_rejects_leading_axes_that_do_not_broadcast():
+    with pytest.raises(ValueError, match=r"leading \(batch\) axes of a \(2,\) and b \(3,\) do not "
+                                         r"broadcast"):
+        csrc.matmul(np.ones((2, 4, 5)), np.ones((3, 5, 6)))
+
+
+NOT_TAKEN = {
+    "list": ([[1.0, 2.0]], np.ones((2, 2))),
+    "subclass": (np.ones((2, 2)).view(np.matrix), np.ones((2, 2))),
+    "int64": (np.ones((2, 2), np.int64), np.ones((2, 2), np.int64)),
+    "mixed": (np.ones((2, 2), np.float32), np.ones((2, 2))),
+    "byteswapped": (np.ones((2, 2), ">f8"), np.ones((2, 2), ">f8")),
+    "one_dimensional": (np.ones(2), np.ones((2, 2))),
+    "inner_mismatch": (np.ones((2, 3)), np.ones((2, 2))),
+    "no_broadcast": (np.ones((2, 2, 2)), np.ones((3, 2, 2))),
+    "unaligned": (np.frombuffer(b"\0" + bytes(32), np.float64, 4, 1).reshape(2, 2),
+                  np.ones((2, 2))),
+}
+
+
+@pytest.mark.parametrize("name", NOT_TAKEN)
+def test_kernel_entry_declines_inputs_it_does_not_take_as_they_are(name):
+    """The compiled entry checks its own inputs and answers None (never a read outside an
+    array, never a wrong product) for anything but aligned native float arrays of one dtype
+    with agreeing shapes; csrc.matmul then converts or explains."""
+    a, b = NOT_TAKEN[name]
+    assert csrc._kernels.matmul(a, b, 1, 1.0) is None
+
+
+def test_kernel_entry_reports_the_threads_it_used():
+    """At most the allowed threads, and one when the product is below the per-thread work."""
+    a = np.ones((64, 64))
+    out, used = csrc._kernels.matmul(a, a, 2, 1.0)
+    np.testing.assert_array_equal(out, a @ a)
+    assert used == 2
+    assert csrc._kernels.matmul(a, a, 2, 1e12)[1] == 1
+    assert csrc._kernels.matmul(a[:1, :1], a[:1, :1], 2, 1.0)[1] == 1   # one part to share

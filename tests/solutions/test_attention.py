@@ -388,7 +388,8 @@ def test_mha_rejects_heads_that_do_not_divide_E(att, num_heads):
 
 
 def test_reference_does_every_product_on_the_kernel(monkeypatch):
-    """Exact kernel calls: one per (batch, head) in attention, fused (E, 3E) projections in MHA."""
+    """Exact kernel calls: one batched call per product of attention (all batches and heads at
+    once), fused (E, 3E) projections in MHA."""
     import csrc
 
     ref = importlib.import_module("solutions.attention")
@@ -406,15 +407,15 @@ def test_reference_does_every_product_on_the_kernel(monkeypatch):
     B, Lq, Lk, dk, dv = 3, 4, 6, 2, 5
     Q, K, V = _qkv(rng, (B,), Lq, Lk, dk, dv)
     out, cache = ref.scaled_dot_product_attention(Q, K, V)
-    assert calls == [((Lq, dk), (dk, Lk))] * B + [((Lq, Lk), (Lk, dv))] * B
+    assert calls == [((B, Lq, dk), (B, dk, Lk)), ((B, Lq, Lk), (B, Lk, dv))]  # one per batch
     calls.clear()
     ref.scaled_dot_product_attention_backward(out, cache)
-    assert calls == (
-        [((Lk, Lq), (Lq, dv))] * B  # dV = A^T dout
-        + [((Lq, dv), (dv, Lk))] * B  # dA = dout V^T
-        + [((Lq, Lk), (Lk, dk))] * B  # dQ = dS K
-        + [((Lk, Lq), (Lq, dk))] * B  # dK = dS^T Q
-    )
+    assert calls == [
+        ((B, Lk, Lq), (B, Lq, dv)),  # dV = A^T dout
+        ((B, Lq, dv), (B, dv, Lk)),  # dA = dout V^T
+        ((B, Lq, Lk), (B, Lk, dk)),  # dQ = dS K
+        ((B, Lk, Lq), (B, Lq, dk)),  # dK = dS^T Q
+    ]
 
     calls.clear()
     N, L, E, h = 2, 3, 4, 2
@@ -423,14 +424,14 @@ def test_reference_does_every_product_on_the_kernel(monkeypatch):
     d = E // h
     assert calls == (
         [((N * L, E), (E, 3 * E))]
-        + [((L, d), (d, L))] * (N * h)
-        + [((L, L), (L, d))] * (N * h)
+        + [((N, h, L, d), (N, h, d, L))]
+        + [((N, h, L, L), (N, h, L, d))]
         + [((N * L, E), (E, E))]
     )
     calls.clear()
     ref.multi_head_attention_backward(out, cache)
     assert calls[:2] == [((E, N * L), (N * L, E)), ((N * L, E), (E, E))]
-    assert len(calls) == 2 + 4 * N * h + 2
+    assert len(calls) == 2 + 4 + 2
     assert calls[-2:] == [((N * L, 3 * E), (3 * E, E)), ((E, N * L), (N * L, 3 * E))]
 
 
