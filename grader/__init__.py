@@ -17,8 +17,8 @@ try:
     from importlib.metadata import PackageNotFoundError, version as _version
 
     __version__ = _version("nnfund")
-except PackageNotFoundError:  # running from a checkout
-    __version__ = "0.1.0"
+except PackageNotFoundError:  # a source tree that was never installed: no version to claim
+    __version__ = "0+unknown"
 
 
 def check(name, func, *, seed=0, forward=None):

@@ -240,11 +240,3 @@ def inputs_modified(before, after) -> list[str]:
 
     walk(before, after, "")
     return changed
-
-
-def same_value(a, b, rtol=1e-6, atol=1e-9) -> bool:
-    """True when two plain values match (for hints: 'is got what bug X gives?')."""
-    try:
-        return compare(a, b, rtol, atol) is None
-    except TypeError:
-        return False

@@ -44,6 +44,11 @@ PlainData = Any
 KINDS = ("function", "forward", "backward")
 
 
+#: The default tolerances of a float output: |got - expected| <= ATOL + RTOL * |expected|.
+RTOL = 1e-6
+ATOL = 1e-9
+
+
 @dataclass(frozen=True)
 class Case:
     """One graded call.
@@ -102,8 +107,8 @@ class Exercise:
     forward: str | None = None
     wrt: tuple[int, ...] = ()
     outputs: tuple[str, ...] = ()
-    rtol: float = 1e-6
-    atol: float = 1e-9
+    rtol: float = RTOL
+    atol: float = ATOL
     hints: Sequence[Hint] = ()
     description: str = ""
     stable: str = ""

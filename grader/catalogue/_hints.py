@@ -32,12 +32,8 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.worker.protocol import run_protocol
-from grader.spec import Case, Hint
+from grader.spec import ATOL, RTOL, Case, Hint  # a variant matches within the grading tolerances
 
-#: Tolerances a variant is matched with: loose enough for float64 round-off in
-#: the student's code, tight enough to tell a bug from the right answer.
-RTOL = 1e-6
-ATOL = 1e-9
 
 
 # -- running a reference ---------------------------------------------------

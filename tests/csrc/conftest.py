@@ -64,7 +64,7 @@ def build(request, monkeypatch):
         module = csrc._load_build(name, csrc._cpu_features)
     except csrc.BuildUnavailable as exc:
         if exc.missing:
-            pytest.skip(f"{name} build: {exc}")
+            pytest.skip(f"hardware: {name} build: {exc}")
         pytest.fail(f"{name} build unusable on a CPU that supports it: {exc}")
     monkeypatch.setattr(csrc, "_kernels", module)
     return name

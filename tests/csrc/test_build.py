@@ -48,7 +48,7 @@ def _disassembly(module):
     if shutil.which("objdump") is None:
         pytest.fail("objdump is needed to check the instructions of the builds (binutils)")
     if os.uname().machine not in ("x86_64", "AMD64"):
-        pytest.skip("the instruction sets checked here are x86-64 ones")
+        pytest.skip("hardware: the instruction sets checked here are x86-64 ones")
     return subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(_module_file(module))],
                           capture_output=True, text=True, check=True).stdout
 
@@ -144,7 +144,7 @@ def _python(code_or_module, env_value, *, module=False):
 def test_each_build_the_cpu_runs_can_be_forced_and_gives_the_product(name):
     missing = [f for f in csrc._BUILDS[name][1] if not csrc._cpu_features[f]]
     if missing:
-        pytest.skip(f"the CPU lacks {', '.join(missing)}")
+        pytest.skip(f"hardware: the CPU lacks {', '.join(missing)}")
     code = ("import numpy as np, csrc; a = np.arange(12.).reshape(3, 4); "
             "print(csrc.active_build(), csrc.matmul(a, a.T).tolist())")
     proc = _python(code, name.upper())

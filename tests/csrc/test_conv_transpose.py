@@ -7,6 +7,7 @@ import csrc
 
 from . import _reference as ref
 from .conftest import assert_close, assert_fresh_c_array
+import torch
 
 pytestmark = pytest.mark.usefixtures("build")  # every build of the kernels this CPU runs
 
@@ -106,7 +107,6 @@ TORCH_TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10
 @pytest.mark.torch
 @pytest.mark.parametrize("seed", range(6))
 def test_conv_transpose2d_matches_torch_and_its_autograd_on_random_shapes(seed, dtype):
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(100 + seed)
     n, cin, cout = rng.integers(1, 5, size=3)
     kh, kw = rng.integers(1, 5, size=2)

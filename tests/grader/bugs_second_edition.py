@@ -10,6 +10,7 @@ shown must contain, ``unstable`` marks bugs whose output is NaN/inf itself.
 from __future__ import annotations
 
 import numpy as np
+from grader.catalogue._cases import pair
 
 
 def A(case):
@@ -27,9 +28,6 @@ def up(case):
 def sig(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
-
-def pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 # -- losses: logistic regression ------------------------------------------------------

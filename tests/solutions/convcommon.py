@@ -1,6 +1,7 @@
 """What the conv and transposed-conv reference tests share: tolerances, geometry, a dtype fixture."""
 import numpy as np
 import pytest
+from grader.catalogue._cases import pair  # noqa: F401 - re-exported to the conv tests
 
 #: dtype -> (rtol, atol) against a float64 oracle fed the same (rounded) inputs.
 TOL = {np.float32: (1e-4, 1e-5), np.float64: (1e-10, 1e-12)}
@@ -10,10 +11,6 @@ TOL = {np.float32: (1e-4, 1e-5), np.float64: (1e-10, 1e-12)}
 def dtype(request):
     return request.param
 
-
-def pair(v):
-    """An int or a pair as a pair (h, w)."""
-    return (v, v) if np.ndim(v) == 0 else tuple(v)
 
 
 def assert_close(got, want, dtype):

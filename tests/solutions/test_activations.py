@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.solutions.gradcheck import numerical_gradient
+import torch
 
 MODULES = ["solutions.activations", "solutions.model.activations"]
 API = ["sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu", "leaky_relu_grad", "softmax"]
@@ -73,7 +74,6 @@ def test_softmax_is_shift_invariant_and_sums_to_one(act):
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["sigmoid", "relu", "leaky_relu", "softmax"])
 def test_functions_match_torch(act, name, dtype_pair):
-    torch = pytest.importorskip("torch")
     F = torch.nn.functional
     oracle = {
         "sigmoid": torch.sigmoid,
@@ -92,7 +92,6 @@ def test_functions_match_torch(act, name, dtype_pair):
 @pytest.mark.parametrize("name, torch_name", [("sigmoid_grad", "sigmoid"), ("tanh_grad", "tanh"),
                                               ("relu_grad", "relu"), ("leaky_relu_grad", "leaky_relu")])
 def test_derivatives_match_torch_autograd(act, name, torch_name, dtype_pair):
-    torch = pytest.importorskip("torch")
     F = torch.nn.functional
     fn = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
           "leaky_relu": lambda t: F.leaky_relu(t, negative_slope=0.01)}[torch_name]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.solutions.gradcheck import numerical_gradient
+import torch
 
 MODULES = ["solutions.backprop", "solutions.model.backprop"]
 API = ["affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward",
@@ -72,7 +73,6 @@ def test_affine_small_example(bp):
 
 @pytest.mark.torch
 def test_affine_matches_torch_forward_and_autograd(bp, dtype_pair):
-    torch = pytest.importorskip("torch")
     dtype, rtol, atol = dtype_pair
     x, W, b, dout = affine_inputs(N=7, D=6, M=5, dtype=dtype, seed=1)
     tx, tW, tb = (torch.from_numpy(a.copy()).requires_grad_(True) for a in (x, W, b))
@@ -129,7 +129,6 @@ def test_reference_affine_runs_on_the_cython_kernel(monkeypatch):
 @pytest.mark.torch
 @pytest.mark.parametrize("layer", sorted(TORCH_LAYERS))
 def test_elementwise_layers_match_torch_autograd(bp, layer, dtype_pair):
-    torch = pytest.importorskip("torch")
     dtype, rtol, atol = dtype_pair
     x = away_from_zero((5, 4), seed=4).astype(dtype)
     x[0, :2] = 0.0  # ReLU's kink: torch and the API both give gradient 0
@@ -176,7 +175,6 @@ def test_sigmoid_layer_is_stable_for_huge_inputs(bp):
 @pytest.mark.torch
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_two_layer_net_matches_torch_autograd(bp, activation):
-    torch = pytest.importorskip("torch")
     X, y, params = net_problem(N=8, D=4, H=6, seed=8)
     t = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in params.items()}
     hidden = getattr(torch, activation)(torch.from_numpy(X) @ t["W1"] + t["b1"])
@@ -214,7 +212,6 @@ def test_two_layer_net_gradients_match_central_differences(bp, activation):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_two_layer_net_is_stable_when_the_output_saturates(bp, activation):
     """Scores of about +-1e4: finite loss and gradients, equal to torch's BCE-with-logits."""
-    torch = pytest.importorskip("torch")
     X, _, params = net_problem(N=6, D=3, H=4, seed=11)
     params["W2"] = params["W2"] * 1e4
     hidden = getattr(torch, activation)(torch.from_numpy(X @ params["W1"] + params["b1"]))

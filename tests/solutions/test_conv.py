@@ -15,6 +15,7 @@ from grader.catalogue import EXERCISES
 
 from tests.solutions.convcommon import assert_close, dtype, pair  # noqa: F401 (dtype: fixture)
 from tests.solutions.gradcheck import numerical_gradient
+import torch
 
 MODULES = ["solutions.conv", "solutions.model.conv"]
 API = [name for name, ex in EXERCISES.items() if ex.module == "conv"]
@@ -131,7 +132,6 @@ def test_corr2d_matches_the_definition(cv, geometry, dtype):
 @pytest.mark.torch
 @pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=IDS)
 def test_corr2d_matches_torch_conv2d(cv, geometry):
-    torch = pytest.importorskip("torch")
     x, w, _, _ = conv_problem(geometry, seed=2)
     _, _, stride, padding = geometry
     want = torch.nn.functional.conv2d(torch.from_numpy(x[:1, :1]), torch.from_numpy(w[:1, :1]),
@@ -161,7 +161,6 @@ def test_conv2d_forward_matches_the_definition(cv, geometry, dtype):
 @pytest.mark.torch
 @pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=IDS)
 def test_conv2d_matches_torch_forward_and_autograd(cv, geometry, dtype):
-    torch = pytest.importorskip("torch")
     x, w, b, dout = conv_problem(geometry, dtype, seed=5)
     _, _, stride, padding = geometry
     tx, tw, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, w, b))
@@ -351,7 +350,6 @@ def test_max_pool_stride_defaults_to_kernel_size(cv):
 @pytest.mark.torch
 @pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=POOL_IDS)
 def test_max_pool_matches_torch_forward_and_autograd(cv, geometry, dtype):
-    torch = pytest.importorskip("torch")
     x_shape, kernel_size, stride = geometry
     x = distinct_values(x_shape, seed=2).astype(dtype)
     dout = np.random.default_rng(3).standard_normal(

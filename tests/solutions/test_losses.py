@@ -9,6 +9,7 @@ import pytest
 from grader.catalogue import EXERCISES
 
 from tests.solutions.gradcheck import numerical_gradient
+import torch
 
 MODULES = ["solutions.losses", "solutions.model.losses"]
 API = [name for name, ex in EXERCISES.items() if ex.module == "losses"]
@@ -91,7 +92,6 @@ def test_softmax_cross_entropy_small_example(lo):
 
 @pytest.mark.torch
 def test_mse_loss_matches_torch(lo, dtype_pair):
-    torch = pytest.importorskip("torch")
     dtype, rtol, atol = dtype_pair
     rng = np.random.default_rng(1)
     y_hat, y = rng.standard_normal((5, 3)).astype(dtype), rng.standard_normal((5, 3)).astype(dtype)
@@ -108,7 +108,6 @@ def test_mse_loss_matches_torch(lo, dtype_pair):
 @pytest.mark.parametrize("extreme", [False, True], ids=["interior", "saturated"])
 def test_binary_cross_entropy_matches_torch(lo, dtype_pair, extreme):
     """Also with y_hat exactly 0 and 1, where torch clamps log at -100 as the API does."""
-    torch = pytest.importorskip("torch")
     dtype, rtol, atol = dtype_pair
     y_hat, y = probabilities(12, dtype, seed=2), labels01(12, seed=2)
     if extreme:
@@ -131,7 +130,6 @@ def test_binary_cross_entropy_matches_torch(lo, dtype_pair, extreme):
 @pytest.mark.torch
 @pytest.mark.parametrize("scale", [1.0, 1e4], ids=["ordinary", "huge-logits"])
 def test_softmax_cross_entropy_matches_torch(lo, dtype_pair, scale):
-    torch = pytest.importorskip("torch")
     dtype, rtol, atol = dtype_pair
     rng = np.random.default_rng(3)
     logits = (scale * rng.standard_normal((6, 5))).astype(dtype)
@@ -149,7 +147,6 @@ def test_softmax_cross_entropy_matches_torch(lo, dtype_pair, scale):
 
 @pytest.mark.torch
 def test_sigmoid_unit_mse_grad_matches_torch_autograd(lo):
-    torch = pytest.importorskip("torch")
     X, y, w, b = sigmoid_unit_problem(seed=4)
     tw = torch.tensor(w, requires_grad=True)
     tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.solutions.convcommon import assert_close, dtype, pair  # noqa: F401 (dtype: fixture)
 from tests.solutions.gradcheck import numerical_gradient
+import torch
 
 MODULES = ["solutions.transposed_conv", "solutions.model.transposed_conv"]
 API = ["trans_conv2d", "conv_transpose2d_forward", "conv_transpose2d_backward"]
@@ -115,7 +116,6 @@ def test_trans_conv2d_matches_the_definition(tc, x_shape, k_shape, dtype):
 
 @pytest.mark.torch
 def test_trans_conv2d_matches_torch(tc):
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     x, k = rng.standard_normal((4, 5)), rng.standard_normal((3, 2))
     want = torch.nn.functional.conv_transpose2d(torch.from_numpy(x)[None, None],
@@ -138,7 +138,6 @@ def test_conv_transpose2d_forward_matches_the_definition(tc, geometry, dtype):
 @pytest.mark.torch
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=IDS)
 def test_conv_transpose2d_matches_torch_forward_and_autograd(tc, geometry, dtype):
-    torch = pytest.importorskip("torch")
     x, w, b, dout = problem(geometry, dtype, seed=4)
     _, _, stride, padding = geometry
     tx, tw, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, w, b))
