@@ -81,50 +81,78 @@ def _unsupported(name: str, reason: str = "") -> dict:
     return {"t": "unsupported", "type": name, "reason": reason} if reason else {"t": "unsupported", "type": name}
 
 
+def _encode_array(obj, depth: int):
+    arr = np.ndarray.view(obj, np.ndarray) if isinstance(obj, np.ndarray) else np.asarray(obj)
+    if arr.dtype.kind not in NUMERIC_KINDS:
+        return _unsupported(f"ndarray of dtype {arr.dtype.str}")
+    if arr.nbytes > MAX_ARRAY_BYTES:
+        return _unsupported(type_name(obj), "too large")
+    arr = np.array(arr, order="C", copy=True)  # (ascontiguousarray would make 0-d 1-d)
+    doc = {"t": "nd" if isinstance(obj, np.ndarray) else "np", "dtype": arr.dtype.str,
+           "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+    if type(obj) is not np.ndarray and isinstance(obj, np.ndarray):
+        doc["subclass"] = type_name(obj)
+    return doc
+
+
+def _encode_int(obj, depth: int):
+    integer = int.__int__(obj)
+    return integer if abs(integer) < 2**63 else _unsupported("int", "too large")
+
+
+def _encode_float(obj, depth: int):
+    real = float.__float__(obj)
+    return real if math.isfinite(real) else {"t": "float", "v": repr(real)}
+
+
+def _encode_complex(obj, depth: int):
+    number = complex(complex.__getattribute__(obj, "real"), complex.__getattribute__(obj, "imag"))
+    return {"t": "complex", "re": encode(number.real), "im": encode(number.imag)}
+
+
+def _encode_str(obj, depth: int):
+    return {"t": "str", "v": str.__str__(obj)[:MAX_STRING]}
+
+
+def _encode_sequence(obj, depth: int):
+    kind = tuple if isinstance(obj, tuple) else list
+    if len(obj) > MAX_ITEMS:
+        return _unsupported(kind.__name__, "too many items")
+    return {"t": kind.__name__, "v": [encode(x, depth + 1) for x in kind.__iter__(obj)]}
+
+
+def _encode_dict(obj, depth: int):
+    if len(obj) > MAX_ITEMS:
+        return _unsupported("dict", "too many items")
+    pairs = list(dict.items(obj))
+    if not all(type(k) is str for k, _ in pairs):
+        return _unsupported("dict", "keys are not all strings")
+    return {"t": "dict", "v": [[k, encode(v, depth + 1)] for k, v in pairs]}
+
+
+#: How each kind of value is written, tried in order (bool before int: a bool is an int).
+#: Subclasses of the numbers and of str are written through the base type's own methods;
+#: containers must be exactly tuple, list or dict.
+_ENCODERS = (
+    (lambda obj: isinstance(obj, (np.ndarray, np.generic)), _encode_array),
+    (lambda obj: isinstance(obj, int), _encode_int),
+    (lambda obj: isinstance(obj, float), _encode_float),
+    (lambda obj: isinstance(obj, complex), _encode_complex),
+    (lambda obj: isinstance(obj, str), _encode_str),
+    (lambda obj: type(obj) in (tuple, list), _encode_sequence),
+    (lambda obj: type(obj) is dict, _encode_dict),
+)
+
+
 def encode(obj, _depth: int = 0):
     """Plain data -> a JSON-able document."""
     if _depth > MAX_DEPTH:
         return _unsupported(type_name(obj), "nested too deeply")
-    if obj is None:
-        return None
-    t = type(obj)
-    if t is bool:
+    if obj is None or type(obj) is bool:
         return obj
-    if isinstance(obj, (np.ndarray, np.generic)):
-        arr = np.ndarray.view(obj, np.ndarray) if isinstance(obj, np.ndarray) else np.asarray(obj)
-        if arr.dtype.kind not in NUMERIC_KINDS:
-            return _unsupported(f"ndarray of dtype {arr.dtype.str}")
-        if arr.nbytes > MAX_ARRAY_BYTES:
-            return _unsupported(type_name(obj), "too large")
-        arr = np.array(arr, order="C", copy=True)  # (ascontiguousarray would make 0-d 1-d)
-        doc = {"t": "nd" if isinstance(obj, np.ndarray) else "np", "dtype": arr.dtype.str,
-               "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode("ascii")}
-        if type(obj) is not np.ndarray and isinstance(obj, np.ndarray):
-            doc["subclass"] = type_name(obj)
-        return doc
-    if isinstance(obj, int):
-        integer = int.__int__(obj)
-        return integer if abs(integer) < 2**63 else _unsupported("int", "too large")
-    if isinstance(obj, float):
-        real = float.__float__(obj)
-        return real if math.isfinite(real) else {"t": "float", "v": repr(real)}
-    if isinstance(obj, complex):
-        number = complex(complex.__getattribute__(obj, "real"), complex.__getattribute__(obj, "imag"))
-        return {"t": "complex", "re": encode(number.real), "im": encode(number.imag)}
-    if isinstance(obj, str):
-        return {"t": "str", "v": str.__str__(obj)[:MAX_STRING]}
-    if t in (tuple, list):
-        if len(obj) > MAX_ITEMS:
-            return _unsupported(t.__name__, "too many items")
-        elements = tuple.__iter__(obj) if t is tuple else list.__iter__(obj)
-        return {"t": t.__name__, "v": [encode(x, _depth + 1) for x in elements]}
-    if t is dict:
-        if len(obj) > MAX_ITEMS:
-            return _unsupported("dict", "too many items")
-        pairs = list(dict.items(obj))
-        if not all(type(k) is str for k, _ in pairs):
-            return _unsupported("dict", "keys are not all strings")
-        return {"t": "dict", "v": [[k, encode(v, _depth + 1)] for k, v in pairs]}
+    for applies, write in _ENCODERS:
+        if applies(obj):
+            return write(obj, _depth)
     return _unsupported(type_name(obj))
 
 
@@ -204,6 +232,55 @@ def _items(doc: dict) -> list:
     return items
 
 
+def _decode_float(doc: dict, depth: int, budget: list[int]):
+    value = doc.get("v")
+    if value not in ("nan", "inf", "-inf"):
+        raise DecodeError("malformed float")
+    return float(value)
+
+
+def _decode_complex(doc: dict, depth: int, budget: list[int]):
+    re, im = decode(doc.get("re"), depth + 1, budget), decode(doc.get("im"), depth + 1, budget)
+    if type(re) is not float or type(im) is not float:
+        raise DecodeError("malformed complex")
+    return complex(re, im)
+
+
+def _decode_str(doc: dict, depth: int, budget: list[int]):
+    value = doc.get("v")
+    if type(value) is not str or len(value) > MAX_STRING:
+        raise DecodeError("malformed string")
+    return value
+
+
+def _decode_sequence(doc: dict, depth: int, budget: list[int]):
+    sequence = [decode(x, depth + 1, budget) for x in _items(doc)]
+    return tuple(sequence) if doc["t"] == "tuple" else sequence
+
+
+def _decode_dict(doc: dict, depth: int, budget: list[int]):
+    mapping = {}
+    for pair in _items(doc):
+        if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+            raise DecodeError("malformed dict item")
+        mapping[pair[0][:200]] = decode(pair[1], depth + 1, budget)
+    return mapping
+
+
+def _decode_unsupported(doc: dict, depth: int, budget: list[int]):
+    return Unsupported(str(doc.get("type", "?"))[:80], str(doc.get("reason", ""))[:80])
+
+
+#: Tag -> reader of a tagged document; a tag not here is refused.
+_DECODERS = {
+    "nd": lambda doc, depth, budget: _array(doc, budget),
+    "np": lambda doc, depth, budget: _array(doc, budget),
+    "float": _decode_float, "complex": _decode_complex, "str": _decode_str,
+    "tuple": _decode_sequence, "list": _decode_sequence, "dict": _decode_dict,
+    "unsupported": _decode_unsupported,
+}
+
+
 def decode(doc, _depth: int = 0, _budget: list | None = None):
     """A document from :func:`encode` -> plain data, strictly.
 
@@ -222,37 +299,10 @@ def decode(doc, _depth: int = 0, _budget: list | None = None):
         return doc
     if type(doc) is not dict:
         raise DecodeError(f"unexpected {type(doc).__name__} in the data")
-    tag = doc.get("t")
-    if tag in ("nd", "np"):
-        return _array(doc, _budget)
-    if tag == "float":
-        value = doc.get("v")
-        if value not in ("nan", "inf", "-inf"):
-            raise DecodeError("malformed float")
-        return float(value)
-    if tag == "complex":
-        re, im = decode(doc.get("re"), _depth + 1, _budget), decode(doc.get("im"), _depth + 1, _budget)
-        if type(re) is not float or type(im) is not float:
-            raise DecodeError("malformed complex")
-        return complex(re, im)
-    if tag == "str":
-        value = doc.get("v")
-        if type(value) is not str or len(value) > MAX_STRING:
-            raise DecodeError("malformed string")
-        return value
-    if tag in ("tuple", "list"):
-        sequence = [decode(x, _depth + 1, _budget) for x in _items(doc)]
-        return tuple(sequence) if tag == "tuple" else sequence
-    if tag == "dict":
-        mapping = {}
-        for pair in _items(doc):
-            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
-                raise DecodeError("malformed dict item")
-            mapping[pair[0][:200]] = decode(pair[1], _depth + 1, _budget)
-        return mapping
-    if tag == "unsupported":
-        return Unsupported(str(doc.get("type", "?"))[:80], str(doc.get("reason", ""))[:80])
-    raise DecodeError(f"unknown tag {str(tag)[:20]!r}")
+    read = _DECODERS.get(doc.get("t")) if type(doc.get("t")) is str else None
+    if read is None:
+        raise DecodeError(f"unknown tag {str(doc.get('t'))[:20]!r}")
+    return read(doc, _depth, _budget)
 
 
 def plain(value):
