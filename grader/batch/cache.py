@@ -3,7 +3,8 @@
 A result is stored as ``DIR/.nngrade-cache/<key>.json`` the moment it is
 validated, written atomically (a temporary file renamed into place), so an
 interrupted run loses only the submissions being graded. The key hashes the
-submission's graded files (:meth:`Submission.digest`), the grader's
+submission's graded files (:meth:`Submission.digest`: two identical
+submissions are graded once), the grader's
 fingerprint (its version and the bytes of the grader, the references and the
 kernels: a changed grader regrades everyone), the exercises, the seed, the
 limits and the isolation asked for.
@@ -46,11 +47,22 @@ def task_key(digest: str, exercises: list[str], seed: int, limits: dict, sandbox
     return hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Mode of the files written: what ``open`` would give (mkstemp's own is 0600).
+FILE_MODE = 0o666 & ~_umask()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old or the new file, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, path)

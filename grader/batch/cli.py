@@ -30,6 +30,8 @@ from grader.runner import Limits, default_jobs, grade
 SANDBOX_MODES = ("auto", "require", "off")
 #: Seconds a submission's grading may take beyond its exercises' time limits (worker start-up).
 DEADLINE_MARGIN = 60.0
+#: ... and beyond each exercise's limit (a worker server replaced after a timeout).
+EXERCISE_MARGIN = 5.0
 
 
 def _formats(text: str) -> list[str]:
@@ -103,7 +105,7 @@ class Batch:
         self.pending: list[tuple[int, Submission, str, int]] = []  # (id, submission, key, seed)
         self.subs = subs
         self.started: dict[int, float] = {}
-        self.deadline = DEADLINE_MARGIN + len(chosen) * (args.timeout + 5.0)
+        self.deadline = DEADLINE_MARGIN + len(chosen) * (args.timeout + EXERCISE_MARGIN)
 
     def plan(self) -> None:
         """Outcomes of the cached and the unreadable submissions; the rest is pending."""
@@ -245,6 +247,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     batch.write_class(time.monotonic() - start)
     failing = [o for o in batch.outcomes.values() if not o.graded]
     print(f"nngrade batch: {len(batch.subs)} submissions, {len(batch.subs) - len(failing)} graded "
-          f"({cached} unchanged, from the cache), {len(failing)} failed to grade; seed {batch.seed}; "
+          f"({cached} from the cache), {len(failing)} failed to grade; seed {batch.seed}; "
           f"see {Path(args.out) / 'summary.md'}")
     return 1 if failing else 0

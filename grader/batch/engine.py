@@ -29,6 +29,8 @@ from typing import Callable, Iterable
 
 #: The longest answer line accepted from a batch worker.
 MAX_ANSWER_BYTES = 64 * 2**20
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT = 20.0
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -61,12 +63,15 @@ def _worker_env() -> dict[str, str]:
 class TaskProcess:
     """One batch worker process, answering one request at a time."""
 
+    #: The worker's command; the answer pipe's descriptor is appended.
+    command = (sys.executable, "-m", "grader.batch.task")
+
     def __init__(self) -> None:
         rfd, wfd = os.pipe()
         self.stderr = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "grader.batch.task", str(wfd)], stdin=subprocess.PIPE,
+                [*self.command, str(wfd)], stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL, stderr=self.stderr, pass_fds=(wfd,), cwd="/",
                 env=_worker_env(), start_new_session=True)
         finally:
@@ -227,7 +232,7 @@ class DaskEngine:
     def run(self, tasks: Iterable[Task], on_answer: OnAnswer) -> None:
         from distributed import Client, as_completed
 
-        client = Client(self.address, timeout=30)
+        client = Client(self.address, timeout=CONNECT_TIMEOUT)
         futures = {}
         try:
             for task in tasks:

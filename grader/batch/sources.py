@@ -288,6 +288,9 @@ def discover(path: Path, modules: tuple[str, ...], assignment: str | None = None
         raise SourceError(f"no submissions at {str(path)!r}")
     if not os.access(path, os.R_OK):
         raise SourceError(f"{str(path)!r} is not readable")
+    if path.is_dir() and _pick([p.name for p in path.iterdir()], modules):
+        raise SourceError(f"{str(path)!r} holds one submission, not a class "
+                          "(grade it with nngrade --submission)")
     for name, recognises, read in LAYOUTS:
         if recognises(path):
             try:
