@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import inspect
 import json
 import random
 import sys
@@ -25,9 +24,9 @@ from grader.batch.sources import SourceError, Submission, discover
 from grader.batch.summary import class_stats, markdown
 from grader.batch.validate import BadAnswer, FatalAnswer, check_answer
 from grader.cli import MIN_MEMORY_MB, UsageError, _Parser, _positive, _seed, load_catalogue, select
-from grader.runner import Limits, default_jobs, grade
+from grader.runner import Limits, default_jobs
+from grader.sandbox import MODES as SANDBOX_MODES
 
-SANDBOX_MODES = ("auto", "require", "off")
 #: Seconds a submission's grading may take beyond its exercises' time limits (worker start-up).
 DEADLINE_MARGIN = 60.0
 #: ... and beyond each exercise's limit (a worker server replaced after a timeout).
@@ -134,9 +133,7 @@ class Batch:
         files = {n: None if c is None else base64.b64encode(c).decode() for n, c in sub.files.items()}
         req = {"id": i, "student": sub.student, "kind": sub.kind, "files": files,
                "exercises": list(self.points), "seed": seed, "limits": self.limits.as_dict(),
-               "jobs": inner_jobs}
-        if "sandbox" in inspect.signature(grade).parameters:
-            req["sandbox"] = self.args.sandbox
+               "jobs": inner_jobs, "sandbox": self.args.sandbox}
         return json.dumps(req)
 
     def tasks(self, inner_jobs: int):

@@ -76,7 +76,9 @@ def page(stats: ClassStats) -> str:
     parts = [f"<h1>nngrade batch: class summary</h1><p>{stats.students} submissions "
              f"({escape(stats.layout)}): {len(stats.graded)} graded, {len(stats.failing)} failed to grade. "
              f"Seed <code>{stats.seed}</code>, grader {escape(stats.grader)}, {stats.wall:.1f} s wall.</p>"
-             f"<p>Scores out of {stats.max_score}: {escape(describe_totals(stats.totals))}.</p>"]
+             f"<p>Scores out of {stats.max_score}: {escape(describe_totals(stats.totals))}.</p>"
+             f"<p>{'<strong>Warning:</strong> ' if stats.unsandboxed else ''}Isolation of the student code: "
+             f"{escape(stats.isolation)}.</p>"]
     for title, img in plots(stats):
         parts.append(f"<h2>{escape(title)}</h2>{img}")
     parts.append("<h2>Exercises</h2>" + _table(

@@ -49,6 +49,24 @@ class ClassStats:
     wall: float
 
     @property
+    def isolation(self) -> str:
+        """How the graded submissions' code was isolated: "bubblewrap 0.11.0 (40)", ..."""
+        seen = Counter()
+        for o in self.graded:
+            iso = o.report.get("isolation")
+            iso = iso if isinstance(iso, dict) else {"mechanism": str(iso)}
+            mechanism = str(iso.get("mechanism", "none"))
+            detail = iso.get("version") if mechanism != "none" else iso.get("reason")
+            seen[f"{mechanism} {detail}" if detail else mechanism] += 1
+        return ", ".join(f"{k} ({n})" for k, n in sorted(seen.items())) or "nothing graded"
+
+    @property
+    def unsandboxed(self) -> int:
+        """Graded submissions whose code ran without a sandbox (a self-check, not a grade)."""
+        return sum(1 for o in self.graded if not (isinstance(o.report.get("isolation"), dict)
+                                                  and o.report["isolation"].get("mechanism", "none") != "none"))
+
+    @property
     def mistakes(self) -> list[tuple[str, str, int]]:
         """(exercise, hint, number of students), most frequent first."""
         rows = [(e.name, hint, n) for e in self.exercises for hint, n in e.hints.items()]
@@ -98,6 +116,8 @@ def markdown(stats: ClassStats) -> str:
            f"{len(stats.failing)} failed to grade. Seed `{stats.seed}`, grader {stats.grader}, "
            f"{stats.wall:.1f} s wall.", "",
            f"Scores out of {stats.max_score}: {describe_totals(stats.totals)}.", "",
+           ("" if not stats.unsandboxed else "> **Warning:** ")
+           + f"Isolation of the student code: {md_cell(stats.isolation)}.", "",
            "## Exercises", "",
            "| exercise | points | pass rate | mean points | " + " | ".join(STATUS_COLUMNS) + " |",
            "|---|---:|---:|---:|" + "---:|" * len(STATUS_COLUMNS)]

@@ -72,9 +72,8 @@ def grade_request(request: dict) -> dict:
             notebooks_to_modules(root / "notebooks", submission)
         else:
             _write_files(submission, request["files"], outside)
-        options = {"sandbox": request["sandbox"]} if request.get("sandbox") else {}
         report = grade(submission, exercises, seed=request["seed"], limits=Limits(**request["limits"]),
-                       jobs=request.get("jobs") or 1, version=__version__, **options)
+                       jobs=request.get("jobs") or 1, version=__version__, sandbox=request["sandbox"])
         text = io.StringIO()
         JsonReport().write(report, text, False)
     return json.loads(text.getvalue())
@@ -88,10 +87,13 @@ def answer(request: dict) -> dict:
     except Refused as exc:
         reply["problem"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - reported as this submission's problem, in one line
-        name = type(exc).__name__
-        reply["problem"] = f"the grader failed: {name}: {exc}"
-        reply["fatal"] = name == "SandboxUnavailable"
-        traceback.print_exc(file=sys.stderr)
+        from grader.sandbox import SandboxUnavailable
+
+        if isinstance(exc, SandboxUnavailable):  # --sandbox require: no submission can be graded here
+            reply["problem"], reply["fatal"] = str(exc), True
+        else:
+            reply["problem"] = f"the grader failed: {type(exc).__name__}: {exc}"
+            traceback.print_exc(file=sys.stderr)
     return reply
 
 

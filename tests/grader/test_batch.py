@@ -84,6 +84,8 @@ def test_summary_gives_pass_rates_mistakes_distribution_and_slowest(graded_class
     slowest = md.split("## Slowest submissions")[1].split("##")[0]
     assert slowest.index("| dee |") < slowest.index("| ann |")  # the one that timed out first
     assert "## Submissions that failed to grade\n\nNone." in md
+    mechanism = read_report(out, "ann")["isolation"]["mechanism"]
+    assert f"Isolation of the student code: {mechanism}" in md and "(5)." in md
 
 
 def test_html_summary_is_self_contained_with_embedded_plots(graded_class):

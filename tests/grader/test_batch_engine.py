@@ -69,6 +69,15 @@ def test_a_killed_worker_is_replaced_for_the_next_submission(tmp_path, faulty_wo
     assert read_report(out, "dan")["score"] == 3 and read_report(out, "ann")["score"] == 4
 
 
+def test_no_sandbox_under_require_stops_the_batch_with_exit_2(tmp_path, faulty_worker, capsys):
+    cls = make_class(tmp_path / "class", {"nosandbox": "correct"})
+    code = main(["batch", str(cls), "relu", "--out", str(tmp_path / "out"), "--sandbox", "require",
+                 "--no-progress"])
+    assert code == 2
+    assert capsys.readouterr().err == "nngrade batch: error: no sandbox could start: bwrap is missing\n"
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
 def test_unreachable_dask_scheduler_is_an_error_exit_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(engine, "CONNECT_TIMEOUT", 2.0)
     cls = make_class(tmp_path / "class", {"ann": "correct"})
