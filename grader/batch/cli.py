@@ -102,6 +102,8 @@ class Batch:
         self.cache = Cache(self.out)
         self.outcomes: dict[int, Outcome] = {}
         self.pending: list[tuple[int, Submission, str, int]] = []  # (id, submission, key, seed)
+        self.by_key: dict[str, int] = {}  # cache key -> the submission graded for it
+        self.copies: dict[int, list[int]] = {}  # graded submission -> all with its key (itself first)
         self.subs = subs
         self.started: dict[int, float] = {}
         self.deadline = DEADLINE_MARGIN + len(chosen) * (args.timeout + EXERCISE_MARGIN)
@@ -124,7 +126,10 @@ class Batch:
                 report["submission"] = sub.origin
                 self.outcomes[i] = Outcome(sub.student, sub.origin, report, None, hit["wall"], cached=True)
             else:
-                self.pending.append((i, sub, key, seed))
+                first = self.by_key.setdefault(key, i)
+                if first == i:
+                    self.pending.append((i, sub, key, seed))
+                self.copies.setdefault(first, []).append(i)  # identical files: graded once
         self.pending_by_id = {p[0]: p for p in self.pending}
 
     def request(self, i: int, sub: Submission, seed: int, inner_jobs: int) -> str:
@@ -141,8 +146,8 @@ class Batch:
             self.started[i] = time.monotonic()
             yield engines.Task(i, self.request(i, sub, seed, inner_jobs), self.deadline)
 
-    def answered(self, i: int, text: str | None, problem: str | None) -> Outcome:
-        """Validate an answer, cache and write it; the student's outcome."""
+    def answered(self, i: int, text: str | None, problem: str | None) -> list[Outcome]:
+        """Validate an answer, cache and write it; the outcomes of the students it grades."""
         _, sub, key, seed = self.pending_by_id[i]
         wall = time.monotonic() - self.started.get(i, time.monotonic())
         report = None
@@ -154,9 +159,13 @@ class Batch:
             except BadAnswer as exc:
                 problem = str(exc)
         if report is not None:
-            report["submission"] = sub.origin
             self.cache.put(key, report, None, wall)
-        return self.finish(i, Outcome(sub.student, sub.origin, report, problem, wall))
+        outcomes = []
+        for j in self.copies[i]:
+            other = self.subs[j]
+            mine = None if report is None else {**report, "submission": other.origin}
+            outcomes.append(self.finish(j, Outcome(other.student, other.origin, mine, problem, wall)))
+        return outcomes
 
     def finish(self, i: int, outcome: Outcome) -> Outcome:
         self.outcomes[i] = outcome
@@ -223,9 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  not args.no_progress and sys.stderr.isatty())
 
     def on_answer(i, text, problem):
-        o = batch.answered(i, text, problem)
-        advance(f"{o.student}: " + (f"{o.report['score']}/{o.report['max_score']}" if o.graded
-                                    else "failed to grade"))
+        for o in batch.answered(i, text, problem):
+            advance(f"{o.student}: " + (f"{o.report['score']}/{o.report['max_score']}" if o.graded
+                                        else "failed to grade"))
     try:
         with context:
             if batch.pending:
@@ -243,7 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     batch.write_class(time.monotonic() - start)
     failing = [o for o in batch.outcomes.values() if not o.graded]
+    dupes = sum(len(copies) - 1 for copies in batch.copies.values())
     print(f"nngrade batch: {len(batch.subs)} submissions, {len(batch.subs) - len(failing)} graded "
-          f"({cached} from the cache), {len(failing)} failed to grade; seed {batch.seed}; "
+          f"({cached} from the cache{f', {dupes} identical to another' if dupes else ''}), "
+          f"{len(failing)} failed to grade; seed {batch.seed}; "
           f"see {Path(args.out) / 'summary.md'}")
     return 1 if failing else 0

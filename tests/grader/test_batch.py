@@ -112,6 +112,16 @@ def test_rerun_grades_only_the_changed_submission(tmp_path, capsys):
     assert "(0 from the cache)" in capsys.readouterr().out
 
 
+def test_identical_submissions_are_graded_once_and_each_student_gets_the_report(tmp_path, capsys):
+    cls = make_class(tmp_path / "class", {"ann": "buggy", "ben": "buggy", "cid": "correct"})
+    out = tmp_path / "out"
+    assert batch(str(cls), *NAMES, "--out", str(out)) == 0
+    assert "3 graded (0 from the cache, 1 identical to another)" in capsys.readouterr().out
+    ann, ben = read_report(out, "ann"), read_report(out, "ben")
+    assert ann["submission"] == str(cls / "ann") and ben["submission"] == str(cls / "ben")
+    assert strip_timings(ann) == strip_timings(ben) and ann["score"] == 3
+
+
 def test_other_seed_or_limits_are_not_served_from_the_cache(tmp_path, capsys):
     cls = make_class(tmp_path / "class", {"ann": "correct"})
     out = tmp_path / "out"
