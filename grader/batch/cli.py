@@ -203,6 +203,10 @@ def _prepare(argv):
     except SourceError as exc:
         raise UsageError(str(exc)) from None
     out = Path(args.out)
+    # the output folder inside a folder of student folders is not a student
+    subs = [s for s in subs if not Path(s.origin).resolve().is_relative_to(out.resolve())]
+    if not subs:
+        raise UsageError(f"no submissions found in {args.submissions!r} besides --out")
     manifest = out / "batch.json"
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -216,12 +220,8 @@ def _prepare(argv):
     return Batch(args, chosen, subs, layout, seed)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        batch = _prepare(argv)
-    except UsageError as exc:
-        print(f"nngrade batch: error: {exc}", file=sys.stderr)
-        return 2
+def run(batch: Batch) -> int:
+    """Grade what is not cached, write everything; the exit status."""
     args, start = batch.args, time.monotonic()
     batch.plan()
     cached = sum(o.cached for o in batch.outcomes.values())
@@ -235,26 +235,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         for o in batch.answered(i, text, problem):
             advance(f"{o.student}: " + (f"{o.report['score']}/{o.report['max_score']}" if o.graded
                                         else "failed to grade"))
-    try:
-        with context:
-            if batch.pending:
-                engine.run(batch.tasks(inner), on_answer)
-    except KeyboardInterrupt:
-        done = len(batch.outcomes)
-        print(f"nngrade batch: error: interrupted; {done} of {len(batch.subs)} results are saved in "
-              f"{args.out} (rerun the same command to grade the rest)", file=sys.stderr)
-        return 2
-    except FatalAnswer as exc:
-        print(f"nngrade batch: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a Dask scheduler that cannot be reached, an unwritable DIR
-        print(f"nngrade batch: error: {exc}", file=sys.stderr)
-        return 2
+    with context:
+        if batch.pending:
+            engine.run(batch.tasks(inner), on_answer)
     batch.write_class(time.monotonic() - start)
     failing = [o for o in batch.outcomes.values() if not o.graded]
     dupes = sum(len(copies) - 1 for copies in batch.copies.values())
     print(f"nngrade batch: {len(batch.subs)} submissions, {len(batch.subs) - len(failing)} graded "
           f"({cached} from the cache{f', {dupes} identical to another' if dupes else ''}), "
-          f"{len(failing)} failed to grade; seed {batch.seed}; "
-          f"see {Path(args.out) / 'summary.md'}")
+          f"{len(failing)} failed to grade; seed {batch.seed}; see {Path(args.out) / 'summary.md'}")
     return 1 if failing else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    batch = None
+    try:
+        batch = _prepare(argv)
+        return run(batch)
+    except KeyboardInterrupt:
+        done = len(batch.outcomes) if batch else 0
+        total = len(batch.subs) if batch else 0
+        print(f"nngrade batch: error: interrupted; {done} of {total} results are saved in "
+              f"{batch.args.out if batch else 'DIR'} (rerun the same command to grade the rest)",
+              file=sys.stderr)
+    except (UsageError, FatalAnswer) as exc:
+        print(f"nngrade batch: error: {exc}", file=sys.stderr)
+    except OSError as exc:  # a Dask scheduler that cannot be reached, a full or unwritable DIR
+        print(f"nngrade batch: error: {exc.strerror or exc}", file=sys.stderr)
+    return 2

@@ -105,19 +105,20 @@ def read_folder(student: str, folder: Path, modules: tuple[str, ...]) -> Submiss
             picked = _pick([e.name for e in os.scandir(where)], modules)
             if picked is not None:
                 sub.kind, names = picked
-                sub.files = {n: _read_regular(where / n) for n in names}
+                _check_total(sub, [os.lstat(where / n).st_size for n in names])
+                if sub.problem is None:
+                    sub.files = {n: _read_regular(where / n) for n in names}
                 break
     except OSError as exc:
         sub.problem = f"cannot read the submission: {exc.strerror or exc}"
         sub.files = {}
-    _check_total(sub)
     return sub
 
 
-def _check_total(sub: Submission) -> None:
-    if sum(len(c or b"") for c in sub.files.values()) > MAX_SUBMISSION_BYTES:
+def _check_total(sub: Submission, sizes: list[int]) -> None:
+    """Refuse, before reading anything, files that add up to more than the limit."""
+    if sum(sizes) > MAX_SUBMISSION_BYTES:
         sub.problem = f"the graded files exceed {MAX_SUBMISSION_BYTES // 2**20} MiB"
-        sub.files = {}
 
 
 def _subfolders(folder: Path) -> list[Path]:
@@ -231,18 +232,19 @@ def from_gradescope_zip(path: Path, modules, assignment: str | None) -> list[Sub
         folders = {}
         for folder, files in by_folder.items():
             sub = Submission(folder, f"{path}:{base / folder}")
-            picked = _pick(list(files), modules) or _pick(
-                [n[len("exercises/"):] for n in files if n.startswith("exercises/")], modules)
+            top = [n for n in files if "/" not in n]
+            inner = [n[len("exercises/"):] for n in files if n.startswith("exercises/") and n.count("/") == 1]
+            picked = _pick(top, modules) or _pick(inner, modules)
             if picked is not None:
                 sub.kind, names = picked
-                prefix = "" if names[0] in files else "exercises/"
-                for n in names:
+                prefix = "" if names[0] in top else "exercises/"
+                _check_total(sub, [files[prefix + n].file_size for n in names])
+                for n in names if sub.problem is None else ():
                     info = files[prefix + n]
                     if info.file_size > MAX_FILE_BYTES:
                         sub.problem, sub.files = f"{n} is larger than {MAX_FILE_BYTES // 2**20} MiB", {}
                         break
                     sub.files[n] = LINK if stat.S_ISLNK(info.external_attr >> 16) else archive.read(info)
-            _check_total(sub)
             folders[folder] = sub
     return _one_per_submitter(metadata, folders)
 

@@ -41,16 +41,21 @@ def _write_files(folder: Path, files: dict, outside: Path) -> None:
 def notebooks_to_modules(notebooks: Path, modules: Path) -> None:
     """Write the modules of the notebooks in ``notebooks`` into the folder ``modules``.
 
-    The narrow interface the batch needs from the notebooks support; it is
-    wired to that support's converter (issue 12), the one piece of code that
-    reads a student's notebook.
+    The narrow interface the batch needs from the notebook support, wired to
+    its extraction (``grader.notebooks.extract``: the one piece of code that
+    reads a student's notebook, as ``nngrade --submission`` does).
     """
     try:
-        from grader.notebooks import notebooks_to_modules as convert  # type: ignore[attr-defined]
+        from grader.notebooks.extract import ExtractError, write_modules
     except ImportError:
         raise Refused("notebook submissions need the notebook support of nngrade, "
                       "which this installation lacks") from None
-    convert(notebooks, modules)
+    from grader.catalogue import EXERCISES
+
+    try:
+        write_modules(notebooks, modules, EXERCISES)
+    except ExtractError as exc:
+        raise Refused(str(exc)) from None
 
 
 def grade_request(request: dict) -> dict:

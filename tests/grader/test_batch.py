@@ -165,6 +165,14 @@ def test_unreadable_submission_fails_to_grade_exit_1_and_is_listed(tmp_path, cap
     assert "1 failed to grade" in capsys.readouterr().out
 
 
+def test_out_folder_inside_the_class_is_not_graded_as_a_student(tmp_path, capsys):
+    cls = make_class(tmp_path / "class", {"ann": "correct"})
+    assert batch(str(cls), "relu", "--out", str(cls / "grades")) == 0
+    assert batch(str(cls), "relu", "--out", str(cls / "grades")) == 0
+    assert list(read_grades(cls / "grades")) == ["ann"]
+    assert "1 submissions, 1 graded (1 from the cache)" in capsys.readouterr().out
+
+
 def test_names_from_students_are_inert_in_csv_and_html(tmp_path):
     cls = make_class(tmp_path / "class", {"=HYPERLINK(1)": "correct", "<b>x": "buggy"})
     out = tmp_path / "out"
