@@ -31,6 +31,8 @@ from typing import Callable, Iterable
 MAX_ANSWER_BYTES = 64 * 2**20
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_TIMEOUT = 20.0
+#: The fewest Dask tasks kept in flight (else four per Dask worker thread).
+WINDOW = 16
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -153,48 +155,45 @@ class LocalEngine:
         self.jobs = jobs
 
     def run(self, tasks: Iterable[Task], on_answer: OnAnswer) -> None:
-        todo: queue.SimpleQueue = queue.SimpleQueue()
-        count = 0
-        for task in tasks:
-            todo.put(task)
-            count += 1
+        todo = iter(tasks)  # taken one at a time: a request is built only when a worker is free
         done: queue.SimpleQueue = queue.SimpleQueue()
         stop = threading.Event()
         live: set[TaskProcess] = set()
         lock = threading.Lock()
 
+        def take() -> Task | None:
+            with lock:
+                return None if stop.is_set() else next(todo, None)
+
         def work() -> None:
             process = None
-            while not stop.is_set():
+            while (task := take()) is not None:
                 try:
-                    task = todo.get_nowait()
-                except queue.Empty:
-                    break
-                if process is None:
-                    process = TaskProcess()
-                    with lock:
-                        live.add(process)
-                current = process
-                process, text, problem = answer_in(process, task.line, task.deadline)
-                if process is None:
-                    with lock:
-                        live.discard(current)
+                    if process is None:
+                        process = TaskProcess()
+                        with lock:
+                            live.add(process)
+                    current = process
+                    process, text, problem = answer_in(process, task.line, task.deadline)
+                    if process is None:
+                        with lock:
+                            live.discard(current)
+                except Exception as exc:  # noqa: BLE001 - e.g. no process could start: this submission's problem
+                    process, text, problem = None, None, f"no grading process could start ({exc})"
                 if not stop.is_set():
                     done.put((task.id, text, problem))
             if process is not None:
                 process.close()
 
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(min(self.jobs, count))]
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(self.jobs)]
         for t in threads:
             t.start()
         try:
-            for _ in range(count):
-                while True:
-                    try:
-                        item = done.get(timeout=0.2)
-                        break
-                    except queue.Empty:
-                        continue
+            while any(t.is_alive() for t in threads) or not done.empty():
+                try:
+                    item = done.get(timeout=0.2)
+                except queue.Empty:
+                    continue
                 on_answer(*item)
         except BaseException:  # Ctrl-C: stop every worker now; what is on disk stays
             stop.set()
@@ -233,18 +232,29 @@ class DaskEngine:
         from distributed import Client, as_completed
 
         client = Client(self.address, timeout=CONNECT_TIMEOUT)
-        futures = {}
-        try:
-            for task in tasks:
+        todo = iter(tasks)
+        futures: dict = {}
+
+        def submit() -> None:
+            task = next(todo, None)
+            if task is not None:
                 future = client.submit(remote_answer, task.line, task.deadline, pure=False,
                                        key=f"nngrade-batch-{task.id}-{os.getpid()}-{time.time_ns()}")
                 futures[future] = task.id
-            for future in as_completed(futures):
+                running.add(future)
+        try:
+            # the scheduler holds a bounded window of requests, not the whole class at once
+            window = max(WINDOW, 4 * sum(client.nthreads().values()))
+            running = as_completed()
+            for _ in range(window):
+                submit()
+            for future in running:
                 try:
                     text, problem = future.result(), None
                 except Exception as exc:  # noqa: BLE001 - a lost Dask worker: this submission's problem
                     text, problem = None, f"the Dask task failed: {type(exc).__name__}: {exc}"
-                on_answer(futures[future], text, problem)
+                on_answer(futures.pop(future), text, problem)
+                submit()
         except BaseException:
             client.cancel(list(futures))
             raise

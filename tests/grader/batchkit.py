@@ -44,10 +44,10 @@ def write_student(folder: Path, kind: str, own: bool = False) -> Path:
     return folder
 
 
-def make_class(root: Path, students: dict[str, str]) -> Path:
-    """``root/<student>/activations.py`` for each student -> kind."""
+def make_class(root: Path, students: dict[str, str], own: bool = False) -> Path:
+    """``root/<student>/activations.py`` for each student -> kind (``own``: see write_student)."""
     for student, kind in students.items():
-        write_student(root / student, kind)
+        write_student(root / student, kind, own)
     return root
 
 

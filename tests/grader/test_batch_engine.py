@@ -29,7 +29,7 @@ def faulty_worker(monkeypatch):
 
 def test_crashing_and_forging_workers_fail_only_their_submissions(tmp_path, faulty_worker, capsys):
     cls = make_class(tmp_path / "class", {"ann": "correct", "crash": "correct", "forge": "stub",
-                                          "print": "buggy", "zoe": "buggy"})
+                                          "print": "buggy", "zoe": "buggy"}, own=True)
     out = tmp_path / "out"
     code = main(["batch", str(cls), *NAMES, "--out", str(out), "--jobs", "2", "--no-progress"])
     assert code == 1
@@ -46,7 +46,7 @@ def test_crashing_and_forging_workers_fail_only_their_submissions(tmp_path, faul
 
 def test_hanging_worker_is_killed_at_its_deadline_without_holding_up_the_rest(tmp_path, faulty_worker):
     students = {"ann": "correct", "ben": "buggy", "cid": "stub", "dan": "correct", "hang": "correct"}
-    cls = make_class(tmp_path / "class", students)
+    cls = make_class(tmp_path / "class", students, own=True)
     out = tmp_path / "out"
     start = time.time()
     code = main(["batch", str(cls), *NAMES, "--out", str(out), "--jobs", "2", "--timeout", "1",
@@ -63,7 +63,7 @@ def test_hanging_worker_is_killed_at_its_deadline_without_holding_up_the_rest(tm
 
 def test_a_killed_worker_is_replaced_for_the_next_submission(tmp_path, faulty_worker):
     # one worker: it crashes on "crash", and the students after it are still graded
-    cls = make_class(tmp_path / "class", {"ann": "correct", "crash": "correct", "dan": "buggy"})
+    cls = make_class(tmp_path / "class", {"ann": "correct", "crash": "correct", "dan": "buggy"}, own=True)
     out = tmp_path / "out"
     assert main(["batch", str(cls), *NAMES, "--out", str(out), "--jobs", "1", "--no-progress"]) == 1
     assert read_report(out, "dan")["score"] == 3 and read_report(out, "ann")["score"] == 4
