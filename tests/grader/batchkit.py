@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from grader.catalogue import EXERCISES
 from tests.grader.conftest import MODEL_DIR
 
 #: The exercises the batch tests grade (one module, three exercises).
@@ -32,8 +33,11 @@ KINDS = {
     "hostile": lambda: "import scipy\n" + MODEL,
 }
 
-#: Expected points of each kind on NAMES (sigmoid 2, relu 1, relu_grad 1).
-POINTS = {"correct": 4, "buggy": 3, "stub": 0, "slow": 3, "hostile": 0}
+#: The catalogue's points of NAMES, and what each kind of submission earns.
+PTS = {n: EXERCISES[n].points for n in NAMES}
+FULL = sum(PTS.values())
+POINTS = {"correct": FULL, "buggy": FULL - PTS["relu_grad"], "stub": 0, "slow": FULL - PTS["relu"], "hostile": 0}
+BUGGY = POINTS["buggy"]
 
 
 def write_student(folder: Path, kind: str, own: bool = False) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.cli import main
-from tests.grader.batchkit import (NAMES, POINTS, make_class, read_grades, read_report, strip_timings,
+from tests.grader.batchkit import (BUGGY, FULL, NAMES, POINTS, PTS, make_class, read_grades, read_report, strip_timings,
                                    write_student)
 from tests.grader.conftest import ROOT, grade_json
 
@@ -46,7 +46,7 @@ def test_every_submission_graded_exits_0_with_grades_csv(graded_class):
                       "not_implemented", "timeout", "forbidden", "problem"]
     for student, kind in CLASS.items():
         assert int(grades[student]["total"]) == POINTS[kind], student
-        assert grades[student]["max_score"] == "4" and grades[student]["problem"] == ""
+        assert grades[student]["max_score"] == str(FULL) and grades[student]["problem"] == ""
     assert grades["ben"]["relu_grad"] == "0" and grades["ben"]["failed"] == "1"
     assert grades["cid"]["not_implemented"] == "3"
     assert grades["dee"]["relu"] == "0" and grades["dee"]["timeout"] == "1"
@@ -68,8 +68,8 @@ def test_reports_are_written_in_every_format_asked(graded_class):
         for suffix in (".json", ".md", ".xml", ".txt", ".gradescope.json"):
             assert (out / "reports" / f"{student}{suffix}").stat().st_size > 0
     assert "<testcase" in (out / "reports" / "ben.xml").read_text()
-    assert json.loads((out / "reports" / "ben.gradescope.json").read_text())["score"] == 3
-    assert "## nngrade: 3/4 points" in (out / "reports" / "ben.md").read_text()
+    assert json.loads((out / "reports" / "ben.gradescope.json").read_text())["score"] == BUGGY
+    assert f"## nngrade: {BUGGY}/{FULL} points" in (out / "reports" / "ben.md").read_text()
 
 
 def test_summary_gives_pass_rates_mistakes_distribution_and_slowest(graded_class):
@@ -77,10 +77,13 @@ def test_summary_gives_pass_rates_mistakes_distribution_and_slowest(graded_class
     md = (out / "summary.md").read_text()
     assert "5 submissions (student folders): 5 graded, 0 failed to grade. Seed `5`" in md
     # relu passes for ann and ben only; sigmoid for everyone but the stub and the hostile one
-    assert "| `relu` | 1 | 40% | 0.40 | 2 | 0 | 0 | 1 | 1 | 1 |" in md
-    assert "| `sigmoid` | 2 | 60% | 1.20 | 3 | 0 | 0 | 1 | 0 | 1 |" in md
+    assert f"| `relu` | {PTS['relu']} | 40% | {0.4 * PTS['relu']:.2f} | 2 | 0 | 0 | 1 | 1 | 1 |" in md
+    assert f"| `sigmoid` | {PTS['sigmoid']} | 60% | {0.6 * PTS['sigmoid']:.2f} | 3 | 0 | 0 | 1 | 0 | 1 |" in md
     assert "| `relu_grad` | the gradient at z == 0 must be 0" in md
-    assert "| 0-10% | 2 |" in md and "| 70-80% | 2 |" in md and "| 90-100% (incl.) | 1 |" in md
+    # ten ranges of 10% of the maximum: two at 0, the buggy and the slow one together, one at 100%
+    tenth = int(10 * BUGGY / FULL)
+    assert "| 0-10% | 2 |" in md and f"| {10 * tenth}-{10 * tenth + 10}% | 2 |" in md
+    assert "| 90-100% (incl.) | 1 |" in md
     slowest = md.split("## Slowest submissions")[1].split("##")[0]
     assert slowest.index("| dee |") < slowest.index("| ann |")  # the one that timed out first
     assert "## Submissions that failed to grade\n\nNone." in md
@@ -107,7 +110,7 @@ def test_rerun_grades_only_the_changed_submission(tmp_path, capsys):
     assert batch(str(cls), *NAMES, "--out", str(out)) == 0  # the seed of DIR/batch.json
     assert "3 graded (2 from the cache)" in capsys.readouterr().out
     assert read_report(out, "ann") == first["ann"] and read_report(out, "ben") == first["ben"]
-    assert read_report(out, "cid")["score"] == 4 and read_grades(out)["cid"]["total"] == "4"
+    assert read_report(out, "cid")["score"] == FULL and read_grades(out)["cid"]["total"] == str(FULL)
     assert batch(str(cls), *NAMES, "--out", str(out), "--regrade") == 0
     assert "(0 from the cache)" in capsys.readouterr().out
 
@@ -119,7 +122,7 @@ def test_identical_submissions_are_graded_once_and_each_student_gets_the_report(
     assert "3 graded (0 from the cache, 1 identical to another)" in capsys.readouterr().out
     ann, ben = read_report(out, "ann"), read_report(out, "ben")
     assert ann["submission"] == str(cls / "ann") and ben["submission"] == str(cls / "ben")
-    assert strip_timings(ann) == strip_timings(ben) and ann["score"] == 3
+    assert strip_timings(ann) == strip_timings(ben) and ann["score"] == BUGGY
 
 
 def test_other_seed_or_limits_are_not_served_from_the_cache(tmp_path, capsys):
@@ -224,12 +227,12 @@ def test_ctrl_c_keeps_finished_results_and_the_rerun_grades_the_rest(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert "interrupted; 2 of 3 results are saved" in err and "Traceback" not in err
-    assert read_report(out, "ben")["score"] == 3 and not (out / "reports" / "zed.json").exists()
+    assert read_report(out, "ben")["score"] == BUGGY and not (out / "reports" / "zed.json").exists()
     write_student(cls / "zed", "correct", own=True)
     rerun = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0
     assert "3 graded (2 from the cache)" in rerun.stdout
-    assert read_grades(out)["zed"]["total"] == "4"
+    assert read_grades(out)["zed"]["total"] == str(FULL)
 
 
 def test_real_command_shows_a_progress_bar_with_eta_only_on_a_terminal(tmp_path):

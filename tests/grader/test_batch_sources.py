@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 from grader.cli import main
-from tests.grader.batchkit import NAMES, read_grades, read_report, write_student
+from tests.grader.batchkit import BUGGY, FULL, NAMES, read_grades, read_report, write_student
 
 METADATA = """\
 submission_101:
@@ -37,7 +37,7 @@ def test_nbgrader_submitted_layout_from_the_course_folder(tmp_path):
     out = tmp_path / "out"
     assert batch(str(course), *NAMES, "--out", str(out)) == 0
     grades = read_grades(out)
-    assert (grades["ann"]["total"], grades["ben"]["total"]) == ("4", "3")
+    assert (grades["ann"]["total"], grades["ben"]["total"]) == (str(FULL), str(BUGGY))
     assert "(nbgrader submitted/)" in (out / "summary.md").read_text()
     assert read_report(out, "ann")["submission"] == str(course / "submitted" / "ann" / "ps1")
 
@@ -70,7 +70,8 @@ def test_gradescope_export_folder_gives_one_row_per_submitter(tmp_path):
     assert batch(str(tmp_path / "download"), *NAMES, "--out", str(out)) == 0
     grades = read_grades(out)
     # a group submission is graded once, and each member gets the grade
-    assert {s: g["total"] for s, g in grades.items()} == {"Ann Lee": "4", "Ben Ng": "3", "cid@example.edu": "3"}
+    assert {s: g["total"] for s, g in grades.items()} == {"Ann Lee": str(FULL), "Ben Ng": str(BUGGY),
+                                                         "cid@example.edu": str(BUGGY)}
     assert (out / "reports" / "Ann_Lee.json").is_file() and (out / "reports" / "cid_example.edu.json").is_file()
     assert "(Gradescope export)" in (out / "summary.md").read_text()
 
@@ -107,7 +108,7 @@ def test_list_of_git_clones_names_students_after_their_repository(tmp_path):
     out = tmp_path / "out"
     assert batch(str(listing), *NAMES, "--out", str(out)) == 0
     grades = read_grades(out)
-    assert {s: g["total"] for s, g in grades.items()} == {"ann-lee": "4", "ben": "3"}
+    assert {s: g["total"] for s, g in grades.items()} == {"ann-lee": str(FULL), "ben": str(BUGGY)}
     assert "(git clones)" in (out / "summary.md").read_text()
 
 
@@ -126,5 +127,5 @@ def test_two_students_whose_names_clash_as_file_names_keep_both_reports(tmp_path
     assert batch(str(tmp_path / "cls"), *NAMES, "--out", str(out)) == 0
     grades = read_grades(out)
     assert sorted(grades) == ["ann lee", "ann_lee (2)"]
-    assert read_report(out, "ann_lee")["score"] == 4 and read_report(out, "ann_lee_2")["score"] == 3
+    assert read_report(out, "ann_lee")["score"] == FULL and read_report(out, "ann_lee_2")["score"] == BUGGY
 
