@@ -78,7 +78,8 @@ def page(stats: ClassStats) -> str:
              f"Seed <code>{stats.seed}</code>, grader {escape(stats.grader)}, {stats.wall:.1f} s wall.</p>"
              f"<p>Scores out of {stats.max_score}: {escape(describe_totals(stats.totals))}.</p>"
              f"<p>{'<strong>Warning:</strong> ' if stats.unsandboxed else ''}Isolation of the student code: "
-             f"{escape(stats.isolation)}.</p>"]
+             + (", ".join(f"{escape(label)} ({n})" for label, n in stats.isolation) or "nothing graded")
+             + ".</p>"]
     for title, img in plots(stats):
         parts.append(f"<h2>{escape(title)}</h2>{img}")
     parts.append("<h2>Exercises</h2>" + _table(

@@ -49,8 +49,8 @@ class ClassStats:
     wall: float
 
     @property
-    def isolation(self) -> str:
-        """How the graded submissions' code was isolated: "bubblewrap 0.11.0 (40)", ..."""
+    def isolation(self) -> list[tuple[str, int]]:
+        """How the graded submissions' code was isolated: [("bubblewrap 0.11.0", 40), ...]."""
         seen = Counter()
         for o in self.graded:
             iso = o.report.get("isolation")
@@ -58,7 +58,7 @@ class ClassStats:
             mechanism = str(iso.get("mechanism", "none"))
             detail = iso.get("version") if mechanism != "none" else iso.get("reason")
             seen[f"{mechanism} {detail}" if detail else mechanism] += 1
-        return ", ".join(f"{k} ({n})" for k, n in sorted(seen.items())) or "nothing graded"
+        return sorted(seen.items())
 
     @property
     def unsandboxed(self) -> int:
@@ -117,7 +117,8 @@ def markdown(stats: ClassStats) -> str:
            f"{stats.wall:.1f} s wall.", "",
            f"Scores out of {stats.max_score}: {describe_totals(stats.totals)}.", "",
            ("" if not stats.unsandboxed else "> **Warning:** ")
-           + f"Isolation of the student code: {md_cell(stats.isolation)}.", "",
+           + "Isolation of the student code: "
+           + (", ".join(f"{md_cell(label)} ({n})" for label, n in stats.isolation) or "nothing graded") + ".", "",
            "## Exercises", "",
            "| exercise | points | pass rate | mean points | " + " | ".join(STATUS_COLUMNS) + " |",
            "|---|---:|---:|---:|" + "---:|" * len(STATUS_COLUMNS)]
