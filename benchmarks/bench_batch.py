@@ -10,7 +10,8 @@ The same code is graded three ways, in this order:
 
 1. ``nngrade batch`` with ``--jobs 1`` (as .py modules, in the sandbox);
 2. ``nngrade batch`` with ``--jobs 2``;
-3. ``nbgrader autograde`` of the same code as notebooks (``nngrade-notebooks``
+3. ``nngrade batch`` with ``--jobs 2`` on the notebooks of step 4 (nbgrader's ``submitted/``);
+4. ``nbgrader autograde`` of the same code as notebooks (``nngrade-notebooks``
    publishes the assignment; each student's notebook carries their functions
    in its solution cells; nbgrader's per-cell limit is set to ``--timeout``).
 
@@ -87,9 +88,10 @@ def run(argv: list[str], cwd: Path, env: dict | None = None) -> float:
     return wall
 
 
-def nngrade_batch(root: Path, modules: list[str], jobs: int, timeout: float) -> tuple[float, dict]:
-    out = root / f"out-jobs{jobs}"
-    wall = run([sys.executable, "-m", "grader", "batch", str(root / "modules"), *modules, "--out", str(out),
+def nngrade_batch(root: Path, source: Path, modules: list[str], jobs: int, timeout: float,
+                  out: str) -> tuple[float, dict]:
+    out = root / out
+    wall = run([sys.executable, "-m", "grader", "batch", str(source), *modules, "--out", str(out),
                 "--jobs", str(jobs), "--seed", "1", "--timeout", str(timeout), "--no-progress"], ROOT)
     with open(out / "grades.csv", newline="") as f:
         return wall, {row["student"]: row["total"] for row in csv.DictReader(f)}
@@ -169,7 +171,10 @@ def main() -> None:
         course = nbgrader_class(root, list(kinds), modules, args.timeout)
         walls, totals = {}, {}
         for jobs in (1, 2):
-            walls[f"nngrade batch --jobs {jobs}"], totals[jobs] = nngrade_batch(root, modules, jobs, args.timeout)
+            walls[f"nngrade batch --jobs {jobs}"], totals[jobs] = nngrade_batch(
+                root, root / "modules", modules, jobs, args.timeout, f"out-jobs{jobs}")
+        walls["nngrade batch --jobs 2, the notebooks"], totals["nb"] = nngrade_batch(
+            root, course, modules, 2, args.timeout, "out-notebooks")
         walls["nbgrader autograde"] = run([sys.executable, "-m", "nbgrader", "autograde", "nnfund", "--force"],
                                           course, nbgrader_env(course, root / "pkgs"))
         nb = walls["nbgrader autograde"]
@@ -184,8 +189,8 @@ def main() -> None:
         print(f"same total from nngrade batch and nbgrader: {len(same)} of {n}; differing: "
               + (", ".join(f"{s} ({totals[2].get(s)} vs {scores.get(s)})" for s in kinds if s not in same)
                  or "none"))
-        if totals[1] != totals[2]:
-            print("WARNING: --jobs 1 and --jobs 2 gave different grades")
+        if not totals[1] == totals[2] == totals["nb"]:
+            print("WARNING: --jobs 1, --jobs 2 and the notebooks gave different grades")
     finally:
         if args.keep:
             print(f"class kept in {root}")
