@@ -228,6 +228,10 @@ class DaskEngine:
     def __init__(self, address: str) -> None:
         self.address = address
 
+    def window(self, client) -> int:
+        """How many tasks to keep in flight: four per Dask worker thread, at least :data:`WINDOW`."""
+        return max(WINDOW, 4 * sum(client.nthreads().values()))
+
     def run(self, tasks: Iterable[Task], on_answer: OnAnswer) -> None:
         from distributed import Client, as_completed
 
@@ -244,9 +248,8 @@ class DaskEngine:
                 running.add(future)
         try:
             # the scheduler holds a bounded window of requests, not the whole class at once
-            window = max(WINDOW, 4 * sum(client.nthreads().values()))
             running = as_completed()
-            for _ in range(window):
+            for _ in range(self.window(client)):
                 submit()
             for future in running:
                 try:
