@@ -228,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run nngrade; returns the exit status (see :class:`ExitCode`)."""
     from grader import __version__
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["batch"]:  # grading a class: grader/batch/cli.py
+        from grader.batch.cli import main as batch_main
+        return batch_main(argv[1:])
     modules = None
     try:
         args = build_parser().parse_args(argv)
