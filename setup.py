@@ -15,8 +15,8 @@ Every csrc/*.pyx becomes an extension module compiled in place next to its sourc
 """
 
 import os
-import platform
 import pathlib
+import platform
 import shutil
 import sys
 import tempfile
@@ -124,12 +124,19 @@ class BuildExt(build_ext):
         unix_like = cc.compiler_type == "unix"
         base = BASE_FLAGS if unix_like else []
         openmp = ["-fopenmp"] if unix_like and _try_build(cc, OPENMP_TEST, ["-fopenmp"]) else []
-        simd = {name: flags for name, (flags, test) in SIMD_MODULES.items()
-                if unix_like and _is_x86_64() and _try_build(cc, test, flags, link=False)}
-        accepted = ", ".join(f"{name} {' '.join(simd[name])}" if name in simd
-                             else f"{name} portable (flags refused)" for name in SIMD_MODULES)
-        print(f"nnfund build: OpenMP {'enabled' if openmp else 'not available'}; "
-              f"{accepted}; base flags {base}", file=sys.stderr)
+        simd = {
+            name: flags
+            for name, (flags, test) in SIMD_MODULES.items()
+            if unix_like and _is_x86_64() and _try_build(cc, test, flags, link=False)
+        }
+        accepted = ", ".join(
+            f"{name} {' '.join(simd[name])}" if name in simd else f"{name} portable (flags refused)"
+            for name in SIMD_MODULES
+        )
+        print(
+            f"nnfund build: OpenMP {'enabled' if openmp else 'not available'}; {accepted}; base flags {base}",
+            file=sys.stderr,
+        )
         for ext in self.extensions:
             name = ext.name.rsplit(".", 1)[-1]
             ext.extra_compile_args = base + openmp + simd.get(name, [])
@@ -144,10 +151,15 @@ def _extensions():
     sources = sorted(f for f in os.listdir(os.path.join(here, CSRC)) if f.endswith(".pyx"))
     import numpy  # a build requirement (pyproject.toml): the kernels' matmul entry uses its C API
 
-    exts = [Extension(f"{CSRC}.{src[:-4]}", [os.path.join(CSRC, src)],
-                      include_dirs=[CSRC, numpy.get_include()],
-                      define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
-            for src in sources]
+    exts = [
+        Extension(
+            f"{CSRC}.{src[:-4]}",
+            [os.path.join(CSRC, src)],
+            include_dirs=[CSRC, numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        )
+        for src in sources
+    ]
     return cythonize(exts, compiler_directives=COMPILER_DIRECTIVES, include_path=[CSRC])
 
 
@@ -195,8 +207,7 @@ def _student_extensions():
     for package, folder in _student_packages():
         for source in sorted(folder.glob("*.py")):
             exts.append(Extension(f"{package}.{source.stem}", [source.as_posix()]))
-    return cythonize(exts, compiler_directives=STUDENT_DIRECTIVES, build_dir=STUDENT_CYTHON_DIR,
-                     quiet=True)
+    return cythonize(exts, compiler_directives=STUDENT_DIRECTIVES, build_dir=STUDENT_CYTHON_DIR, quiet=True)
 
 
 class StudentBuildPy(build_py):
@@ -204,8 +215,7 @@ class StudentBuildPy(build_py):
     of them an earlier (instructor) build left in the build folder."""
 
     def find_package_modules(self, package, package_dir):
-        return [m for m in super().find_package_modules(package, package_dir)
-                if not _student_hidden(m[0], m[2])]
+        return [m for m in super().find_package_modules(package, package_dir) if not _student_hidden(m[0], m[2])]
 
     def find_data_files(self, package, src_dir):
         return [f for f in super().find_data_files(package, src_dir) if not _student_hidden(package, f)]
@@ -214,7 +224,7 @@ class StudentBuildPy(build_py):
         super().run()
         for root in STUDENT_COMPILED_PACKAGES:
             folder = pathlib.Path(self.build_lib, *root.split("."))
-            for stale in (folder.rglob("*") if folder.is_dir() else ()):
+            for stale in folder.rglob("*") if folder.is_dir() else ():
                 if stale.is_file() and stale.name.endswith(STUDENT_HIDDEN_SUFFIXES):
                     stale.unlink()
 
@@ -239,8 +249,10 @@ def _setup_arguments():
     if not STUDENT_BUILD:
         return {"ext_modules": _extensions(), "cmdclass": {"build_ext": BuildExt}}
     print("nnfund build: STUDENT build (compiled references, no answer sources)", file=sys.stderr)
-    return {"ext_modules": _extensions() + _student_extensions(),
-            "cmdclass": {"build_ext": StudentBuildExt, "build_py": StudentBuildPy}}
+    return {
+        "ext_modules": _extensions() + _student_extensions(),
+        "cmdclass": {"build_ext": StudentBuildExt, "build_py": StudentBuildPy},
+    }
 
 
 setup(**_setup_arguments())

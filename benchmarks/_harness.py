@@ -22,9 +22,11 @@ CLOCK_ENV = "NNFUND_BENCH_CLOCK"
 def clock_note():
     """What the timings measure, for the tables' headers."""
     if os.environ.get(CLOCK_ENV) == "cpu":
-        return ("1-thread rows: CPU time of the calling thread (time.thread_time: time the "
-                "process waits for a core shared with other load is not counted); other rows: "
-                "wall time")
+        return (
+            "1-thread rows: CPU time of the calling thread (time.thread_time: time the "
+            "process waits for a core shared with other load is not counted); other rows: "
+            "wall time"
+        )
     return "wall time"
 
 
@@ -45,8 +47,13 @@ def run_worker(script, threads, *args):
         env[var] = str(threads)
     root = os.path.dirname(os.path.dirname(os.path.abspath(script)))
     env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, script, "--worker", str(threads), *map(str, args)],
-                          env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, script, "--worker", str(threads), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode:
         raise RuntimeError(f"worker failed ({threads} threads):\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -74,6 +81,7 @@ def best_time(fn, repeats, min_time=0.05):
 def machine():
     """A one-line description of the machine (CPU model, cores) and the active csrc build."""
     import csrc
+
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -81,14 +89,19 @@ def machine():
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores; csrc build {csrc.active_build()} "
-            f"({csrc.active_build_reason()}), OpenMP {'on' if csrc.openmp_enabled() else 'off'}; "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores; csrc build {csrc.active_build()} "
+        f"({csrc.active_build_reason()}), OpenMP {'on' if csrc.openmp_enabled() else 'off'}; "
+        f"Python {platform.python_version()}"
+    )
 
 
 def markdown_table(header, rows):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
     return "\n".join(out)

@@ -44,11 +44,20 @@ MODEL = ROOT / "solutions" / "model"
 KINDS = {
     "correct": (0.6, lambda text: text),
     "buggy": (0.2, lambda text: _sub(text, r"return \(z > 0\)\.astype", "return (z >= 0).astype")),
-    "timeout": (0.1, lambda text: _sub(text, r"def relu\(z\):\n(    \"\"\".*?\"\"\"\n)",
-                                       "def relu(z):\n\\1    while True:\n        pass\n")),
-    "hostile": (0.1, lambda text: _sub(text, r"def sigmoid\(z\):\n(    \"\"\".*?\"\"\"\n)",
-                                       "def sigmoid(z):\n\\1    from scipy.special import expit\n"
-                                       "    return expit(z)\n")),
+    "timeout": (
+        0.1,
+        lambda text: _sub(
+            text, r"def relu\(z\):\n(    \"\"\".*?\"\"\"\n)", "def relu(z):\n\\1    while True:\n        pass\n"
+        ),
+    ),
+    "hostile": (
+        0.1,
+        lambda text: _sub(
+            text,
+            r"def sigmoid\(z\):\n(    \"\"\".*?\"\"\"\n)",
+            "def sigmoid(z):\n\\1    from scipy.special import expit\n    return expit(z)\n",
+        ),
+    ),
 }
 
 
@@ -62,8 +71,9 @@ def _sub(text: str, pattern: str, new: str) -> str:
 def make_class(root: Path, students: int, modules: list[str]) -> dict[str, str]:
     """``root/modules/<student>/<module>.py`` and the package ``root/pkgs/<student>/``; student -> kind."""
     kinds = {}
-    faulty = [k for kind, (share, _) in KINDS.items() if kind != "correct"
-              for k in [kind] * max(1, round(share * students))]
+    faulty = [
+        k for kind, (share, _) in KINDS.items() if kind != "correct" for k in [kind] * max(1, round(share * students))
+    ]
     names = ["correct"] * (students - len(faulty)) + faulty
     for i, kind in enumerate(names):
         student = f"s{i:03d}_{kind}"
@@ -88,11 +98,30 @@ def run(argv: list[str], cwd: Path, env: dict | None = None) -> float:
     return wall
 
 
-def nngrade_batch(root: Path, source: Path, modules: list[str], jobs: int, timeout: float,
-                  out: str) -> tuple[float, dict]:
+def nngrade_batch(
+    root: Path, source: Path, modules: list[str], jobs: int, timeout: float, out: str
+) -> tuple[float, dict]:
     out = root / out
-    wall = run([sys.executable, "-m", "grader", "batch", str(source), *modules, "--out", str(out),
-                "--jobs", str(jobs), "--seed", "1", "--timeout", str(timeout), "--no-progress"], ROOT)
+    wall = run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(source),
+            *modules,
+            "--out",
+            str(out),
+            "--jobs",
+            str(jobs),
+            "--seed",
+            "1",
+            "--timeout",
+            str(timeout),
+            "--no-progress",
+        ],
+        ROOT,
+    )
     with open(out / "grades.csv", newline="") as f:
         return wall, {row["student"]: row["total"] for row in csv.DictReader(f)}
 
@@ -114,11 +143,10 @@ def nbgrader_class(root: Path, students: list[str], modules: list[str], timeout:
     course.mkdir()
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n"
-        f"c.CourseDirectory.course_id = 'nnfund-bench'\nc.Execute.timeout = {int(timeout)}\n")
-    write_assignment(Settings(source_dir=course / "source", modules=tuple(modules),
-                              exercises_dir=ROOT / "exercises"))
-    run([sys.executable, "-m", "nbgrader", "generate_assignment", "nnfund", "--force"], course,
-        nbgrader_env(course))
+        f"c.CourseDirectory.course_id = 'nnfund-bench'\nc.Execute.timeout = {int(timeout)}\n"
+    )
+    write_assignment(Settings(source_dir=course / "source", modules=tuple(modules), exercises_dir=ROOT / "exercises"))
+    run([sys.executable, "-m", "nbgrader", "generate_assignment", "nnfund", "--force"], course, nbgrader_env(course))
     sys.path.insert(0, str(root / "pkgs"))
     released = {}  # the graded notebooks only (a published lab is not autograded)
     for path in sorted((course / "release" / "nnfund").glob("*.ipynb")):
@@ -127,11 +155,17 @@ def nbgrader_class(root: Path, students: list[str], modules: list[str], timeout:
             released[path.name] = nb
     for student in students:
         mine = root / "nb" / student
-        write_assignment(Settings(source_dir=mine, modules=tuple(modules), exercises_dir=ROOT / "exercises",
-                                  solutions_package=student))
+        write_assignment(
+            Settings(
+                source_dir=mine, modules=tuple(modules), exercises_dir=ROOT / "exercises", solutions_package=student
+            )
+        )
         for name, release in released.items():
-            own = {c.id: c.source for c in nbformat.read(str(mine / "nnfund" / name), as_version=4).cells
-                   if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+            own = {
+                c.id: c.source
+                for c in nbformat.read(str(mine / "nnfund" / name), as_version=4).cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            }
             submitted = nbformat.from_dict(release)
             for cell in submitted.cells:
                 if cell.id in own:  # each cell marked as the student's own: no two notebooks are alike
@@ -166,29 +200,37 @@ def main() -> None:
         kinds = make_class(root, args.students, modules)
         n = len(kinds)
         mix = ", ".join(f"{sum(k == kind for k in kinds.values())} {kind}" for kind in KINDS)
-        print(f"{machine()}\nclass: {n} submissions ({mix}); modules {', '.join(modules)}; "
-              f"limit {args.timeout:g} s per exercise / per notebook cell\n")
+        print(
+            f"{machine()}\nclass: {n} submissions ({mix}); modules {', '.join(modules)}; "
+            f"limit {args.timeout:g} s per exercise / per notebook cell\n"
+        )
         course = nbgrader_class(root, list(kinds), modules, args.timeout)
         walls, totals = {}, {}
         for jobs in (1, 2):
             walls[f"nngrade batch --jobs {jobs}"], totals[jobs] = nngrade_batch(
-                root, root / "modules", modules, jobs, args.timeout, f"out-jobs{jobs}")
+                root, root / "modules", modules, jobs, args.timeout, f"out-jobs{jobs}"
+            )
         walls["nngrade batch --jobs 2, the notebooks"], totals["nb"] = nngrade_batch(
-            root, course, modules, 2, args.timeout, "out-notebooks")
-        walls["nbgrader autograde"] = run([sys.executable, "-m", "nbgrader", "autograde", "nnfund", "--force"],
-                                          course, nbgrader_env(course, root / "pkgs"))
+            root, course, modules, 2, args.timeout, "out-notebooks"
+        )
+        walls["nbgrader autograde"] = run(
+            [sys.executable, "-m", "nbgrader", "autograde", "nnfund", "--force"],
+            course,
+            nbgrader_env(course, root / "pkgs"),
+        )
         nb = walls["nbgrader autograde"]
-        rows = [[name, n, f"{wall:.1f}", f"{60 * n / wall:.1f}", f"{nb / wall:.1f}x"]
-                for name, wall in walls.items()]
-        print(markdown_table(["grader", "submissions", "wall s", "submissions/min", "throughput vs nbgrader"],
-                             rows))
-        print(f"\nscaling --jobs 2 / --jobs 1: "
-              f"{walls['nngrade batch --jobs 1'] / walls['nngrade batch --jobs 2']:.2f}x on {os.cpu_count()} cores")
+        rows = [[name, n, f"{wall:.1f}", f"{60 * n / wall:.1f}", f"{nb / wall:.1f}x"] for name, wall in walls.items()]
+        print(markdown_table(["grader", "submissions", "wall s", "submissions/min", "throughput vs nbgrader"], rows))
+        print(
+            f"\nscaling --jobs 2 / --jobs 1: "
+            f"{walls['nngrade batch --jobs 1'] / walls['nngrade batch --jobs 2']:.2f}x on {os.cpu_count()} cores"
+        )
         scores = nbgrader_scores(course)
         same = [s for s in kinds if totals[2].get(s) == scores.get(s)]
-        print(f"same total from nngrade batch and nbgrader: {len(same)} of {n}; differing: "
-              + (", ".join(f"{s} ({totals[2].get(s)} vs {scores.get(s)})" for s in kinds if s not in same)
-                 or "none"))
+        print(
+            f"same total from nngrade batch and nbgrader: {len(same)} of {n}; differing: "
+            + (", ".join(f"{s} ({totals[2].get(s)} vs {scores.get(s)})" for s in kinds if s not in same) or "none")
+        )
         if not totals[1] == totals[2] == totals["nb"]:
             print("WARNING: --jobs 1, --jobs 2 and the notebooks gave different grades")
     finally:

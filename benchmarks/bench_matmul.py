@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _harness  # noqa: E402
+import _harness
 
 SIZES = (64, 256, 1024)
 DTYPES = ("float32", "float64")
@@ -27,6 +27,7 @@ def worker(threads, repeats):
     import numpy as np
 
     import csrc
+
     csrc.set_num_threads(threads)
     rng = np.random.default_rng(0)
     results = []
@@ -35,8 +36,8 @@ def worker(threads, repeats):
             a = rng.standard_normal((n, n)).astype(dtype)
             b = rng.standard_normal((n, n)).astype(dtype)
             err = float(np.abs(csrc.matmul(a, b) - a @ b).max())
-            t_ours = _harness.best_time(lambda: csrc.matmul(a, b), repeats)
-            t_blas = _harness.best_time(lambda: a @ b, repeats)
+            t_ours = _harness.best_time(lambda a=a, b=b: csrc.matmul(a, b), repeats)
+            t_blas = _harness.best_time(lambda a=a, b=b: a @ b, repeats)
             results.append(dict(dtype=dtype, n=n, ours=t_ours, blas=t_blas, max_err=err))
     print(json.dumps(results))
 
@@ -44,8 +45,12 @@ def worker(threads, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="cpu: time 1-thread rows by the thread's CPU time (a shared machine)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: time 1-thread rows by the thread's CPU time (a shared machine)",
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.clock == "cpu":
@@ -58,12 +63,22 @@ def main():
     for threads in _harness.thread_counts():
         for r in _harness.run_worker(__file__, threads, "--repeats", args.repeats):
             flops = 2.0 * r["n"] ** 3
-            rows.append([threads, r["dtype"], r["n"], f"{flops / r['ours'] / 1e9:.1f}",
-                         f"{flops / r['blas'] / 1e9:.1f}", f"{r['blas'] / r['ours']:.2f}x",
-                         f"{r['max_err']:.1e}"])
-    print(_harness.markdown_table(
-        ["threads", "dtype", "n", "csrc GFLOP/s", "OpenBLAS GFLOP/s", "csrc / OpenBLAS",
-         "max |diff|"], rows))
+            rows.append(
+                [
+                    threads,
+                    r["dtype"],
+                    r["n"],
+                    f"{flops / r['ours'] / 1e9:.1f}",
+                    f"{flops / r['blas'] / 1e9:.1f}",
+                    f"{r['blas'] / r['ours']:.2f}x",
+                    f"{r['max_err']:.1e}",
+                ]
+            )
+    print(
+        _harness.markdown_table(
+            ["threads", "dtype", "n", "csrc GFLOP/s", "OpenBLAS GFLOP/s", "csrc / OpenBLAS", "max |diff|"], rows
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,9 +32,26 @@ def model_submission(dest: Path) -> Path:
 
 def grade_once(submission: Path, mode: str, jobs: list[str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "grader", "--submission", str(submission), "--sandbox", mode,
-                           "--no-progress", "--format", "json", "--seed", "1", *jobs],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "--submission",
+            str(submission),
+            "--sandbox",
+            mode,
+            "--no-progress",
+            "--format",
+            "json",
+            "--seed",
+            "1",
+            *jobs,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"grading with --sandbox {mode} failed ({done.returncode}):\n{done.stderr}")

@@ -25,6 +25,7 @@ import, so pin both from the environment to compare like with like, e.g.
 torch is given csrc's thread count. The header names the CPU and the active build
 (``NNFUND_KERNELS`` forces one).
 """
+
 import argparse
 import importlib
 import os
@@ -36,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _harness  # noqa: E402
+import _harness
 
 
 def _conv_case(N, C, H, W, F, K, pad, direction):
@@ -58,9 +59,11 @@ def _conv_case(N, C, H, W, F, K, pad, direction):
             F_ = torch.nn.functional
             tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
             if direction == "forward":
+
                 def run():
                     with torch.no_grad():
                         return F_.conv2d(tx, tw, tb, padding=pad)
+
                 return run
             out = F_.conv2d(tx, tw, tb, padding=pad)
             td = torch.tensor(dout)
@@ -81,6 +84,7 @@ def _sdpa_case(N, heads, L, dk):
             def run():
                 _, cache = mod.scaled_dot_product_attention(Q, K, V, mask)
                 return mod.scaled_dot_product_attention_backward(dout, cache)
+
             return run
 
         def prepare_torch(torch):
@@ -90,6 +94,7 @@ def _sdpa_case(N, heads, L, dk):
             def run():
                 out = torch.nn.functional.scaled_dot_product_attention(tQ, tK, tV, attn_mask=tmask)
                 return torch.autograd.grad(out, (tQ, tK, tV), td)
+
             return run
 
         return prepare, prepare_torch
@@ -106,6 +111,7 @@ def _mha_case(N, L, E, heads):
             def run():
                 _, cache = mod.multi_head_attention_forward(x, *Ws, heads)
                 return mod.multi_head_attention_backward(dout, cache)
+
             return run
 
         def prepare_torch(torch):
@@ -117,10 +123,24 @@ def _mha_case(N, L, E, heads):
             def run():
                 xt = tx.transpose(0, 1)
                 out, _ = F_.multi_head_attention_forward(
-                    xt, xt, xt, E, heads, torch.cat([W.T for W in tW[:3]]), zeros,
-                    None, None, False, 0.0, tW[3].T, zeros[:E], training=False, need_weights=False,
+                    xt,
+                    xt,
+                    xt,
+                    E,
+                    heads,
+                    torch.cat([W.T for W in tW[:3]]),
+                    zeros,
+                    None,
+                    None,
+                    False,
+                    0.0,
+                    tW[3].T,
+                    zeros[:E],
+                    training=False,
+                    need_weights=False,
                 )
                 return torch.autograd.grad(out.transpose(0, 1), (tx, *tW), td)
+
             return run
 
         return prepare, prepare_torch
@@ -219,19 +239,30 @@ def grading_sizes(repeat, only):
             rows.append([ex.module, name, len(cases), "", "", "1 (same code)", ""])
             continue
         with np.errstate(all="ignore"):
-            calls = [[_protocol(ex.kind, func, forward, c) for c in cases]
-                     for func, forward in funcs]
+            calls = [[_protocol(ex.kind, func, forward, c) for c in cases] for func, forward in funcs]
             outs = [[_outputs(ex.kind, call()) for call in group] for group in calls]
             t_ref, t_model = _interleaved_best(
-                [lambda group=group: [call() for call in group] for group in calls], repeat)
+                [lambda group=group: [call() for call in group] for group in calls], repeat
+            )
         ratio = t_model / t_ref
         if ratio < 1:
             slower.append(f"{name} ({ratio:.2f}x)")
-        rows.append([ex.module, name, len(cases), f"{t_ref * 1e6:.0f}", f"{t_model * 1e6:.0f}",
-                     f"{ratio:.2f}x", f"{_max_diff(*outs):.1e}"])
-    print(_harness.markdown_table(
-        ["module", "exercise", "cases", "reference us", "model us", "model / reference",
-         "max |diff|"], rows))
+        rows.append(
+            [
+                ex.module,
+                name,
+                len(cases),
+                f"{t_ref * 1e6:.0f}",
+                f"{t_model * 1e6:.0f}",
+                f"{ratio:.2f}x",
+                f"{_max_diff(*outs):.1e}",
+            ]
+        )
+    print(
+        _harness.markdown_table(
+            ["module", "exercise", "cases", "reference us", "model us", "model / reference", "max |diff|"], rows
+        )
+    )
     print(f"\nreferences slower than their model answer: {', '.join(slower) or 'none'}")
 
 
@@ -240,31 +271,41 @@ def large_shapes(repeat, only, torch):
     for name, module, make in CASES:
         if only and module not in only:
             continue
-        ref, model = (importlib.import_module(m)
-                      for m in (f"solutions.{module}", f"solutions.model.{module}"))
+        ref, model = (importlib.import_module(m) for m in (f"solutions.{module}", f"solutions.model.{module}"))
         prepare, prepare_torch = make(np.random.default_rng(0))
         t_ref, out_ref = _median_time(prepare(ref), repeat)
         t_model, out_model = _median_time(prepare(model), repeat)
         t_torch = _median_time(prepare_torch(torch), repeat)[0] if torch else float("nan")
-        rows.append([name, f"{t_ref * 1e3:.1f}", f"{t_model * 1e3:.1f}",
-                     f"{t_model / t_ref:.2f}x", f"{t_torch * 1e3:.1f}",
-                     f"{_max_diff(out_ref, out_model):.1e}"])
-    print(_harness.markdown_table(
-        ["case (float64)", "reference ms", "model ms", "model / reference", "torch ms",
-         "max |diff|"], rows))
+        rows.append(
+            [
+                name,
+                f"{t_ref * 1e3:.1f}",
+                f"{t_model * 1e3:.1f}",
+                f"{t_model / t_ref:.2f}x",
+                f"{t_torch * 1e3:.1f}",
+                f"{_max_diff(out_ref, out_model):.1e}",
+            ]
+        )
+    print(
+        _harness.markdown_table(
+            ["case (float64)", "reference ms", "model ms", "model / reference", "torch ms", "max |diff|"], rows
+        )
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9, help="timed rounds per case")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="modules to bench, e.g. conv attention")
+    parser.add_argument("--only", nargs="*", default=None, help="modules to bench, e.g. conv attention")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch yardstick")
     parser.add_argument("--no-grading", action="store_true", help="skip the grading-size table")
     parser.add_argument("--no-large", action="store_true", help="skip the larger shapes")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="cpu: with OMP_NUM_THREADS=1, time the grading-size table by the "
-                             "thread's CPU time (a shared machine)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: with OMP_NUM_THREADS=1, time the grading-size table by the thread's CPU time (a shared machine)",
+    )
     args = parser.parse_args(argv)
     if args.clock == "cpu":
         os.environ[_harness.CLOCK_ENV] = "cpu"
@@ -280,12 +321,16 @@ def main(argv=None):
         else:
             torch.set_num_threads(csrc.get_num_threads())
 
-    print(f"{_harness.machine()}; csrc threads {csrc.get_num_threads()}; numpy {np.__version__} "
-          f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}); "
-          f"torch {torch.__version__ if torch else 'absent'}")
+    print(
+        f"{_harness.machine()}; csrc threads {csrc.get_num_threads()}; numpy {np.__version__} "
+        f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}); "
+        f"torch {torch.__version__ if torch else 'absent'}"
+    )
     if not args.no_grading:
-        print(f"\nEvery exercise at grading sizes (all its cases), best of {args.repeat}; timing: "
-              f"{_harness.clock_note()}:\n")
+        print(
+            f"\nEvery exercise at grading sizes (all its cases), best of {args.repeat}; timing: "
+            f"{_harness.clock_note()}:\n"
+        )
         grading_sizes(args.repeat, args.only)
     if not args.no_large:
         print(f"\nLarger shapes, median of {args.repeat}:\n")

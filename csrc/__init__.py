@@ -99,10 +99,11 @@ def _load_build(name, cpu):
         module = importlib.import_module(f"{__name__}.{module_name}")
     except ImportError as exc:
         raise BuildUnavailable(f"its module {module_name} is not built ({exc})") from None
-    if module.COMPILED_ISA != name:
+    if name != module.COMPILED_ISA:
         raise BuildUnavailable(
             f"{module_name} was compiled without the {name} instruction set (the compiler "
-            f"refused its flags when the package was built)")
+            f"refused its flags when the package was built)"
+        )
     return module
 
 
@@ -113,7 +114,8 @@ def _choose_build(requested, cpu):
     if requested not in ("auto", *_BUILDS):
         raise BuildUnavailable(
             f"{BUILD_ENV}={requested!r} names no build of the csrc kernels; use one of "
-            f"{', '.join(_BUILDS)} or auto (or unset it)")
+            f"{', '.join(_BUILDS)} or auto (or unset it)"
+        )
     if requested != "auto":
         try:
             return _load_build(requested, cpu), requested, f"forced by {BUILD_ENV}={requested}"
@@ -122,7 +124,9 @@ def _choose_build(requested, cpu):
             raise BuildUnavailable(
                 f"{BUILD_ENV}={requested} asks for the {requested} build of the csrc kernels, "
                 f"but {exc}; builds this machine can run: {', '.join(usable)} (or unset "
-                f"{BUILD_ENV} to pick the best automatically)", exc.missing) from None
+                f"{BUILD_ENV} to pick the best automatically)",
+                exc.missing,
+            ) from None
     skipped = []
     for name in _BUILDS:
         try:
@@ -130,8 +134,7 @@ def _choose_build(requested, cpu):
         except BuildUnavailable as exc:
             skipped.append(f"not {name}: {exc}")
             continue
-        return module, name, "; ".join(
-            [f"auto: the most capable build this CPU runs"] + skipped)
+        return module, name, "; ".join(["auto: the most capable build this CPU runs"] + skipped)
     raise AssertionError("the generic build needs no CPU feature")  # pragma: no cover
 
 
@@ -144,8 +147,7 @@ def _usable(name, cpu):
 
 
 _cpu_features = _kern_generic.cpu_features()
-_kernels, _build, _build_reason = _choose_build(
-    os.environ.get(BUILD_ENV, "").strip().lower() or "auto", _cpu_features)
+_kernels, _build, _build_reason = _choose_build(os.environ.get(BUILD_ENV, "").strip().lower() or "auto", _cpu_features)
 _num_threads = max(1, int(_kernels.omp_max_threads()))
 
 # Work (floating-point operations, 2 per multiply-add) each thread must get before a call runs on
@@ -173,6 +175,7 @@ def _threads_for(flops, tasks):
 # --------------------------------------------------------------------------------------------
 # runtime configuration
 # --------------------------------------------------------------------------------------------
+
 
 def set_num_threads(n):
     """Use n >= 1 threads in the kernels (no effect beyond 1 without OpenMP)."""
@@ -244,7 +247,8 @@ def _arrays(fname, **named):
         if arr.dtype.newbyteorder("=") not in _FLOAT_DTYPES:
             raise TypeError(
                 f"{fname}: {name} has dtype {arr.dtype}, but only float32 and float64 are "
-                f"supported; convert it first, e.g. {name}.astype(np.float64)")
+                f"supported; convert it first, e.g. {name}.astype(np.float64)"
+            )
         if not arr.dtype.isnative:
             arr = arr.astype(arr.dtype.newbyteorder("="))
         arrays[name] = arr
@@ -253,14 +257,14 @@ def _arrays(fname, **named):
         listed = ", ".join(f"{name} is {dt}" for name, dt in dtypes.items())
         raise TypeError(
             f"{fname}: all arrays must have the same dtype, but {listed}; cast them to one "
-            f"dtype, e.g. with .astype(np.float64)")
+            f"dtype, e.g. with .astype(np.float64)"
+        )
     return arrays
 
 
 def _check_ndim(fname, name, arr, ndim, layout):
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{fname}: {name} must be {ndim}-D {layout}, got shape {arr.shape} ({arr.ndim}-D)")
+        raise ValueError(f"{fname}: {name} must be {ndim}-D {layout}, got shape {arr.shape} ({arr.ndim}-D)")
 
 
 def _pair(fname, name, value, minimum):
@@ -275,8 +279,7 @@ def _pair(fname, name, value, minimum):
         try:
             pair.append(operator.index(item))
         except TypeError:
-            raise TypeError(
-                f"{fname}: {name} must be an int or a pair of ints, got {value!r}") from None
+            raise TypeError(f"{fname}: {name} must be an int or a pair of ints, got {value!r}") from None
     if min(pair) < minimum:
         what = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{fname}: {name} must be {what}, got {value!r}")
@@ -302,6 +305,7 @@ def _kernel_view(arr):
 # matmul
 # --------------------------------------------------------------------------------------------
 
+
 def matmul(a, b):
     """a (..., M, K) @ b (..., K, N) -> new C-contiguous (..., M, N) array of their dtype; the
     leading (batch) axes broadcast as in np.matmul, and the whole batch is one kernel call."""
@@ -316,28 +320,28 @@ def matmul(a, b):
     a, b = arr["a"], arr["b"]
     if a.ndim < 2 or b.ndim < 2:
         name, x, layout = ("a", a, "(..., M, K)") if a.ndim < 2 else ("b", b, "(..., K, N)")
-        raise ValueError(f"{fname}: {name} must be at least 2-D {layout}, got shape "
-                         f"{x.shape} ({x.ndim}-D)")
+        raise ValueError(f"{fname}: {name} must be at least 2-D {layout}, got shape {x.shape} ({x.ndim}-D)")
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(
             f"{fname}: a has shape {a.shape} and b has shape {b.shape}; a.shape[-1] "
-            f"({a.shape[-1]}) must equal b.shape[-2] ({b.shape[-2]})")
+            f"({a.shape[-1]}) must equal b.shape[-2] ({b.shape[-2]})"
+        )
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ValueError(
             f"{fname}: the leading (batch) axes of a {a.shape[:-2]} and b {b.shape[:-2]} do "
-            f"not broadcast (a has shape {a.shape}, b {b.shape})") from None
+            f"not broadcast (a has shape {a.shape}, b {b.shape})"
+        ) from None
     if max(a.ndim, b.ndim) > 34:
-        raise ValueError(f"{fname}: at most 32 leading (batch) axes, got shapes {a.shape} and "
-                         f"{b.shape}")
-    return _kernels.matmul(_kernel_view(a), _kernel_view(b), _num_threads,
-                           _MIN_FLOPS_PER_THREAD)[0]
+        raise ValueError(f"{fname}: at most 32 leading (batch) axes, got shapes {a.shape} and {b.shape}")
+    return _kernels.matmul(_kernel_view(a), _kernel_view(b), _num_threads, _MIN_FLOPS_PER_THREAD)[0]
 
 
 # --------------------------------------------------------------------------------------------
 # convolution
 # --------------------------------------------------------------------------------------------
+
 
 def _conv_out_size(size, k, s, p):
     return (size + 2 * p - k) // s + 1
@@ -352,22 +356,19 @@ def _check_bias(fname, b, channels, owner):
         return
     if b.ndim != 1 or b.shape[0] != channels:
         raise ValueError(
-            f"{fname}: b must have shape ({channels},), one value per output channel "
-            f"({owner}), got shape {b.shape}")
+            f"{fname}: b must have shape ({channels},), one value per output channel ({owner}), got shape {b.shape}"
+        )
 
 
 def _check_out_size(fname, oh, ow, detail):
     if oh < 1 or ow < 1:
-        raise ValueError(
-            f"{fname}: the output would be {oh}x{ow}, it must be at least 1x1 ({detail})")
+        raise ValueError(f"{fname}: the output would be {oh}x{ow}, it must be at least 1x1 ({detail})")
 
 
 def _check_dout(fname, dout, expected, source):
     _check_ndim(fname, "dout", dout, 4, "(N, C, H, W)")
     if dout.shape != expected:
-        raise ValueError(
-            f"{fname}: dout has shape {dout.shape} but the forward output is {expected} "
-            f"({source})")
+        raise ValueError(f"{fname}: dout has shape {dout.shape} but the forward output is {expected} ({source})")
 
 
 def _conv2d_checked(fname, x, w, stride, padding):
@@ -375,15 +376,18 @@ def _conv2d_checked(fname, x, w, stride, padding):
     _check_ndim(fname, "x", x, 4, "(N, C, H, W)")
     _check_ndim(fname, "w", w, 4, "(F, C, KH, KW)")
     if x.shape[1] != w.shape[1]:
-        raise ValueError(
-            f"{fname}: x has {x.shape[1]} channels but w expects {w.shape[1]} (w.shape[1])")
+        raise ValueError(f"{fname}: x has {x.shape[1]} channels but w expects {w.shape[1]} (w.shape[1])")
     (sh, sw), (ph, pw) = stride, padding
     oh = _conv_out_size(x.shape[2], w.shape[2], sh, ph)
     ow = _conv_out_size(x.shape[3], w.shape[3], sw, pw)
-    _check_out_size(fname, oh, ow,
-                    f"input {x.shape[2]}x{x.shape[3]}, kernel {w.shape[2]}x{w.shape[3]}, "
-                    f"stride {stride}, padding {padding}; the padded input must be at least "
-                    f"as large as the kernel")
+    _check_out_size(
+        fname,
+        oh,
+        ow,
+        f"input {x.shape[2]}x{x.shape[3]}, kernel {w.shape[2]}x{w.shape[3]}, "
+        f"stride {stride}, padding {padding}; the padded input must be at least "
+        f"as large as the kernel",
+    )
     return (x.shape[0], w.shape[0], oh, ow)
 
 
@@ -393,14 +397,17 @@ def _conv_transpose2d_checked(fname, x, w, stride, padding):
     _check_ndim(fname, "x", x, 4, "(N, C_in, H, W)")
     _check_ndim(fname, "w", w, 4, "(C_in, C_out, KH, KW)")
     if x.shape[1] != w.shape[0]:
-        raise ValueError(
-            f"{fname}: x has {x.shape[1]} channels but w expects {w.shape[0]} (w.shape[0])")
+        raise ValueError(f"{fname}: x has {x.shape[1]} channels but w expects {w.shape[0]} (w.shape[0])")
     (sh, sw), (ph, pw) = stride, padding
     oh = _transpose_out_size(x.shape[2], w.shape[2], sh, ph)
     ow = _transpose_out_size(x.shape[3], w.shape[3], sw, pw)
-    _check_out_size(fname, oh, ow,
-                    f"input {x.shape[2]}x{x.shape[3]}, kernel {w.shape[2]}x{w.shape[3]}, "
-                    f"stride {stride}, padding {padding}; reduce the padding")
+    _check_out_size(
+        fname,
+        oh,
+        ow,
+        f"input {x.shape[2]}x{x.shape[3]}, kernel {w.shape[2]}x{w.shape[3]}, "
+        f"stride {stride}, padding {padding}; reduce the padding",
+    )
     return (x.shape[0], w.shape[1], oh, ow)
 
 
@@ -410,6 +417,7 @@ def _nonempty(*arrays):
 
 # The three kernels every convolution direction is made of, for a conv2d of an input
 # (N, C, H, W) with w (F, C, KH, KW) giving an output (N, F, OH, OW).
+
 
 def _conv_threads(out_shape, w_shape):
     """Threads for one of the three kernels of a conv2d with output (N, F, OH, OW) and weights
@@ -425,8 +433,7 @@ def _forward(x, w, b, shape, stride, padding):
         return out
     out = np.empty(shape, dtype=x.dtype)
     bias = _c(b) if b is not None else np.empty(0, dtype=x.dtype)
-    _kernels.conv2d_forward_into(_c(x), _c(w), bias, out, *stride, *padding,
-                                 _conv_threads(shape, w.shape))
+    _kernels.conv2d_forward_into(_c(x), _c(w), bias, out, *stride, *padding, _conv_threads(shape, w.shape))
     return out
 
 
@@ -442,14 +449,19 @@ _DIRECT_INPUT_GRAD_MIN_CHANNELS = 8
 def _input_grad(dout, w, shape, stride, padding):
     """New array `shape` (the input's) = gradient of conv2d(., w) w.r.t. its input at dout."""
     (kh, kw), (ph, pw) = w.shape[2:], padding
-    if (stride == (1, 1) and ph < kh and pw < kw and shape[1] >= _DIRECT_INPUT_GRAD_MIN_CHANNELS
-            and _nonempty(dout, w) and all(shape)):
+    if (
+        stride == (1, 1)
+        and ph < kh
+        and pw < kw
+        and shape[1] >= _DIRECT_INPUT_GRAD_MIN_CHANNELS
+        and _nonempty(dout, w)
+        and all(shape)
+    ):
         flipped = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
         return _forward(dout, flipped, None, shape, stride, (kh - 1 - ph, kw - 1 - pw))
     dx = np.zeros(shape, dtype=dout.dtype)
     if _nonempty(dout, w, dx):
-        _kernels.conv2d_input_grad_into(_c(dout), _c(w), dx, *stride, *padding,
-                                        _conv_threads(dout.shape, w.shape))
+        _kernels.conv2d_input_grad_into(_c(dout), _c(w), dx, *stride, *padding, _conv_threads(dout.shape, w.shape))
     return dx
 
 
@@ -457,8 +469,7 @@ def _weight_grad(dout, x, shape, stride, padding):
     """New array `shape` (the weights') = gradient of conv2d(x, .) w.r.t. its weights at dout."""
     dw = np.zeros(shape, dtype=x.dtype)
     if _nonempty(dout, x, dw):
-        _kernels.conv2d_weight_grad_into(_c(dout), _c(x), dw, *stride, *padding,
-                                         _conv_threads(dout.shape, shape))
+        _kernels.conv2d_weight_grad_into(_c(dout), _c(x), dw, *stride, *padding, _conv_threads(dout.shape, shape))
     return dw
 
 
@@ -494,9 +505,11 @@ def conv2d_backward(dout, x, w, stride=1, padding=0):
     stride, padding = _geometry(fname, stride, padding)
     shape = _conv2d_checked(fname, x, w, stride, padding)
     _check_dout(fname, dout, shape, "conv2d_forward(x, w) with this stride and padding")
-    return (_input_grad(dout, w, x.shape, stride, padding),
-            _weight_grad(dout, x, w.shape, stride, padding),
-            _channel_sum(dout, w.shape[0]))
+    return (
+        _input_grad(dout, w, x.shape, stride, padding),
+        _weight_grad(dout, x, w.shape, stride, padding),
+        _channel_sum(dout, w.shape[0]),
+    )
 
 
 def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0):
@@ -522,9 +535,10 @@ def conv_transpose2d_backward(dout, x, w, stride=1, padding=0):
     dout, x, w = arr["dout"], arr["x"], arr["w"]
     stride, padding = _geometry(fname, stride, padding)
     shape = _conv_transpose2d_checked(fname, x, w, stride, padding)
-    _check_dout(fname, dout, shape,
-                "conv_transpose2d_forward(x, w) with this stride and padding")
+    _check_dout(fname, dout, shape, "conv_transpose2d_forward(x, w) with this stride and padding")
     # Roles swapped: dout is the conv2d input, x its output.
-    return (_forward(dout, w, None, x.shape, stride, padding),
-            _weight_grad(x, dout, w.shape, stride, padding),
-            _channel_sum(dout, w.shape[1]))
+    return (
+        _forward(dout, w, None, x.shape, stride, padding),
+        _weight_grad(x, dout, w.shape, stride, padding),
+        _channel_sum(dout, w.shape[1]),
+    )

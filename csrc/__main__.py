@@ -21,8 +21,7 @@ def _cpu_name():
 
 def report():
     """The lines ``python -m csrc`` prints."""
-    features = " ".join(f"{name}{'+' if present else '-'}"
-                        for name, present in csrc._cpu_features.items())
+    features = " ".join(f"{name}{'+' if present else '-'}" for name, present in csrc._cpu_features.items())
     lines = [
         f"active build: {csrc.active_build()} ({csrc.active_build_reason()})",
         f"CPU: {_cpu_name()}, {os.cpu_count()} logical cores; features: {features}",
@@ -31,8 +30,7 @@ def report():
     ]
     for name, (usable, reason) in csrc.builds().items():
         lines.append(f"  {name:<8} {'usable' if usable else 'unusable'}: {reason}")
-    lines.append(f"OpenMP: {'on' if csrc.openmp_enabled() else 'off'}, "
-                 f"threads: {csrc.get_num_threads()}")
+    lines.append(f"OpenMP: {'on' if csrc.openmp_enabled() else 'off'}, threads: {csrc.get_num_threads()}")
     return lines
 
 

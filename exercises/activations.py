@@ -14,6 +14,7 @@ Rules: you may import only NumPy and the standard library's math-like modules
 (math, cmath, ...). The grader refuses submissions that import solutions,
 csrc, grader, scipy, torch, tensorflow or jax.
 """
+
 import numpy as np
 
 

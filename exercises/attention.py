@@ -30,6 +30,7 @@ Softmax, everywhere in this module: subtract each row's maximum before ``exp``
 (softmax is unchanged by a constant shift, and ``exp`` of a large score
 overflows to inf, giving inf/inf = NaN). Scores can reach 1e8 here.
 """
+
 import numpy as np
 
 

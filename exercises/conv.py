@@ -31,6 +31,7 @@ Rules: you may import only NumPy and the standard library's math-like modules
 csrc, grader, scipy, torch, tensorflow or jax. The module must be
 self-contained: do not import another exercise module.
 """
+
 import numpy as np
 
 

@@ -15,6 +15,7 @@ csrc, grader, scipy, torch, tensorflow or jax. The module must be
 self-contained: write the (stable) sigmoid you need here, do not import
 another exercise module.
 """
+
 import numpy as np
 
 

@@ -29,6 +29,7 @@ Rules: you may import only NumPy and the standard library's math-like modules
 csrc, grader, scipy, torch, tensorflow or jax; do not import another exercise
 module either.
 """
+
 import numpy as np
 
 

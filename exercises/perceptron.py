@@ -13,6 +13,7 @@ Rules: you may import only NumPy and the standard library's math-like modules
 csrc, grader, scipy, torch, tensorflow or jax. Never modify an input array:
 return new arrays.
 """
+
 import numpy as np
 
 

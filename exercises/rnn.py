@@ -27,6 +27,7 @@ Conventions (as in every exercise module):
   ``scipy``, ``torch``, ``tensorflow`` and ``jax``. Do not import another
   exercise module either: each module is graded on its own.
 """
+
 import numpy as np
 
 

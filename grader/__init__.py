@@ -14,7 +14,8 @@ back), ``dependencies`` (root causes and credit), ``compare``, ``forbidden``
 from __future__ import annotations
 
 try:
-    from importlib.metadata import PackageNotFoundError, version as _version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
 
     __version__ = _version("nnfund")
 except PackageNotFoundError:  # a source tree that was never installed: no version to claim

@@ -123,7 +123,7 @@ class Cgroup:
 def _reap(hierarchy: Path) -> None:
     """Remove folders left by graders that died without cleaning up (their pid is gone)."""
     for folder in hierarchy.glob(f"{PREFIX}*"):
-        owner = folder.name[len(PREFIX):].split("-", 1)[0]
+        owner = folder.name[len(PREFIX) :].split("-", 1)[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists():
             try:
                 folder.rmdir()

@@ -10,13 +10,13 @@ import random
 import stat
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
+from grader.dependencies import CREDIT_POLICIES, DEFAULT_CREDIT
 from grader.reports import FORMATS
 from grader.results import ExitCode, Result
 from grader.runner import Limits, grade
-from grader.dependencies import CREDIT_POLICIES, DEFAULT_CREDIT
 from grader.sandbox import MODES, SandboxUnavailable, SubmissionRefused
 from grader.spec import Exercise
 
@@ -41,6 +41,7 @@ def _positive(kind):
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be positive, not {text}")
         return value
+
     return parse
 
 
@@ -56,33 +57,62 @@ def _seed(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nngrade", description="Grade a submission of the nnfund NumPy exercises.")
-    p.add_argument("names", nargs="*", metavar="NAME",
-                   help="exercises (or whole modules, e.g. conv) to grade; default: all")
-    p.add_argument("--submission", metavar="DIR", default="exercises",
-                   help="folder with the student's modules, or their notebooks (.ipynb, e.g. "
-                        "nbgrader's submitted/<student>/<assignment>/) (default: ./exercises)")
+    p.add_argument(
+        "names", nargs="*", metavar="NAME", help="exercises (or whole modules, e.g. conv) to grade; default: all"
+    )
+    p.add_argument(
+        "--submission",
+        metavar="DIR",
+        default="exercises",
+        help="folder with the student's modules, or their notebooks (.ipynb, e.g. "
+        "nbgrader's submitted/<student>/<assignment>/) (default: ./exercises)",
+    )
     p.add_argument("--seed", type=_seed, help="seed of the randomized cases (default: random, reported)")
     p.add_argument("--list", action="store_true", help="list the exercises with their points and exit")
     p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    p.add_argument("--timeout", type=_positive(float), default=Limits.timeout, metavar="SECONDS",
-                   help=f"wall-clock limit per exercise (default: {Limits.timeout:g})")
-    p.add_argument("--memory", type=_positive(int), default=Limits.memory_mb, metavar="MB",
-                   help=f"address-space limit per exercise worker (default: {Limits.memory_mb})")
-    p.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
-                   help="exercises graded in parallel (default: the CPUs available)")
+    p.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=Limits.timeout,
+        metavar="SECONDS",
+        help=f"wall-clock limit per exercise (default: {Limits.timeout:g})",
+    )
+    p.add_argument(
+        "--memory",
+        type=_positive(int),
+        default=Limits.memory_mb,
+        metavar="MB",
+        help=f"address-space limit per exercise worker (default: {Limits.memory_mb})",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive(int),
+        default=None,
+        metavar="N",
+        help="exercises graded in parallel (default: the CPUs available)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
-    p.add_argument("--credit", choices=sorted(CREDIT_POLICIES), default=DEFAULT_CREDIT,
-                   help="what an exercise that is right once the functions it calls are fixed earns: "
-                        "independent (its points; the default) or strict (nothing)")
-    p.add_argument("--sandbox", choices=MODES, default="auto",
-                   help="isolate student code in an OS sandbox: auto (the strongest available, else "
-                        "none, with a warning), require (refuse to grade without one), off")
+    p.add_argument(
+        "--credit",
+        choices=sorted(CREDIT_POLICIES),
+        default=DEFAULT_CREDIT,
+        help="what an exercise that is right once the functions it calls are fixed earns: "
+        "independent (its points; the default) or strict (nothing)",
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=MODES,
+        default="auto",
+        help="isolate student code in an OS sandbox: auto (the strongest available, else "
+        "none, with a warning), require (refuse to grade without one), off",
+    )
     return p
 
 
 def load_catalogue() -> Mapping[str, Exercise]:
     from grader.catalogue import EXERCISES
+
     return EXERCISES
 
 
@@ -131,8 +161,10 @@ def list_exercises(catalogue: Mapping[str, Exercise], stream) -> None:
             module = ex.module
             stream.write(f"{module}.py\n")
         stream.write(f"  {name:<{width}}  {ex.points:>2} pt{'s' if ex.points != 1 else ' '}  {ex.description}\n")
-    stream.write(f"total: {sum(ex.points for ex in catalogue.values())} points in {len(catalogue)} exercises; "
-                 "an exercise earns its points only when every one of its cases passes\n")
+    stream.write(
+        f"total: {sum(ex.points for ex in catalogue.values())} points in {len(catalogue)} exercises; "
+        "an exercise earns its points only when every one of its cases passes\n"
+    )
 
 
 def _progress(total: int, enabled: bool):
@@ -144,12 +176,20 @@ def _progress(total: int, enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+    progress = Progress(
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = progress.add_task("", total=total)
 
     def advance(result: Result) -> None:
         progress.update(task, advance=1, description=f"{result.name}: {result.status}")
+
     return advance, progress
 
 
@@ -231,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["batch"]:  # grading a class: grader/batch/cli.py
         from grader.batch.cli import main as batch_main
+
         return batch_main(argv[1:])
     modules = None
     try:
@@ -239,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"--memory must be at least {MIN_MEMORY_MB} MB (NumPy needs room to import)")
         try:
             catalogue = load_catalogue()
-        except Exception as exc:  # noqa: BLE001 - a broken install, reported in one line
+        except Exception as exc:
             raise UsageError(f"the exercise catalogue could not be loaded ({type(exc).__name__}: {exc})") from None
         from grader.kitinfo import kit_modules
 
@@ -271,10 +312,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     advance, context = _progress(len(chosen), show)
     try:
         with context:
-            report = grade(Path(modules.name) if modules else submission, chosen, seed=seed,
-                           limits=Limits(args.timeout, args.memory), jobs=args.jobs,
-                           on_result=advance, version=__version__, sandbox=args.sandbox,
-                           credit=args.credit)
+            report = grade(
+                Path(modules.name) if modules else submission,
+                chosen,
+                seed=seed,
+                limits=Limits(args.timeout, args.memory),
+                jobs=args.jobs,
+                on_result=advance,
+                version=__version__,
+                sandbox=args.sandbox,
+                credit=args.credit,
+            )
         report.submission = str(submission.resolve())
         if not report.sandboxed and args.sandbox == "auto":
             print(f"nngrade: warning: {report.isolation_text}", file=sys.stderr)
@@ -298,8 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if modules is not None:
             modules.cleanup()
     if any(r.internal for r in report.results):
-        print("nngrade: error: the grader could not compute some references (see the report)",
-              file=sys.stderr)
+        print("nngrade: error: the grader could not compute some references (see the report)", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN
     return report.exit_code
 

@@ -55,8 +55,10 @@ class Mismatch:
         if single:
             text += f": expected {exp}, got {got}"
         else:
-            text += (f" in {self.wrong} of {self.size} entries; first mismatch at index "
-                     f"{self.index}: expected {exp}, got {got}")
+            text += (
+                f" in {self.wrong} of {self.size} entries; first mismatch at index "
+                f"{self.index}: expected {exp}, got {got}"
+            )
         errors = _describe_errors(self.max_abs, self.max_rel, single)
         return text + (f" ({errors})" if errors else "")
 
@@ -153,8 +155,11 @@ def compare(expected, got, rtol: float, atol: float, names: tuple[str, ...] = ()
                 return found
         return None
     if expected is None or isinstance(expected, str):
-        return None if got == expected and type(got) is type(expected) else \
-            Mismatch(where, f"expected {expected!r}, got {kind_name(got)}")
+        return (
+            None
+            if got == expected and type(got) is type(expected)
+            else Mismatch(where, f"expected {expected!r}, got {kind_name(got)}")
+        )
     if _is_scalar(expected):
         if not _is_scalar(got):
             return Mismatch(where, f"expected a single number, got {kind_name(got)}")
@@ -163,8 +168,10 @@ def compare(expected, got, rtol: float, atol: float, names: tuple[str, ...] = ()
             return Mismatch(where, f"expected {kind_name(expected)}, got {kind_name(got)}")
         if got.shape != expected.shape:
             transposed = got.ndim == 2 and got.shape == expected.shape[::-1]
-            return Mismatch(where, f"expected shape {expected.shape}, got shape {got.shape}"
-                            + (" (transposed?)" if transposed else ""))
+            return Mismatch(
+                where,
+                f"expected shape {expected.shape}, got shape {got.shape}" + (" (transposed?)" if transposed else ""),
+            )
     else:  # pragma: no cover - the references return plain data
         raise TypeError(f"cannot compare a reference value of type {type(expected).__name__}")
     return _compare_values(np.asarray(expected), np.asarray(got), rtol, atol, where)
@@ -178,8 +185,9 @@ def _compare_values(exp: np.ndarray, got: np.ndarray, rtol, atol, where):
         if not np.any(bad):
             return None
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        return Mismatch(where, _wrong(exp.size), idx, exp[idx], got[idx],
-                        wrong=int(np.count_nonzero(bad)), size=int(exp.size))
+        return Mismatch(
+            where, _wrong(exp.size), idx, exp[idx], got[idx], wrong=int(np.count_nonzero(bad)), size=int(exp.size)
+        )
     accepted = "fc" if exp.dtype.kind == "c" else "f"
     if got.dtype.kind not in accepted:
         return Mismatch(where, f"expected floating-point values (dtype {exp.dtype}), got dtype {got.dtype}")
@@ -208,8 +216,9 @@ def _compare_values(exp: np.ndarray, got: np.ndarray, rtol, atol, where):
     problem = "got NaN or inf where the expected values are finite" if nonfinite.any() else _wrong(exp.size)
     if nonfinite.any():
         idx = tuple(int(i) for i in np.argwhere(nonfinite)[0])
-    return Mismatch(where, problem, idx, exp[idx], got[idx], max_abs, max_rel,
-                    wrong=int(np.count_nonzero(bad)), size=int(exp.size))
+    return Mismatch(
+        where, problem, idx, exp[idx], got[idx], max_abs, max_rel, wrong=int(np.count_nonzero(bad)), size=int(exp.size)
+    )
 
 
 def _wrong(size: int) -> str:
@@ -222,8 +231,12 @@ def inputs_modified(before, after) -> list[str]:
 
     def walk(b, a, path):
         if isinstance(b, np.ndarray):
-            if not (isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
-                    and np.array_equal(a, b, equal_nan=b.dtype.kind in "fc")):
+            if not (
+                isinstance(a, np.ndarray)
+                and a.shape == b.shape
+                and a.dtype == b.dtype
+                and np.array_equal(a, b, equal_nan=b.dtype.kind in "fc")
+            ):
                 changed.append(path)
         elif isinstance(b, dict):
             if not isinstance(a, dict) or set(a) != set(b):

@@ -94,8 +94,9 @@ def check_source(source: str, filename: str, exercise_names, siblings=()) -> Sta
     report = StaticReport()
     declared = declared_encoding(source)
     if declared is not None:
-        report.syntax_error = (f"{filename} declares the encoding {declared[:20]!r}; a submission must be "
-                               "UTF-8 (remove the coding line)")
+        report.syntax_error = (
+            f"{filename} declares the encoding {declared[:20]!r}; a submission must be UTF-8 (remove the coding line)"
+        )
         return report
     try:
         tree = ast.parse(source, filename=filename)
@@ -104,8 +105,9 @@ def check_source(source: str, filename: str, exercise_names, siblings=()) -> Sta
         return report
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
-        report.syntax_error = f"{filename} does not parse" + (f" (line {line})" if line else "") \
-            + f": {getattr(exc, 'msg', exc)}"
+        report.syntax_error = (
+            f"{filename} does not parse" + (f" (line {line})" if line else "") + f": {getattr(exc, 'msg', exc)}"
+        )
         return report
     allowed = ALLOWED_IMPORTS | frozenset(siblings)
     names = set(exercise_names)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import random
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 ARCHIVE = "autograder.zip"
 _WHEEL_PYTHON = re.compile(r"-cp(\d)(\d+)-[^-]+-([^-]+)\.whl$")
@@ -38,13 +38,16 @@ def linux_wheels(wheels: Sequence[Path]) -> tuple[list[Path], str]:
     if not chosen:
         from grader.release import ReleaseError
 
-        raise ReleaseError("Gradescope needs a Linux x86-64 student wheel; build on Linux (--wheel) "
-                           "or give the cibuildwheel wheels with --wheel-from")
+        raise ReleaseError(
+            "Gradescope needs a Linux x86-64 student wheel; build on Linux (--wheel) "
+            "or give the cibuildwheel wheels with --wheel-from"
+        )
     return chosen, min(versions, key=lambda v: tuple(map(int, v.split("."))))
 
 
-def write_autograder(dest: Path, wheels: Sequence[Path], version: str, modules: Sequence[str],
-                     seed: int | None = None) -> Path:
+def write_autograder(
+    dest: Path, wheels: Sequence[Path], version: str, modules: Sequence[str], seed: int | None = None
+) -> Path:
     """Write ``dest/autograder.zip`` grading the kit's ``modules``; returns its path."""
     from grader.release import render
 

@@ -14,8 +14,8 @@ import copy
 import difflib
 import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Callable
 
 import numpy as np
 
@@ -34,8 +34,10 @@ SELF_CHECK_NOTE = "self-check only: your grade is computed when your notebook is
 
 def head_line(result: Result) -> str:
     """``sigmoid: passed, 7/7 cases, 2/2 points``."""
-    return (f"{result.name}: {result.status}, {result.cases_passed}/{result.cases_total} cases, "
-            f"{result.score:g}/{result.max_score:g} points")
+    return (
+        f"{result.name}: {result.status}, {result.cases_passed}/{result.cases_total} cases, "
+        f"{result.score:g}/{result.max_score:g} points"
+    )
 
 
 @dataclass(repr=False)
@@ -54,8 +56,7 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         """IPython shows these lines instead of a traceback through the grader."""
-        return [f"{type(self).__name__}: {self.args[0].splitlines()[0]}",
-                *self.args[0].splitlines()[1:]]
+        return [f"{type(self).__name__}: {self.args[0].splitlines()[0]}", *self.args[0].splitlines()[1:]]
 
 
 def _students_frame(filename: str) -> bool:
@@ -63,8 +64,7 @@ def _students_frame(filename: str) -> bool:
     return not (path.startswith(_GRADER_DIR) or path.startswith(_NUMPY_DIR))
 
 
-def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None = None,
-          catalogue=None) -> Result:
+def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None = None, catalogue=None) -> Result:
     """Grade ``func`` as exercise ``name``: the same cases, comparison and feedback as nngrade.
 
     For a backward exercise, ``forward`` defaults to the function of the
@@ -94,15 +94,23 @@ def check(name: str, func: Callable, *, seed: int = 0, forward: Callable | None 
     encoded = None
     if gc is not None:
         c = cases[gc["case"]]
-        encoded = {"args": wire.encode(tuple(c.args)), "kwargs": wire.encode(dict(c.kwargs)),
-                   "upstream": wire.encode(tuple(c.upstream))}
+        encoded = {
+            "args": wire.encode(tuple(c.args)),
+            "kwargs": wire.encode(dict(c.kwargs)),
+            "upstream": wire.encode(tuple(c.upstream)),
+        }
     try:
         target = forward if ex.kind == "backward" and forward is not None else func
         params = list(inspect.signature(target).parameters)
     except (TypeError, ValueError):
         params = None
-    doc = {"load": {"outcome": "ok"}, "violations": [], "params": params, "cases": records,
-           "gradcheck": protocol.run_gradcheck(func, forward, encoded, records, gc) if gc else None}
+    doc = {
+        "load": {"outcome": "ok"},
+        "violations": [],
+        "params": params,
+        "cases": records,
+        "gradcheck": protocol.run_gradcheck(func, forward, encoded, records, gc) if gc else None,
+    }
     # The same plain-data round trip as a worker's answer: the same strictness.
     judged = judge(ex, cases, expected, wire.loads(wire.dumps(doc)), f"{ex.module}.py")
     result = CheckResult(**{f.name: getattr(judged, f.name) for f in fields(judged)})

@@ -51,6 +51,8 @@ def version_warning(submission: Path, running: str) -> str | None:
         return f"{path} does not say which grader version this kit needs"
     if wanted == running:
         return None
-    return (f"this kit was released for grader {wanted}, but nngrade {running} is grading it; "
-            f"results may differ from the official ones (pip install -r requirements.txt "
-            f"installs {wanted})")
+    return (
+        f"this kit was released for grader {wanted}, but nngrade {running} is grading it; "
+        f"results may differ from the official ones (pip install -r requirements.txt "
+        f"installs {wanted})"
+    )

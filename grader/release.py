@@ -34,9 +34,9 @@ import sys
 import tempfile
 import tomllib
 import zipfile
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 from grader.kitinfo import KIT_FILE
 
@@ -48,8 +48,9 @@ HIDDEN_SUFFIXES = (".py", ".pyx", ".pxi", ".pxd", ".c", ".h")
 BUILD_FILES = ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in")
 #: The labs' instructor tools stay in the clone: the notebooks' generator and its sources, and
 #: the figure maker that runs the labs with the model answers.
-LABS_IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "lab_results", "build.py",
-                                     "make_figures.py", "src")
+LABS_IGNORE = shutil.ignore_patterns(
+    "__pycache__", ".ipynb_checkpoints", "lab_results", "build.py", "make_figures.py", "src"
+)
 BUILD_IGNORE = shutil.ignore_patterns("__pycache__", "*.so", "*.pyd", "*.c", "*.html", "*.egg-info")
 #: Importable in this interpreter: then the wheel is built without an isolated build environment.
 BUILD_REQUIREMENTS = ("setuptools", "Cython", "numpy")
@@ -73,8 +74,10 @@ def find_source(given: str | None) -> Path:
         if (folder / "setup.py").is_file() and (folder / "exercises").is_dir() and (folder / "solutions").is_dir():
             return folder.resolve()
     where = given or "the installed grader's folder or the current directory"
-    raise ReleaseError(f"no clone of the course repository (setup.py, exercises/, solutions/) in {where}; "
-                       "run nngrade-release from your clone or pass --source DIR")
+    raise ReleaseError(
+        f"no clone of the course repository (setup.py, exercises/, solutions/) in {where}; "
+        "run nngrade-release from your clone or pass --source DIR"
+    )
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -85,6 +88,7 @@ def render(template: str, values: dict[str, str]) -> str:
         if match.group(1) not in values:
             raise KeyError(f"template {template}: no value for @{match.group(1)}@")
         return values[match.group(1)]
+
     return _TOKEN.sub(fill, text)
 
 
@@ -116,9 +120,14 @@ def kit_record(modules: Sequence[str], version: str) -> dict:
     from grader.catalogue import EXERCISES
 
     chosen = {n: ex.points for n, ex in EXERCISES.items() if ex.module in modules}
-    return {"grader_version": version, "python": python_version(), "modules": list(modules),
-            "exercises": chosen, "max_score": sum(chosen.values()),
-            "released": datetime.date.today().isoformat()}
+    return {
+        "grader_version": version,
+        "python": python_version(),
+        "modules": list(modules),
+        "exercises": chosen,
+        "max_score": sum(chosen.values()),
+        "released": datetime.date.today().isoformat(),
+    }
 
 
 def _write(path: Path, text: str, executable: bool = False) -> None:
@@ -128,13 +137,16 @@ def _write(path: Path, text: str, executable: bool = False) -> None:
         path.chmod(0o755)
 
 
-def write_kit(out: Path, source: Path, modules: Sequence[str], version: str,
-              find_links: Sequence[str] = ()) -> None:
+def write_kit(out: Path, source: Path, modules: Sequence[str], version: str, find_links: Sequence[str] = ()) -> None:
     """Every file of the kit but the wheelhouse's wheels and the Gradescope archive."""
     has_labs = (source / "exercises" / "labs").is_dir()
-    values = {"VERSION": version, "PYTHON": python_version(), "EXERCISE_TABLE": exercise_table(modules),
-              "FIND_LINKS": "".join(f"--find-links {link}\n" for link in find_links),
-              "LABS": render("README-labs.md", {}) if has_labs else ""}
+    values = {
+        "VERSION": version,
+        "PYTHON": python_version(),
+        "EXERCISE_TABLE": exercise_table(modules),
+        "FIND_LINKS": "".join(f"--find-links {link}\n" for link in find_links),
+        "LABS": render("README-labs.md", {}) if has_labs else "",
+    }
     for module in modules:
         stub = source / "exercises" / f"{module}.py"
         if not stub.is_file():
@@ -159,16 +171,24 @@ def labs_requirements(source: Path) -> str:
     """requirements.txt lines for the labs: the clone's ``labs`` extra (one source per fact)."""
     pyproject = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
     extra = pyproject["project"].get("optional-dependencies", {}).get("labs", [])
-    return "".join(["# The labs (exercises/labs/): plots, data and Jupyter; grading needs none of them.\n",
-                    "-r requirements.txt\n", *(f"{requirement}\n" for requirement in extra),
-                    "jupyterlab\n"])
+    return "".join(
+        [
+            "# The labs (exercises/labs/): plots, data and Jupyter; grading needs none of them.\n",
+            "-r requirements.txt\n",
+            *(f"{requirement}\n" for requirement in extra),
+            "jupyterlab\n",
+        ]
+    )
 
 
 def readable_sources(wheel: Path) -> list[str]:
     """The members of a wheel that are sources of a package it must ship compiled only."""
     with zipfile.ZipFile(wheel) as archive:
-        return [name for name in archive.namelist()
-                if name.startswith(tuple(f"{p}/" for p in COMPILED_PACKAGES)) and name.endswith(HIDDEN_SUFFIXES)]
+        return [
+            name
+            for name in archive.namelist()
+            if name.startswith(tuple(f"{p}/" for p in COMPILED_PACKAGES)) and name.endswith(HIDDEN_SUFFIXES)
+        ]
 
 
 def check_installed(stream=None) -> int:
@@ -202,12 +222,23 @@ def build_student_wheel(source: Path, dest: Path, log=None) -> Path:
         for top in tops:
             shutil.copytree(source / top, tree / top, ignore=BUILD_IGNORE)
         built = Path(tmp) / "wheel"
-        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
-                   "-w", str(built), str(tree)] + ([] if isolated else ["--no-build-isolation"])
-        print(f"nngrade-release: building the student wheel (this compiles every reference; "
-              f"a few minutes){' in an isolated build environment' if isolated else ''}", file=log)
-        done = subprocess.run(command, env={**os.environ, "NNFUND_BUILD": "student"},
-                              capture_output=True, text=True)
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-w",
+            str(built),
+            str(tree),
+        ] + ([] if isolated else ["--no-build-isolation"])
+        print(
+            f"nngrade-release: building the student wheel (this compiles every reference; "
+            f"a few minutes){' in an isolated build environment' if isolated else ''}",
+            file=log,
+        )
+        done = subprocess.run(command, env={**os.environ, "NNFUND_BUILD": "student"}, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-25:])
             raise ReleaseError(f"the student wheel did not build:\n{tail}")
@@ -223,18 +254,31 @@ def build_student_wheel(source: Path, dest: Path, log=None) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nngrade-release",
-                                description="Write the student kit: a repository without the answers.")
+    p = argparse.ArgumentParser(
+        prog="nngrade-release", description="Write the student kit: a repository without the answers."
+    )
     p.add_argument("out", metavar="OUT", help="folder to write the kit to (new or empty, unless --force)")
     p.add_argument("--modules", nargs="+", metavar="MODULE", help="only these exercise modules (default: all)")
-    p.add_argument("--wheel", action="store_true",
-                   help="build the student grader wheel for this platform into OUT/wheelhouse/")
-    p.add_argument("--gradescope", action="store_true",
-                   help="also write OUT/gradescope/autograder.zip (builds the wheel unless --wheel-from)")
-    p.add_argument("--wheel-from", metavar="DIR",
-                   help="copy student wheels built elsewhere (e.g. the cibuildwheel workflow's) into the kit")
-    p.add_argument("--find-links", action="append", default=[], metavar="URL",
-                   help="another place requirements.txt tells pip to look for the grader's wheels")
+    p.add_argument(
+        "--wheel", action="store_true", help="build the student grader wheel for this platform into OUT/wheelhouse/"
+    )
+    p.add_argument(
+        "--gradescope",
+        action="store_true",
+        help="also write OUT/gradescope/autograder.zip (builds the wheel unless --wheel-from)",
+    )
+    p.add_argument(
+        "--wheel-from",
+        metavar="DIR",
+        help="copy student wheels built elsewhere (e.g. the cibuildwheel workflow's) into the kit",
+    )
+    p.add_argument(
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another place requirements.txt tells pip to look for the grader's wheels",
+    )
     p.add_argument("--source", metavar="DIR", help="the clone of the course repository (default: found)")
     p.add_argument("--force", action="store_true", help="write into a non-empty OUT")
     return p
@@ -273,11 +317,16 @@ def release(args: argparse.Namespace, log=None) -> Path:
         zip_path = write_autograder(out / "gradescope", wheels, __version__, modules)
         print(f"nngrade-release: {zip_path} (upload it as the assignment's autograder)", file=log)
     if not any((out / "wheelhouse").glob("*.whl")) and not args.find_links:
-        print("nngrade-release: warning: wheelhouse/ is empty and no --find-links was given: "
-              "put the student wheels there (--wheel, --wheel-from) before students install",
-              file=log)
-    print(f"nngrade-release: kit for grader {__version__} written to {out} "
-          f"({len(modules)} module(s): {', '.join(modules)})", file=log)
+        print(
+            "nngrade-release: warning: wheelhouse/ is empty and no --find-links was given: "
+            "put the student wheels there (--wheel, --wheel-from) before students install",
+            file=log,
+        )
+    print(
+        f"nngrade-release: kit for grader {__version__} written to {out} "
+        f"({len(modules)} module(s): {', '.join(modules)})",
+        file=log,
+    )
     return out
 
 

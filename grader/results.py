@@ -135,12 +135,15 @@ class Report:
         """One line for every report format: how student code was isolated."""
         iso = self.isolation
         if not self.sandboxed:
-            return (f"Isolation: none ({iso.get('reason', 'no sandbox')}): student code ran without a "
-                    "sandbox, so this is a self-check, not a grade.")
+            return (
+                f"Isolation: none ({iso.get('reason', 'no sandbox')}): student code ran without a "
+                "sandbox, so this is a self-check, not a grade."
+            )
         layers = ", ".join(iso.get("namespaces", []))
         extra = "; seccomp filter" if iso.get("seccomp") else "; no seccomp filter"
-        return (f"Isolation: {iso['mechanism']} {iso.get('version', '')}".rstrip()
-                + (f" ({layers} namespaces{extra})" if layers else ""))
+        return f"Isolation: {iso['mechanism']} {iso.get('version', '')}".rstrip() + (
+            f" ({layers} namespaces{extra})" if layers else ""
+        )
 
     @property
     def exit_code(self) -> ExitCode:

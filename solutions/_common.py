@@ -2,7 +2,6 @@
 
 import numpy as np
 
-
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
@@ -13,7 +12,7 @@ def common_float(*arrays):
     become float64 (the kernels take float32 or float64, one dtype per call).
     """
     dtype = None
-    for a in arrays:   # a plain loop: this runs on every small call of a reference
+    for a in arrays:  # a plain loop: this runs on every small call of a reference
         if type(a) is not np.ndarray or not a.flags.c_contiguous:
             break
         if dtype is None:

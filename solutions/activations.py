@@ -3,6 +3,7 @@
 Elementwise functions only, so the reference is the model answer itself (one
 piece of code per idea).
 """
+
 from solutions.model.activations import (
     leaky_relu,
     leaky_relu_grad,

@@ -6,6 +6,7 @@ of multi-head attention are single (N*L, E) x (E, 3E) products. The elementwise
 parts (masked softmax and its backward, head splitting, shape checks) and the
 positional encoding (no product at all) are the model answer's own.
 """
+
 import math
 
 import numpy as np
@@ -90,7 +91,7 @@ def multi_head_attention_forward(x, Wq, Wk, Wv, Wo, num_heads, mask=None):
     _check_heads(E, num_heads)
     W_qkv = np.concatenate([Wq, Wk, Wv], axis=1)  # (E, 3E): one product for all three
     qkv = _rows_mm(x, W_qkv)
-    q, k, v = (_split_heads(qkv[..., j * E:(j + 1) * E], num_heads) for j in range(3))
+    q, k, v = (_split_heads(qkv[..., j * E : (j + 1) * E], num_heads) for j in range(3))
     heads, attn_cache = scaled_dot_product_attention(q, k, v, mask)
     concat = _merge_heads(heads)
     return _rows_mm(concat, Wo), (x, W_qkv, Wo, num_heads, concat, attn_cache)
@@ -108,7 +109,7 @@ def multi_head_attention_backward(dout, cache):
     dqkv = np.concatenate([_merge_heads(g) for g in grads], axis=-1).reshape(-1, 3 * E)
     dx = csrc.matmul(dqkv, W_qkv.T).reshape(x.shape)
     dW_qkv = csrc.matmul(x.reshape(-1, E).T, dqkv)
-    dWq, dWk, dWv = (np.ascontiguousarray(dW_qkv[:, j * E:(j + 1) * E]) for j in range(3))
+    dWq, dWk, dWv = (np.ascontiguousarray(dW_qkv[:, j * E : (j + 1) * E]) for j in range(3))
     return dx, dWq, dWk, dWv, dWo
 
 
@@ -143,8 +144,7 @@ def transformer_block_forward(x, params, num_heads, mask=None):
     if missing:
         raise KeyError(f"transformer_block_forward: params lacks {missing}")
     p = dict(zip(BLOCK_PARAMS, common_float(x, *(params[k] for k in BLOCK_PARAMS))[1:]))
-    attn, attn_cache = multi_head_attention_forward(x, p["Wq"], p["Wk"], p["Wv"], p["Wo"],
-                                                    num_heads, mask)
+    attn, attn_cache = multi_head_attention_forward(x, p["Wq"], p["Wk"], p["Wv"], p["Wo"], num_heads, mask)
     h, ln1_cache = layer_norm_forward(attn_cache[0] + attn, p["gamma1"], p["beta1"])
     f, ffn_cache = feed_forward_forward(h, p["W1"], p["b1"], p["W2"], p["b2"])
     out, ln2_cache = layer_norm_forward(h + f, p["gamma2"], p["beta2"])
@@ -158,6 +158,5 @@ def transformer_block_backward(dout, cache):
     dh_ffn, dW1, db1, dW2, db2 = feed_forward_backward(ds2, ffn_cache)
     ds1, dgamma1, dbeta1 = layer_norm_backward(ds2 + dh_ffn, ln1_cache)
     dx_attn, dWq, dWk, dWv, dWo = multi_head_attention_backward(ds1, attn_cache)
-    grads = dict(zip(BLOCK_PARAMS, (dWq, dWk, dWv, dWo, dW1, db1, dW2, db2,
-                                    dgamma1, dbeta1, dgamma2, dbeta2)))
+    grads = dict(zip(BLOCK_PARAMS, (dWq, dWk, dWv, dWo, dW1, db1, dW2, db2, dgamma1, dbeta1, dgamma2, dbeta2)))
     return ds1 + dx_attn, grads

@@ -4,6 +4,7 @@ The affine layer's matmuls run on our Cython kernel (``csrc.matmul``, never
 BLAS); the elementwise activation layers are the model answer's own, and the
 two-layer network is composed from these reference layers.
 """
+
 import numpy as np
 
 import csrc

@@ -5,6 +5,7 @@ Every convolution runs on our Cython kernels (``csrc.conv2d_forward`` and
 one-channel, one-filter case of the same kernel. Pooling (max and average) has no
 kernel: it is the model answer's own.
 """
+
 import numpy as np
 
 import csrc

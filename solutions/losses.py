@@ -4,6 +4,7 @@ The only products here are one sigmoid unit's matrix-vector products on tiny
 batches, not hot matmuls, so the reference is the model answer itself (one
 piece of code per idea).
 """
+
 from solutions.model.losses import (
     binary_cross_entropy,
     gradient_descent_step,

@@ -4,6 +4,7 @@ Dropout and the normalisations are elementwise work and reductions, no matrix
 product: the reference is the model answer itself (one piece of code per idea).
 The transformer block's reference (solutions.attention) uses these layer norms.
 """
+
 from solutions.model.regularization import (
     batchnorm_backward,
     batchnorm_forward,

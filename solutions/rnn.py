@@ -8,6 +8,7 @@ Over a sequence, the products that do not depend on the recurrence are done
 once for all N*T rows: ``x @ Wx`` in the forward, and ``dx``, ``dWx``, ``dWh``
 in the backward; only ``h_prev @ Wh`` and ``da @ Wh^T`` are done per step.
 """
+
 import numpy as np
 
 import csrc

@@ -5,6 +5,7 @@ The transposed convolutions run on our Cython kernels
 ``trans_conv2d`` is their one-image, one-channel case with stride 1 and no
 padding.
 """
+
 import numpy as np
 
 import csrc

@@ -12,6 +12,7 @@ sources, never the notebooks, then run
 The notebooks are written without outputs and with stable cell ids, so a
 rebuild of an unchanged source gives the same bytes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "src"
 
 #: the first code cell of every lab: find exercises/labs (which holds labkit.py) and import it.
-BOOTSTRAP = '''\
+BOOTSTRAP = """\
 # Finds your code: $NNFUND_EXERCISES, else the first exercises/ in this folder or a
 # parent (the course root, the kit's root or exercises/labs all work), else the
 # course notebooks next to this one (an nbgrader assignment).
@@ -37,7 +38,7 @@ if _labs is None:
     raise RuntimeError("labkit.py not found: start Jupyter in your course folder")
 sys.path.insert(0, str(_labs))
 import labkit as lab
-lab.lab_dependencies()'''
+lab.lab_dependencies()"""
 
 MARKERS = {"# %%": "code", "# %% [markdown]": "markdown", "# %% [bootstrap]": "bootstrap"}
 
@@ -67,8 +68,12 @@ def notebook(source: Path) -> str:
     """The .ipynb text (nbformat 4.5 JSON) of one lab source."""
     cells = []
     for index, (kind, text) in enumerate(parse(source.read_text(encoding="utf-8"))):
-        cell = {"cell_type": kind, "id": f"{source.stem}-{index:02d}", "metadata": {},
-                "source": text.splitlines(keepends=True)}
+        cell = {
+            "cell_type": kind,
+            "id": f"{source.stem}-{index:02d}",
+            "metadata": {},
+            "source": text.splitlines(keepends=True),
+        }
         if kind == "code":
             cell.update(execution_count=None, outputs=[])
         cells.append(cell)
@@ -93,8 +98,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report notebooks out of date")
     args = parser.parse_args(argv)
-    stale = [path for path, text in targets().items()
-             if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    stale = [path for path, text in targets().items() if not path.is_file() or path.read_text(encoding="utf-8") != text]
     if args.check:
         for path in stale:
             print(f"out of date: {path.name} (run python {Path(__file__).name})")

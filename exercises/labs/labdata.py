@@ -3,6 +3,7 @@
 Every data set is drawn from a seeded generator, so a lab gives the same
 figures on every run.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,16 +45,19 @@ def digits(seed: int = 0, val: int = 300, test: int = 300):
     X, y = X[order], y[order]
     n_train = len(y) - val - test
     return {
-        "X_train": X[:n_train], "y_train": y[:n_train],
-        "X_val": X[n_train:n_train + val], "y_val": y[n_train:n_train + val],
-        "X_test": X[n_train + val:], "y_test": y[n_train + val:],
+        "X_train": X[:n_train],
+        "y_train": y[:n_train],
+        "X_val": X[n_train : n_train + val],
+        "y_val": y[n_train : n_train + val],
+        "X_test": X[n_train + val :],
+        "y_test": y[n_train + val :],
     }
 
 
 def minibatches(n: int, batch_size: int, rng):
     """Index arrays of one epoch's minibatches: a fresh shuffle of range(n) cut in pieces."""
     order = rng.permutation(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
 def memory_task(n: int, length: int, seed: int = 0):

@@ -20,6 +20,7 @@ folder (:func:`save_results`).
 This file needs NumPy only; the labs themselves also use matplotlib and
 scikit-learn (``pip install ".[labs]"``).
 """
+
 from __future__ import annotations
 
 import functools

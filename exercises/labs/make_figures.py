@@ -10,6 +10,7 @@ own plotting code saves its figures; then keeps the ones listed in FIGURES.
 Needs nbclient (it comes with nbgrader, or pip install nbclient) and the
 labs' extras. Also the labs' test helper: course_folder and execute.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def course_folder(root: Path, answers: Path) -> Path:
     for module in Path(answers).glob("*.py"):
         if module.name != "__init__.py":
             shutil.copy(module, exercises / module.name)
-    shutil.copytree(HERE, exercises / "labs", ignore=shutil.ignore_patterns(
-        "__pycache__", "lab_results", "figures", ".ipynb_checkpoints"))
+    shutil.copytree(
+        HERE,
+        exercises / "labs",
+        ignore=shutil.ignore_patterns("__pycache__", "lab_results", "figures", ".ipynb_checkpoints"),
+    )
     return root
 
 
@@ -55,8 +59,7 @@ def execute(notebook: Path, cwd: Path, *, env: dict | None = None, timeout: int 
     saved = dict(os.environ)
     os.environ.update({"MPLBACKEND": "Agg", **(env or {})})
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(cwd)}})
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
         start = time.perf_counter()
         try:
             client.execute()
@@ -72,16 +75,23 @@ def execute(notebook: Path, cwd: Path, *, env: dict | None = None, timeout: int 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     model = HERE.parents[1] / "solutions" / "model"
-    parser.add_argument("--answers", type=Path, default=model if model.is_dir() else HERE.parent,
-                        help="folder of the exercise modules to run the labs with (default: %(default)s)")
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        default=model if model.is_dir() else HERE.parent,
+        help="folder of the exercise modules to run the labs with (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "figures", help="(default: %(default)s)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = course_folder(Path(tmp) / "course", args.answers)
         drawn = Path(tmp) / "figures"
         for lab in sorted(set(FIGURES.values())):
-            _, seconds = execute(root / "exercises" / "labs" / f"{lab}.ipynb", root,
-                                 env={"NNFUND_LAB_FIGURES": str(drawn), "NNFUND_EXERCISES": ""})
+            _, seconds = execute(
+                root / "exercises" / "labs" / f"{lab}.ipynb",
+                root,
+                env={"NNFUND_LAB_FIGURES": str(drawn), "NNFUND_EXERCISES": ""},
+            )
             print(f"ran {lab} in {seconds:.1f} s")
         args.out.mkdir(parents=True, exist_ok=True)
         for name in FIGURES:

@@ -42,8 +42,14 @@ def grader_fingerprint() -> str:
 
 def task_key(digest: str, exercises: list[str], seed: int, limits: dict, sandbox: str) -> str:
     """The cache key of grading a submission (content ``digest``) under this setup."""
-    setup = {"grader": grader_fingerprint(), "submission": digest, "exercises": exercises,
-             "seed": seed, "limits": limits, "sandbox": sandbox}
+    setup = {
+        "grader": grader_fingerprint(),
+        "submission": digest,
+        "exercises": exercises,
+        "seed": seed,
+        "limits": limits,
+        "sandbox": sandbox,
+    }
     return hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()
 
 

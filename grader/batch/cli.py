@@ -13,8 +13,8 @@ import json
 import random
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from grader.batch import engine as engines
 from grader.batch.cache import Cache, grader_fingerprint, task_key, write_atomic
@@ -43,25 +43,50 @@ def _formats(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nngrade batch", description="Grade a class's submissions, in parallel.")
-    p.add_argument("submissions", metavar="SUBMISSIONS",
-                   help="a folder of student folders, nbgrader's submitted/ (or its course folder), "
-                        "a Gradescope export (.zip or folder), or a text file listing git clones")
+    p.add_argument(
+        "submissions",
+        metavar="SUBMISSIONS",
+        help="a folder of student folders, nbgrader's submitted/ (or its course folder), "
+        "a Gradescope export (.zip or folder), or a text file listing git clones",
+    )
     p.add_argument("names", nargs="*", metavar="NAME", help="exercises or modules to grade (default: all)")
     p.add_argument("--out", metavar="DIR", required=True, help="where grades, reports and summary go")
-    p.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
-                   help="submissions graded at once (default: every core this process may use)")
+    p.add_argument(
+        "--jobs",
+        type=_positive(int),
+        default=None,
+        metavar="N",
+        help="submissions graded at once (default: every core this process may use)",
+    )
     p.add_argument("--seed", type=_seed, help="seed of everyone's cases (default: DIR's earlier seed, else random)")
-    p.add_argument("--seed-per-student", action="store_true",
-                   help="derive a different seed for each student from --seed")
+    p.add_argument(
+        "--seed-per-student", action="store_true", help="derive a different seed for each student from --seed"
+    )
     p.add_argument("--dask", metavar="ADDRESS", help="grade on this Dask distributed scheduler")
-    p.add_argument("--format", type=_formats, default=["json"], metavar="F[,F...]",
-                   help=f"each student's report formats: {', '.join(SUFFIXES)} (default: json)")
-    p.add_argument("--sandbox", choices=SANDBOX_MODES, default="auto",
-                   help="OS sandbox of the student code (default: auto)")
-    p.add_argument("--timeout", type=_positive(float), default=Limits.timeout, metavar="SECONDS",
-                   help=f"wall-clock limit per exercise (default: {Limits.timeout:g})")
-    p.add_argument("--memory", type=_positive(int), default=Limits.memory_mb, metavar="MB",
-                   help=f"address-space limit per exercise (default: {Limits.memory_mb})")
+    p.add_argument(
+        "--format",
+        type=_formats,
+        default=["json"],
+        metavar="F[,F...]",
+        help=f"each student's report formats: {', '.join(SUFFIXES)} (default: json)",
+    )
+    p.add_argument(
+        "--sandbox", choices=SANDBOX_MODES, default="auto", help="OS sandbox of the student code (default: auto)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=Limits.timeout,
+        metavar="SECONDS",
+        help=f"wall-clock limit per exercise (default: {Limits.timeout:g})",
+    )
+    p.add_argument(
+        "--memory",
+        type=_positive(int),
+        default=Limits.memory_mb,
+        metavar="MB",
+        help=f"address-space limit per exercise (default: {Limits.memory_mb})",
+    )
     p.add_argument("--assignment", metavar="NAME", help="nbgrader: the assignment to grade")
     p.add_argument("--regrade", action="store_true", help="ignore the cached results in DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
@@ -81,12 +106,26 @@ def _progress(total: int, done: int, enabled: bool):
     if not enabled:
         return (lambda description: None), contextlib.nullcontext()
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    progress = Progress(TextColumn("grading the class"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                        TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+    progress = Progress(
+        TextColumn("grading the class"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = progress.add_task("", total=total, completed=done)
     return (lambda description: progress.update(task, advance=1, description=description)), progress
 
@@ -136,9 +175,17 @@ class Batch:
         import base64
 
         files = {n: None if c is None else base64.b64encode(c).decode() for n, c in sub.files.items()}
-        req = {"id": i, "student": sub.student, "kind": sub.kind, "files": files,
-               "exercises": list(self.points), "seed": seed, "limits": self.limits.as_dict(),
-               "jobs": inner_jobs, "sandbox": self.args.sandbox}
+        req = {
+            "id": i,
+            "student": sub.student,
+            "kind": sub.kind,
+            "files": files,
+            "exercises": list(self.points),
+            "seed": seed,
+            "limits": self.limits.as_dict(),
+            "jobs": inner_jobs,
+            "sandbox": self.args.sandbox,
+        }
         return json.dumps(req)
 
     def tasks(self, inner_jobs: int):
@@ -181,8 +228,9 @@ class Batch:
         for o in outcomes:
             if o.cached:
                 write_reports(self.out, o, self.args.format)
-        stats = class_stats(outcomes, self.points, seed=self.seed, grader=grader_fingerprint(),
-                            layout=self.layout, wall=wall)
+        stats = class_stats(
+            outcomes, self.points, seed=self.seed, grader=grader_fingerprint(), layout=self.layout, wall=wall
+        )
         write_atomic(self.out / "grades.csv", grades_csv(outcomes, list(self.points)))
         write_atomic(self.out / "summary.md", markdown(stats))
         write_atomic(self.out / "summary.html", page(stats))
@@ -194,7 +242,7 @@ def _prepare(argv):
         raise UsageError(f"--memory must be at least {MIN_MEMORY_MB} MB (NumPy needs room to import)")
     try:
         catalogue = load_catalogue()
-    except Exception as exc:  # noqa: BLE001 - a broken install, in one line
+    except Exception as exc:
         raise UsageError(f"the exercise catalogue could not be loaded ({type(exc).__name__}: {exc})") from None
     chosen = select(catalogue, args.names)
     modules = tuple(dict.fromkeys(ex.module for ex in catalogue.values()))
@@ -228,22 +276,25 @@ def run(batch: Batch) -> int:
     jobs = args.jobs or default_jobs()
     engine = engines.DaskEngine(args.dask) if args.dask else engines.LocalEngine(jobs)
     inner = 1 if args.dask else max(1, jobs // max(1, len(batch.pending)))
-    advance, context = _progress(len(batch.subs), len(batch.outcomes),
-                                 not args.no_progress and sys.stderr.isatty())
+    advance, context = _progress(len(batch.subs), len(batch.outcomes), not args.no_progress and sys.stderr.isatty())
 
     def on_answer(i, text, problem):
         for o in batch.answered(i, text, problem):
-            advance(f"{o.student}: " + (f"{o.report['score']}/{o.report['max_score']}" if o.graded
-                                        else "failed to grade"))
+            advance(
+                f"{o.student}: " + (f"{o.report['score']}/{o.report['max_score']}" if o.graded else "failed to grade")
+            )
+
     with context:
         if batch.pending:
             engine.run(batch.tasks(inner), on_answer)
     batch.write_class(time.monotonic() - start)
     failing = [o for o in batch.outcomes.values() if not o.graded]
     dupes = sum(len(copies) - 1 for copies in batch.copies.values())
-    print(f"nngrade batch: {len(batch.subs)} submissions, {len(batch.subs) - len(failing)} graded "
-          f"({cached} from the cache{f', {dupes} identical to another' if dupes else ''}), "
-          f"{len(failing)} failed to grade; seed {batch.seed}; see {Path(args.out) / 'summary.md'}")
+    print(
+        f"nngrade batch: {len(batch.subs)} submissions, {len(batch.subs) - len(failing)} graded "
+        f"({cached} from the cache{f', {dupes} identical to another' if dupes else ''}), "
+        f"{len(failing)} failed to grade; seed {batch.seed}; see {Path(args.out) / 'summary.md'}"
+    )
     return 1 if failing else 0
 
 
@@ -255,9 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         done = len(batch.outcomes) if batch else 0
         total = len(batch.subs) if batch else 0
-        print(f"nngrade batch: error: interrupted; {done} of {total} results are saved in "
-              f"{batch.args.out if batch else 'DIR'} (rerun the same command to grade the rest)",
-              file=sys.stderr)
+        print(
+            f"nngrade batch: error: interrupted; {done} of {total} results are saved in "
+            f"{batch.args.out if batch else 'DIR'} (rerun the same command to grade the rest)",
+            file=sys.stderr,
+        )
     except (UsageError, FatalAnswer) as exc:
         print(f"nngrade batch: error: {exc}", file=sys.stderr)
     except OSError as exc:  # a Dask scheduler that cannot be reached, a full or unwritable DIR

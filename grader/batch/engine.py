@@ -23,9 +23,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 #: The longest answer line accepted from a batch worker.
 MAX_ANSWER_BYTES = 64 * 2**20
@@ -70,12 +70,18 @@ class TaskProcess:
 
     def __init__(self) -> None:
         rfd, wfd = os.pipe()
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker, closed with it
         try:
             self.proc = subprocess.Popen(
-                [*self.command, str(wfd)], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=self.stderr, pass_fds=(wfd,), cwd="/",
-                env=_worker_env(), start_new_session=True)
+                [*self.command, str(wfd)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self.stderr,
+                pass_fds=(wfd,),
+                cwd="/",
+                env=_worker_env(),
+                start_new_session=True,
+            )
         finally:
             os.close(wfd)
         self.rfd = rfd
@@ -136,8 +142,9 @@ class TaskProcess:
         self.rfd = -1
 
 
-def answer_in(process: TaskProcess | None, task_line: str, deadline: float
-              ) -> tuple[TaskProcess | None, str | None, str | None]:
+def answer_in(
+    process: TaskProcess | None, task_line: str, deadline: float
+) -> tuple[TaskProcess | None, str | None, str | None]:
     """Run one task in ``process`` (started when None); (process to reuse, answer, problem)."""
     if process is None:
         process = TaskProcess()
@@ -178,7 +185,7 @@ class LocalEngine:
                     if process is None:
                         with lock:
                             live.discard(current)
-                except Exception as exc:  # noqa: BLE001 - e.g. no process could start: this submission's problem
+                except Exception as exc:
                     process, text, problem = None, None, f"no grading process could start ({exc})"
                 if not stop.is_set():
                     done.put((task.id, text, problem))
@@ -242,10 +249,16 @@ class DaskEngine:
         def submit() -> None:
             task = next(todo, None)
             if task is not None:
-                future = client.submit(remote_answer, task.line, task.deadline, pure=False,
-                                       key=f"nngrade-batch-{task.id}-{os.getpid()}-{time.time_ns()}")
+                future = client.submit(
+                    remote_answer,
+                    task.line,
+                    task.deadline,
+                    pure=False,
+                    key=f"nngrade-batch-{task.id}-{os.getpid()}-{time.time_ns()}",
+                )
                 futures[future] = task.id
                 running.add(future)
+
         try:
             # the scheduler holds a bounded window of requests, not the whole class at once
             running = as_completed()
@@ -254,7 +267,7 @@ class DaskEngine:
             for future in running:
                 try:
                     text, problem = future.result(), None
-                except Exception as exc:  # noqa: BLE001 - a lost Dask worker: this submission's problem
+                except Exception as exc:
                     text, problem = None, f"the Dask task failed: {type(exc).__name__}: {exc}"
                 on_answer(futures.pop(future), text, problem)
                 submit()

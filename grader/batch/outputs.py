@@ -65,13 +65,20 @@ def grades_csv(outcomes: list[Outcome], exercises: list[str]) -> str:
     w.writerow(["student", *exercises, "total", "max_score", *STATUS_COLUMNS, "problem"])
     for o in sorted(outcomes, key=lambda o: o.student):
         if o.report is None:
-            w.writerow([_cell(o.student), *[""] * (len(exercises) + 2 + len(STATUS_COLUMNS)),
-                        _cell(o.problem or "")])
+            w.writerow([_cell(o.student), *[""] * (len(exercises) + 2 + len(STATUS_COLUMNS)), _cell(o.problem or "")])
             continue
         points = {e["name"]: e["score"] for e in o.report["exercises"]}
         counts = {s: 0 for s in STATUS_COLUMNS}
         for e in o.report["exercises"]:
             counts[e["status"]] += 1
-        w.writerow([_cell(o.student), *[points[n] for n in exercises], o.report["score"],
-                    o.report["max_score"], *counts.values(), ""])
+        w.writerow(
+            [
+                _cell(o.student),
+                *[points[n] for n in exercises],
+                o.report["score"],
+                o.report["max_score"],
+                *counts.values(),
+                "",
+            ]
+        )
     return buf.getvalue()

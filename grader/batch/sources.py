@@ -25,9 +25,9 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 #: A file larger than this is not graded (the submission fails to grade, with the reason).
 MAX_FILE_BYTES = 16 * 2**20
@@ -122,8 +122,10 @@ def _check_total(sub: Submission, sizes: list[int]) -> None:
 
 
 def _subfolders(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()
-                   and not p.name.startswith(".")), key=lambda p: p.name)
+    return sorted(
+        (p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
 
 
 # ----------------------------------------------------------------------- layouts
@@ -149,14 +151,15 @@ def from_nbgrader(root: Path, modules, assignment: str | None) -> list[Submissio
     names = sorted({a.name for s in students for a in _subfolders(s)})
     if assignment is None:
         if len(names) > 1:
-            raise SourceError(f"{submitted} holds several assignments ({', '.join(names)}): "
-                              "choose one with --assignment NAME")
+            raise SourceError(
+                f"{submitted} holds several assignments ({', '.join(names)}): choose one with --assignment NAME"
+            )
         assignment = names[0] if names else ""
     elif assignment not in names:
-        raise SourceError(f"no assignment {assignment!r} in {submitted}"
-                          + (f" (found: {', '.join(names)})" if names else ""))
-    return [read_folder(s.name, s / assignment, modules) for s in students
-            if (s / assignment).is_dir()]
+        raise SourceError(
+            f"no assignment {assignment!r} in {submitted}" + (f" (found: {', '.join(names)})" if names else "")
+        )
+    return [read_folder(s.name, s / assignment, modules) for s in students if (s / assignment).is_dir()]
 
 
 def _gradescope_people(metadata: object, folder: str) -> list[str]:
@@ -217,8 +220,9 @@ def from_gradescope_zip(path: Path, modules, assignment: str | None) -> list[Sub
     except (OSError, zipfile.BadZipFile) as exc:
         raise SourceError(f"{path} is not a readable zip file ({exc})") from None
     with archive:
-        members = {PurePosixPath(i.filename): i for i in archive.infolist()
-                   if not i.is_dir() and "__MACOSX" not in i.filename}
+        members = {
+            PurePosixPath(i.filename): i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
+        }
         meta = [p for p in members if p.name == "submission_metadata.yml"]
         if len(meta) != 1:
             raise SourceError(f"{path} is not a Gradescope export (no submission_metadata.yml)")
@@ -233,7 +237,7 @@ def from_gradescope_zip(path: Path, modules, assignment: str | None) -> list[Sub
         for folder, files in by_folder.items():
             sub = Submission(folder, f"{path}:{base / folder}")
             top = [n for n in files if "/" not in n]
-            inner = [n[len("exercises/"):] for n in files if n.startswith("exercises/") and n.count("/") == 1]
+            inner = [n[len("exercises/") :] for n in files if n.startswith("exercises/") and n.count("/") == 1]
             picked = _pick(top, modules) or _pick(inner, modules)
             if picked is not None:
                 sub.kind, names = picked
@@ -259,14 +263,14 @@ def from_clone_list(path: Path, modules, assignment: str | None) -> list[Submiss
     for number, line in enumerate(lines, 1):
         line = line.split("#", 1)[0].strip()
         if line:
-            clone = (path.parent / os.path.expanduser(line))
+            clone = path.parent / os.path.expanduser(line)
             if not clone.is_dir():
                 raise SourceError(f"{path}:{number}: no folder {line!r}")
             clones.append(clone)
     names = [c.resolve().name for c in clones]
     prefix = os.path.commonprefix(names) if len(names) > 1 else ""
-    prefix = prefix[:prefix.rfind("-") + 1]  # Classroom's "<assignment>-" and nothing more
-    return [read_folder(n[len(prefix):] or n, c, modules) for n, c in zip(names, clones)]
+    prefix = prefix[: prefix.rfind("-") + 1]  # Classroom's "<assignment>-" and nothing more
+    return [read_folder(n[len(prefix) :] or n, c, modules) for n, c in zip(names, clones)]
 
 
 def _is_clone_list(path: Path) -> bool:
@@ -283,16 +287,14 @@ LAYOUTS: list[tuple[str, Callable[[Path], bool], Callable]] = [
 ]
 
 
-def discover(path: Path, modules: tuple[str, ...], assignment: str | None = None
-             ) -> tuple[str, list[Submission]]:
+def discover(path: Path, modules: tuple[str, ...], assignment: str | None = None) -> tuple[str, list[Submission]]:
     """(layout name, submissions with unique student names) found at ``path``."""
     if not path.exists():
         raise SourceError(f"no submissions at {str(path)!r}")
     if not os.access(path, os.R_OK):
         raise SourceError(f"{str(path)!r} is not readable")
     if path.is_dir() and _pick([p.name for p in path.iterdir()], modules):
-        raise SourceError(f"{str(path)!r} holds one submission, not a class "
-                          "(grade it with nngrade --submission)")
+        raise SourceError(f"{str(path)!r} holds one submission, not a class (grade it with nngrade --submission)")
     for name, recognises, read in LAYOUTS:
         if recognises(path):
             try:

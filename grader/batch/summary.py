@@ -63,8 +63,13 @@ class ClassStats:
     @property
     def unsandboxed(self) -> int:
         """Graded submissions whose code ran without a sandbox (a self-check, not a grade)."""
-        return sum(1 for o in self.graded if not (isinstance(o.report.get("isolation"), dict)
-                                                  and o.report["isolation"].get("mechanism", "none") != "none"))
+        return sum(
+            1
+            for o in self.graded
+            if not (
+                isinstance(o.report.get("isolation"), dict) and o.report["isolation"].get("mechanism", "none") != "none"
+            )
+        )
 
     @property
     def mistakes(self) -> list[tuple[str, str, int]]:
@@ -82,12 +87,14 @@ class ClassStats:
         for t in self.totals:
             counts[min(BINS - 1, int(BINS * t / self.max_score)) if self.max_score else 0] += 1
         width = 100 // BINS
-        return [(f"{i * width}-{(i + 1) * width}%" + ("" if i < BINS - 1 else " (incl.)"), n)
-                for i, n in enumerate(counts)]
+        return [
+            (f"{i * width}-{(i + 1) * width}%" + ("" if i < BINS - 1 else " (incl.)"), n) for i, n in enumerate(counts)
+        ]
 
 
-def class_stats(outcomes: list[Outcome], points: dict[str, int], *, seed: int, grader: str,
-                layout: str, wall: float) -> ClassStats:
+def class_stats(
+    outcomes: list[Outcome], points: dict[str, int], *, seed: int, grader: str, layout: str, wall: float
+) -> ClassStats:
     exercises = {n: ExerciseStats(n, p) for n, p in points.items()}
     graded = [o for o in outcomes if o.graded]
     for o in graded:
@@ -98,33 +105,56 @@ def class_stats(outcomes: list[Outcome], points: dict[str, int], *, seed: int, g
             ex.points_earned += e["score"]
             if e["status"] != "passed" and e.get("hint"):
                 ex.hints[e["hint"]] += 1
-    return ClassStats(len(outcomes), graded, [o for o in outcomes if not o.graded], list(exercises.values()),
-                      sum(points.values()), [o.report["score"] for o in graded], seed, grader, layout, wall)
+    return ClassStats(
+        len(outcomes),
+        graded,
+        [o for o in outcomes if not o.graded],
+        list(exercises.values()),
+        sum(points.values()),
+        [o.report["score"] for o in graded],
+        seed,
+        grader,
+        layout,
+        wall,
+    )
 
 
 def describe_totals(totals: list[int]) -> str:
     if not totals:
         return "no submission was graded"
-    return (f"mean {statistics.fmean(totals):.1f}, median {statistics.median(totals):g}, "
-            f"min {min(totals)}, max {max(totals)}")
+    return (
+        f"mean {statistics.fmean(totals):.1f}, median {statistics.median(totals):g}, "
+        f"min {min(totals)}, max {max(totals)}"
+    )
 
 
 def markdown(stats: ClassStats) -> str:
     """``summary.md``: the class at a glance, in GitHub-flavoured Markdown."""
-    out = ["# nngrade batch: class summary", "",
-           f"{stats.students} submissions ({md_cell(stats.layout)}): {len(stats.graded)} graded, "
-           f"{len(stats.failing)} failed to grade. Seed `{stats.seed}`, grader {stats.grader}, "
-           f"{stats.wall:.1f} s wall.", "",
-           f"Scores out of {stats.max_score}: {describe_totals(stats.totals)}.", "",
-           ("" if not stats.unsandboxed else "> **Warning:** ")
-           + "Isolation of the student code: "
-           + (", ".join(f"{md_cell(label)} ({n})" for label, n in stats.isolation) or "nothing graded") + ".", "",
-           "## Exercises", "",
-           "| exercise | points | pass rate | mean points | " + " | ".join(STATUS_COLUMNS) + " |",
-           "|---|---:|---:|---:|" + "---:|" * len(STATUS_COLUMNS)]
+    out = [
+        "# nngrade batch: class summary",
+        "",
+        f"{stats.students} submissions ({md_cell(stats.layout)}): {len(stats.graded)} graded, "
+        f"{len(stats.failing)} failed to grade. Seed `{stats.seed}`, grader {stats.grader}, "
+        f"{stats.wall:.1f} s wall.",
+        "",
+        f"Scores out of {stats.max_score}: {describe_totals(stats.totals)}.",
+        "",
+        ("" if not stats.unsandboxed else "> **Warning:** ")
+        + "Isolation of the student code: "
+        + (", ".join(f"{md_cell(label)} ({n})" for label, n in stats.isolation) or "nothing graded")
+        + ".",
+        "",
+        "## Exercises",
+        "",
+        "| exercise | points | pass rate | mean points | " + " | ".join(STATUS_COLUMNS) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(STATUS_COLUMNS),
+    ]
     for e in stats.exercises:
-        out.append(f"| `{e.name}` | {e.points} | {100 * e.pass_rate:.0f}% | {e.mean_points:.2f} | "
-                   + " | ".join(str(e.statuses[s]) for s in STATUS_COLUMNS) + " |")
+        out.append(
+            f"| `{e.name}` | {e.points} | {100 * e.pass_rate:.0f}% | {e.mean_points:.2f} | "
+            + " | ".join(str(e.statuses[s]) for s in STATUS_COLUMNS)
+            + " |"
+        )
     out += ["", "## Most frequent mistakes", ""]
     if stats.mistakes:
         out += ["| exercise | mistake (hint) | students |", "|---|---|---:|"]
@@ -134,13 +164,14 @@ def markdown(stats: ClassStats) -> str:
     out += ["", "## Score distribution", "", "| score | students |", "|---|---:|"]
     out += [f"| {label} | {n} |" for label, n in stats.histogram()]
     out += ["", "## Slowest submissions", "", "| student | grading time (s) | score |", "|---|---:|---:|"]
-    out += [f"| {md_cell(o.student)} | {o.report['duration']:.2f} | {o.report['score']}/{o.report['max_score']} |"
-            for o in stats.slowest]
+    out += [
+        f"| {md_cell(o.student)} | {o.report['duration']:.2f} | {o.report['score']}/{o.report['max_score']} |"
+        for o in stats.slowest
+    ]
     out += ["", "## Submissions that failed to grade", ""]
     if stats.failing:
         out += ["| student | submission | why |", "|---|---|---|"]
-        out += [f"| {md_cell(o.student)} | {md_cell(o.origin)} | {md_cell(o.problem or '')} |"
-                for o in stats.failing]
+        out += [f"| {md_cell(o.student)} | {md_cell(o.origin)} | {md_cell(o.problem or '')} |" for o in stats.failing]
     else:
         out.append("None.")
     return "\n".join(out) + "\n"

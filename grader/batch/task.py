@@ -48,8 +48,9 @@ def notebooks_to_modules(notebooks: Path, modules: Path) -> None:
     try:
         from grader.notebooks.extract import ExtractError, write_modules
     except ImportError:
-        raise Refused("notebook submissions need the notebook support of nngrade, "
-                      "which this installation lacks") from None
+        raise Refused(
+            "notebook submissions need the notebook support of nngrade, which this installation lacks"
+        ) from None
     from grader.catalogue import EXERCISES
 
     try:
@@ -77,8 +78,15 @@ def grade_request(request: dict) -> dict:
             notebooks_to_modules(root / "notebooks", submission)
         else:
             _write_files(submission, request["files"], outside)
-        report = grade(submission, exercises, seed=request["seed"], limits=Limits(**request["limits"]),
-                       jobs=request.get("jobs") or 1, version=__version__, sandbox=request["sandbox"])
+        report = grade(
+            submission,
+            exercises,
+            seed=request["seed"],
+            limits=Limits(**request["limits"]),
+            jobs=request.get("jobs") or 1,
+            version=__version__,
+            sandbox=request["sandbox"],
+        )
         text = io.StringIO()
         JsonReport().write(report, text, False)
     return json.loads(text.getvalue())
@@ -91,7 +99,7 @@ def answer(request: dict) -> dict:
         reply["report"] = grade_request(request)
     except Refused as exc:
         reply["problem"] = str(exc)
-    except Exception as exc:  # noqa: BLE001 - reported as this submission's problem, in one line
+    except Exception as exc:
         from grader.sandbox import SandboxUnavailable
 
         if isinstance(exc, SandboxUnavailable):  # --sandbox require: no submission can be graded here

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from grader.results import CallRecord, Report, Result, Status
 
@@ -60,18 +60,30 @@ def _text(value, optional: bool = False) -> bool:
 
 #: Checks of the exercise entry's fields (a field of Result not listed here must be plain JSON).
 ENTRY_CHECKS = {
-    "name": _text, "module": _text, "message": _text,
-    "score": _int, "max_score": _int, "cases_passed": _int, "cases_total": _int,
+    "name": _text,
+    "module": _text,
+    "message": _text,
+    "score": _int,
+    "max_score": _int,
+    "cases_passed": _int,
+    "cases_total": _int,
     "status": lambda v: v in STATUSES,
-    "failed_case": lambda v: _text(v, True), "hint": lambda v: _text(v, True),
-    "duration": _number, "internal": lambda v: type(v) is bool,
+    "failed_case": lambda v: _text(v, True),
+    "hint": lambda v: _text(v, True),
+    "duration": _number,
+    "internal": lambda v: type(v) is bool,
     "calls": lambda v: isinstance(v, list) and all(_call(c) for c in v),
 }
 
 
 def _call(c) -> bool:
-    return (isinstance(c, dict) and _text(c.get("case")) and _text(c.get("outcome"))
-            and _number(c.get("duration")) and _text(c.get("error"), True))
+    return (
+        isinstance(c, dict)
+        and _text(c.get("case"))
+        and _text(c.get("outcome"))
+        and _number(c.get("duration"))
+        and _text(c.get("error"), True)
+    )
 
 
 def _check_entry(entry, name: str, points: int) -> None:
@@ -94,8 +106,7 @@ def check_answer(text: str | None, task_id: int, names: Mapping[str, int], seed:
         answer = json.loads(text, parse_constant=lambda c: None)
     except (TypeError, ValueError, RecursionError):
         raise BadAnswer("the grading process sent an unreadable answer") from None
-    _need(isinstance(answer, dict) and answer.get("id") == task_id,
-          "the grading process answered another request")
+    _need(isinstance(answer, dict) and answer.get("id") == task_id, "the grading process answered another request")
     if "problem" in answer:
         _need(_text(answer["problem"]), "the grading process sent an unreadable problem")
         raise (FatalAnswer if answer.get("fatal") is True else BadAnswer)(answer["problem"][:500])
@@ -103,8 +114,10 @@ def check_answer(text: str | None, task_id: int, names: Mapping[str, int], seed:
     _need(isinstance(report, dict), "the answer holds no report")
     _depth(report)
     _need(_int(report.get("seed")) and report["seed"] == seed, "the report's seed is not the one asked")
-    _need(_text(report.get("grader_version")) and _number(report.get("duration")),
-          "the report lacks its version or duration")
+    _need(
+        _text(report.get("grader_version")) and _number(report.get("duration")),
+        "the report lacks its version or duration",
+    )
     entries = report.get("exercises")
     _need(isinstance(entries, list) and len(entries) == len(names), "the report has the wrong exercises")
     for entry, (name, points) in zip(entries, names.items()):
@@ -127,9 +140,9 @@ def to_report(report: dict, submission: str) -> Report:
     for e in report["exercises"]:
         fields = {k: e[k] for k in _RESULT_FIELDS if k in e}
         fields["status"] = Status(e["status"])
-        fields["calls"] = [CallRecord(c["case"], c["outcome"], c["duration"], c.get("error"))
-                           for c in e["calls"]]
+        fields["calls"] = [CallRecord(c["case"], c["outcome"], c["duration"], c.get("error")) for c in e["calls"]]
         results.append(Result(**fields))
     extra = {k: report[k] for k in ("isolation",) if k in _REPORT_FIELDS and k in report}
-    return Report(results, report["seed"], submission, report["grader_version"], report["duration"],
-                  report["limits"], **extra)
+    return Report(
+        results, report["seed"], submission, report["grader_version"], report["duration"], report["limits"], **extra
+    )

@@ -45,17 +45,19 @@ def cell_outputs(result: Result) -> list:
     from nbformat.v4 import new_output
 
     text = head_line(result) + "\n" + (f"\n{result.message}\n" if result.message and not result.passed else "")
-    return [new_output("stream", name="stdout", text=text),
-            new_output("execute_result", data={"text/plain": score_text(result.score)},
-                       execution_count=None)]
+    return [
+        new_output("stream", name="stdout", text=text),
+        new_output("execute_result", data={"text/plain": score_text(result.score)}, execution_count=None),
+    ]
 
 
 def unknown_cell_outputs(grade_id: str) -> list:
     from nbformat.v4 import new_output
 
-    return [new_output("stream", name="stdout",
-                       text=f"{grade_id}: not an exercise of the catalogue: 0 points\n"),
-            new_output("execute_result", data={"text/plain": "0"}, execution_count=None)]
+    return [
+        new_output("stream", name="stdout", text=f"{grade_id}: not an exercise of the catalogue: 0 points\n"),
+        new_output("execute_result", data={"text/plain": "0"}, execution_count=None),
+    ]
 
 
 class SandboxGrades(Preprocessor):
@@ -65,9 +67,12 @@ class SandboxGrades(Preprocessor):
     enabled = Bool(True).tag(config=True)
 
     seed = Int(0, help="Seed of the randomized cases (the same for every student).").tag(config=True)
-    sandbox = Enum(["auto", "require", "off"], default_value="require",
-                   help="The grader's OS sandbox: 'require' refuses to grade without one; "
-                        "'auto' uses it when it works; 'off' never.").tag(config=True)
+    sandbox = Enum(
+        ["auto", "require", "off"],
+        default_value="require",
+        help="The grader's OS sandbox: 'require' refuses to grade without one; "
+        "'auto' uses it when it works; 'off' never.",
+    ).tag(config=True)
     timeout = Float(Limits.timeout, help="Wall-clock limit per exercise (s).").tag(config=True)
     memory_mb = Int(Limits.memory_mb, help="Address-space limit per exercise (MB).").tag(config=True)
 
@@ -85,18 +90,23 @@ class SandboxGrades(Preprocessor):
             for module in {ex.module for ex in chosen.values()}:
                 (Path(tmp) / f"{module}.py").write_text(text, encoding="utf-8")
             try:
-                report = grade(tmp, chosen, seed=self.seed, version=__version__,
-                               limits=Limits(self.timeout, self.memory_mb), sandbox=self.sandbox)
+                report = grade(
+                    tmp,
+                    chosen,
+                    seed=self.seed,
+                    version=__version__,
+                    limits=Limits(self.timeout, self.memory_mb),
+                    sandbox=self.sandbox,
+                )
             except SandboxUnavailable as exc:  # one clear sentence in nbgrader's log, no grade
-                raise SandboxUnavailable(f"{exc} (c.SandboxGrades.sandbox = {self.sandbox!r} in "
-                                         "nbgrader_config.py)") from None
+                raise SandboxUnavailable(
+                    f"{exc} (c.SandboxGrades.sandbox = {self.sandbox!r} in nbgrader_config.py)"
+                ) from None
         broken = [r for r in report.results if r.internal]
         if broken:  # not the student's doing: stop, as nngrade does (exit status 2)
-            raise RuntimeError(f"the grader could not grade {', '.join(r.name for r in broken)}: "
-                               f"{broken[0].summary}")
+            raise RuntimeError(f"the grader could not grade {', '.join(r.name for r in broken)}: {broken[0].summary}")
         log = self.log.info if report.sandboxed else self.log.warning
-        log("graded %d exercises, %s/%s points; %s", len(chosen), report.score, report.max_score,
-            report.isolation_text)
+        log("graded %d exercises, %s/%s points; %s", len(chosen), report.score, report.max_score, report.isolation_text)
         return {r.name: r for r in report.results}
 
     def preprocess(self, nb, resources):

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from grader.notebooks.course import CourseError, init_course
 from grader.notebooks.render import write_assignment
@@ -26,16 +26,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nngrade-notebooks",
         description="Write the exercises as an nbgrader source assignment: "
-                    "SOURCE_DIR/<assignment>/NN-<module>.ipynb, one notebook per module. "
-                    "'nngrade-notebooks init COURSE_DIR' writes the course's nbgrader_config.py.")
-    parser.add_argument("source_dir", metavar="SOURCE_DIR", type=Path,
-                        help="nbgrader's source folder (usually <course>/source)")
-    parser.add_argument("--assignment", default=Settings.assignment,
-                        help="assignment name (default: %(default)s)")
-    parser.add_argument("--modules", nargs="+", default=(), metavar="MODULE",
-                        help="exercise modules to publish (default: all of the catalogue)")
-    parser.add_argument("--exercises", type=Path, default=Settings.exercises_dir, metavar="DIR",
-                        help="folder of the student stubs (default: ./%(default)s)")
+        "SOURCE_DIR/<assignment>/NN-<module>.ipynb, one notebook per module. "
+        "'nngrade-notebooks init COURSE_DIR' writes the course's nbgrader_config.py.",
+    )
+    parser.add_argument(
+        "source_dir", metavar="SOURCE_DIR", type=Path, help="nbgrader's source folder (usually <course>/source)"
+    )
+    parser.add_argument("--assignment", default=Settings.assignment, help="assignment name (default: %(default)s)")
+    parser.add_argument(
+        "--modules",
+        nargs="+",
+        default=(),
+        metavar="MODULE",
+        help="exercise modules to publish (default: all of the catalogue)",
+    )
+    parser.add_argument(
+        "--exercises",
+        type=Path,
+        default=Settings.exercises_dir,
+        metavar="DIR",
+        help="folder of the student stubs (default: ./%(default)s)",
+    )
     return parser
 
 
@@ -43,14 +54,18 @@ def build_init_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nngrade-notebooks init",
         description="Write COURSE_DIR/nbgrader_config.py: autograde with nnfund's sandboxed "
-                    "grader, a seed for the course, the limits.")
+        "grader, a seed for the course, the limits.",
+    )
     parser.add_argument("course_dir", metavar="COURSE_DIR", type=Path, help="the course folder")
     parser.add_argument("--course-id", help="nbgrader's course id (else add it to the file)")
     parser.add_argument("--exchange", metavar="DIR", help="the exchange folder (else add it to the file)")
     parser.add_argument("--seed", type=int, help="seed of the randomized cases (default: drawn now)")
-    parser.add_argument("--sandbox", choices=("require", "auto", "off"), default="require",
-                        help="grade only in the OS sandbox (require, the default), when it works "
-                             "(auto), or never (off)")
+    parser.add_argument(
+        "--sandbox",
+        choices=("require", "auto", "off"),
+        default="require",
+        help="grade only in the OS sandbox (require, the default), when it works (auto), or never (off)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing nbgrader_config.py")
     return parser
 
@@ -65,8 +80,14 @@ def init_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     _needs(parser, "nbgrader")
     try:
-        path = init_course(args.course_dir, seed=args.seed, sandbox=args.sandbox,
-                           course_id=args.course_id, exchange=args.exchange, force=args.force)
+        path = init_course(
+            args.course_dir,
+            seed=args.seed,
+            sandbox=args.sandbox,
+            course_id=args.course_id,
+            exchange=args.exchange,
+            force=args.force,
+        )
     except CourseError as exc:
         print(f"nngrade-notebooks init: error: {exc}", file=sys.stderr)
         return 1
@@ -81,8 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _needs(parser, "nbformat")
-    settings = Settings(source_dir=args.source_dir, assignment=args.assignment,
-                        modules=tuple(args.modules), exercises_dir=args.exercises)
+    settings = Settings(
+        source_dir=args.source_dir,
+        assignment=args.assignment,
+        modules=tuple(args.modules),
+        exercises_dir=args.exercises,
+    )
     if not settings.exercises_dir.is_dir():
         parser.error(f"no exercises folder {settings.exercises_dir}")
     known = settings.catalogue_modules()

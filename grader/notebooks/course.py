@@ -43,18 +43,25 @@ def autograde_preprocessors() -> list[str]:
 
     defaults = [_dotted(p) for p in Autograde.autograde_preprocessors.default()]
     if _dotted(Execute) not in defaults:
-        raise CourseError(f"this nbgrader autogrades without {_dotted(Execute)}; "
-                          "nngrade-notebooks does not know where to grade")
+        raise CourseError(
+            f"this nbgrader autogrades without {_dotted(Execute)}; nngrade-notebooks does not know where to grade"
+        )
     return [SANDBOX_GRADES if p == _dotted(Execute) else p for p in defaults]
 
 
 def config_text(*, seed: int, sandbox: str, course_id: str | None, exchange: str | None) -> str:
-    course = f"c.CourseDirectory.course_id = {course_id!r}" if course_id else \
-        '# c.CourseDirectory.course_id = "nnfund"        # your course id'
-    exch = f"c.Exchange.root = {exchange!r}" if exchange else \
-        '# c.Exchange.root = "/srv/nbgrader/exchange"    # the exchange folder'
+    course = (
+        f"c.CourseDirectory.course_id = {course_id!r}"
+        if course_id
+        else '# c.CourseDirectory.course_id = "nnfund"        # your course id'
+    )
+    exch = (
+        f"c.Exchange.root = {exchange!r}"
+        if exchange
+        else '# c.Exchange.root = "/srv/nbgrader/exchange"    # the exchange folder'
+    )
     steps = "".join(f"    {p!r},\n" for p in autograde_preprocessors())
-    return f'''\
+    return f"""\
 # nbgrader configuration of an nnfund course (written by `nngrade-notebooks init`).
 c = get_config()  # noqa: F821 - nbgrader provides it
 
@@ -73,18 +80,25 @@ c.SandboxGrades.seed = {seed}
 c.SandboxGrades.sandbox = {sandbox!r}
 c.SandboxGrades.timeout = {Limits.timeout!r}    # seconds per exercise
 c.SandboxGrades.memory_mb = {Limits.memory_mb!r}   # address-space limit per exercise
-'''
+"""
 
 
-def init_course(course_dir: Path, *, seed: int | None = None, sandbox: str = "require",
-                course_id: str | None = None, exchange: str | None = None,
-                force: bool = False) -> Path:
+def init_course(
+    course_dir: Path,
+    *,
+    seed: int | None = None,
+    sandbox: str = "require",
+    course_id: str | None = None,
+    exchange: str | None = None,
+    force: bool = False,
+) -> Path:
     """Write ``course_dir/nbgrader_config.py``; returns its path."""
     path = course_dir / CONFIG_NAME
     if path.exists() and not force:
         raise CourseError(f"{path} exists; pass --force to replace it")
-    text = config_text(seed=secrets.randbelow(2**31) if seed is None else seed, sandbox=sandbox,
-                       course_id=course_id, exchange=exchange)
+    text = config_text(
+        seed=secrets.randbelow(2**31) if seed is None else seed, sandbox=sandbox, course_id=course_id, exchange=exchange
+    )
     try:
         course_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -27,9 +27,9 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from grader.spec import Exercise
 
@@ -97,8 +97,10 @@ def notebook_module(nb, catalogue: Mapping[str, Exercise], path: Path | None = N
 def cell_code(cell) -> str:
     """One code cell as module text (IPython lines commented out; unparseable cells left out)."""
     cell_id = cell.get("id") or _nbgrader(cell).get("grade_id") or "?"
-    lines = [f"# (notebook command, not run) {line}" if IPYTHON_LINE.match(line) else line
-             for line in _source(cell).splitlines()]
+    lines = [
+        f"# (notebook command, not run) {line}" if IPYTHON_LINE.match(line) else line
+        for line in _source(cell).splitlines()
+    ]
     code = "\n".join(lines)
     try:
         ast.parse(code)
@@ -119,8 +121,7 @@ _FUTURE = re.compile(r"^from __future__ import [^\n]*$", re.MULTILINE)
 
 def module_text(nb) -> str:
     """The module a notebook's code cells make, test cells excluded (future imports first)."""
-    cells = [cell_code(c) for c in nb.get("cells", [])
-             if c.get("cell_type") == "code" and not is_test_cell(c)]
+    cells = [cell_code(c) for c in nb.get("cells", []) if c.get("cell_type") == "code" and not is_test_cell(c)]
     text = "\n\n\n".join(cells)
     futures = list(dict.fromkeys(_FUTURE.findall(text)))
     text = _FUTURE.sub(lambda m: f"# (moved to the top) {m.group()}", text)
@@ -147,10 +148,8 @@ def notebook_modules(paths: list[Path], catalogue: Mapping[str, Exercise]) -> li
         if module is None:
             continue
         if module in found:
-            raise ExtractError(f"two notebooks hold the module {module}: "
-                               f"{found[module].path.name} and {path.name}")
-        found[module] = NotebookModule(path, module, module_text(nb),
-                                       tested_exercises(nb, catalogue))
+            raise ExtractError(f"two notebooks hold the module {module}: {found[module].path.name} and {path.name}")
+        found[module] = NotebookModule(path, module, module_text(nb), tested_exercises(nb, catalogue))
     return list(found.values())
 
 
@@ -168,13 +167,13 @@ def notebook_folder(folder: Path) -> Path | None:
         return folder
     inner = sorted(d for d in folder.iterdir() if d.is_dir() and any(d.glob("*.ipynb")))
     if len(inner) > 1:
-        raise ExtractError(f"{folder} holds several assignments ({', '.join(d.name for d in inner)}); "
-                           "pass one of them as --submission")
+        raise ExtractError(
+            f"{folder} holds several assignments ({', '.join(d.name for d in inner)}); pass one of them as --submission"
+        )
     return inner[0] if inner else None
 
 
-def write_modules(notebook_dir: Path, dest: Path,
-                  catalogue: Mapping[str, Exercise]) -> list[NotebookModule]:
+def write_modules(notebook_dir: Path, dest: Path, catalogue: Mapping[str, Exercise]) -> list[NotebookModule]:
     """Write ``dest/<module>.py`` for every exercise notebook of ``notebook_dir``."""
     modules = notebook_modules(sorted(notebook_dir.glob("*.ipynb")), catalogue)
     if not modules:

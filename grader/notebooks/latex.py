@@ -18,25 +18,83 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<sum>(?:sum|mean)_(?:\{[^{}]*\}|[A-Za-z]\w*?)(?=[\s(]))
   | (?P<name>[A-Za-z][A-Za-z0-9_]*)
   | (?P<number>\d+(?:\.\d+)?(?:e-?\d+)?)
   | (?P<op>\*\*|//|\+=|-=|\^T\b|[-+*/=(),\[\]|:^<>])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
-GREEK = {name: f"\\{name}" for name in (
-    "alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma",
-    "tau", "phi", "psi", "omega")}
-FUNCTIONS = {"exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "max": r"\max", "min": r"\min",
-             "sin": r"\sin", "cos": r"\cos", "sum": r"\sum", "mean": r"\operatorname{mean}",
-             "softmax": r"\operatorname{softmax}", "sqrt": r"\sqrt"}
-OPERATORS = {"*": r"\cdot", "//": r"\mathbin{/\!/}", "+=": r"\mathrel{+}=", "-=": r"\mathrel{-}=",
-             "^T": r"^{\top}", "<": "<", ">": ">"}
+GREEK = {
+    name: f"\\{name}"
+    for name in (
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "eta",
+        "theta",
+        "lambda",
+        "mu",
+        "sigma",
+        "tau",
+        "phi",
+        "psi",
+        "omega",
+    )
+}
+FUNCTIONS = {
+    "exp": r"\exp",
+    "log": r"\log",
+    "tanh": r"\tanh",
+    "max": r"\max",
+    "min": r"\min",
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "sum": r"\sum",
+    "mean": r"\operatorname{mean}",
+    "softmax": r"\operatorname{softmax}",
+    "sqrt": r"\sqrt",
+}
+OPERATORS = {
+    "*": r"\cdot",
+    "//": r"\mathbin{/\!/}",
+    "+=": r"\mathrel{+}=",
+    "-=": r"\mathrel{-}=",
+    "^T": r"^{\top}",
+    "<": "<",
+    ">": ">",
+}
 #: words that make a line prose, not an equation.
-PROSE = frozenset({"of", "over", "the", "for", "every", "summed", "with", "and", "where", "if",
-                   "else", "position", "rows", "axes", "each", "in", "by", "is", "to", "then"})
+PROSE = frozenset(
+    {
+        "of",
+        "over",
+        "the",
+        "for",
+        "every",
+        "summed",
+        "with",
+        "and",
+        "where",
+        "if",
+        "else",
+        "position",
+        "rows",
+        "axes",
+        "each",
+        "in",
+        "by",
+        "is",
+        "to",
+        "then",
+    }
+)
 #: what a formula block never holds: code and worked examples.
 NOT_FORMULA = re.compile(r"->|\[\[|\bnp\.|\bfor\b|\b(?:None|True|False)\b|\w=[^\s=]|#|`|\"|'|@|\.\w")
 #: a trailing remark: words, a shape such as (N, H), a parenthesised comment.
@@ -67,8 +125,11 @@ def name_latex(name: str) -> str:
 
 
 def sub_latex(text: str) -> str:
-    return ",".join(name_latex(p.strip()) if p.strip().isidentifier() else p.strip()
-                    for p in text.split(",")) if "_" not in text else rf"\mathrm{{{text}}}"
+    return (
+        ",".join(name_latex(p.strip()) if p.strip().isidentifier() else p.strip() for p in text.split(","))
+        if "_" not in text
+        else rf"\mathrm{{{text}}}"
+    )
 
 
 def _expression(text: str) -> str:

@@ -26,8 +26,9 @@ import re
 from grader.notebooks.latex import to_latex
 
 #: numpydoc sections whose body is a list of ``name : type`` entries.
-ENTRY_SECTIONS = frozenset({"Parameters", "Returns", "Yields", "Raises", "Other Parameters",
-                            "Attributes", "Receives", "Warns"})
+ENTRY_SECTIONS = frozenset(
+    {"Parameters", "Returns", "Yields", "Raises", "Other Parameters", "Attributes", "Receives", "Warns"}
+)
 #: a section title's underline.
 _UNDERLINE = re.compile(r"^-{3,}\s*$")
 #: an entry line: ``name : type``, ``a, b : type`` or a bare ``name``.
@@ -44,7 +45,7 @@ def escape(text: str) -> str:
     """Prose as literal Markdown text: docstring code spans kept as code, the rest escaped."""
     out, pos = [], 0
     for m in _CODE.finditer(text):
-        out.append(_SPECIAL.sub(r"\\\1", text[pos:m.start()]))
+        out.append(_SPECIAL.sub(r"\\\1", text[pos : m.start()]))
         out.append(code_span(m.group("a") or m.group("b")))
         pos = m.end()
     out.append(_SPECIAL.sub(r"\\\1", text[pos:]))
@@ -196,8 +197,7 @@ def to_markdown(doc: str) -> str:
 
     i = 0
     while i < len(lines):
-        is_title = (i + 1 < len(lines) and lines[i].strip() and _indent(lines[i]) == 0
-                    and _UNDERLINE.match(lines[i + 1]))
+        is_title = i + 1 < len(lines) and lines[i].strip() and _indent(lines[i]) == 0 and _UNDERLINE.match(lines[i + 1])
         if not is_title:
             prose.append(lines[i])
             i += 1
@@ -205,7 +205,7 @@ def to_markdown(doc: str) -> str:
         flush_prose()
         title = lines[i].strip()
         parts.append(f"**{escape(title)}**")
-        rest = lines[i + 2:]
+        rest = lines[i + 2 :]
         if title in ENTRY_SECTIONS:
             items, rest = _entries(rest)
             if items:

@@ -32,12 +32,11 @@ from __future__ import annotations
 import ast
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from grader.notebooks.markdown import code_span, escape, to_markdown
-from grader.notebooks.sources import (FunctionSource, ModuleSource, NotebookError, Settings,
-                                      collect_module)
+from grader.notebooks.sources import FunctionSource, ModuleSource, NotebookError, Settings, collect_module
 from grader.spec import Exercise
 
 #: nbgrader's cell-metadata schema these notebooks are written in.
@@ -57,11 +56,18 @@ def notebook_name(settings: Settings, module: str) -> str:
     return f"{modules.index(module) + 1:0{width}d}-{module}.ipynb"
 
 
-def nbgrader_metadata(grade_id: str, *, solution: bool = False, grade: bool = False,
-                      locked: bool = False, points: float | None = None) -> dict:
+def nbgrader_metadata(
+    grade_id: str, *, solution: bool = False, grade: bool = False, locked: bool = False, points: float | None = None
+) -> dict:
     """The ``nbgrader`` cell metadata (schema 3) of one cell."""
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
-            "schema_version": NBGRADER_SCHEMA_VERSION, "solution": solution, "task": False}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": NBGRADER_SCHEMA_VERSION,
+        "solution": solution,
+        "task": False,
+    }
     if grade:
         meta["points"] = points
     return meta
@@ -76,8 +82,9 @@ def solution_source(fn: FunctionSource) -> str:
     for marker in (BEGIN_SOLUTION, END_SOLUTION):
         if marker.lstrip("# ") in fn.signature + fn.answer:
             raise NotebookError(f"{fn.name}: its source already contains {marker!r}")
-    return "\n".join([fn.signature, pointer_docstring(fn), f"{fn.indent}{BEGIN_SOLUTION}",
-                      fn.answer, f"{fn.indent}{END_SOLUTION}"])
+    return "\n".join(
+        [fn.signature, pointer_docstring(fn), f"{fn.indent}{BEGIN_SOLUTION}", fn.answer, f"{fn.indent}{END_SOLUTION}"]
+    )
 
 
 def test_source(exercise: Exercise) -> str:
@@ -97,18 +104,20 @@ def doc_markdown(fn: FunctionSource, exercise: Exercise | None) -> str:
 
 
 def intro_markdown(module: ModuleSource, number: str, total_points: float) -> str:
-    return "\n\n".join([
-        f"# {number} {code_span(module.name)}",
-        to_markdown(module.doc),
-        "**How to work.** Run the setup cell first. For each function, replace "
-        "`raise NotImplementedError()` with your code, then run the test cell below it: "
-        "it checks your function and says what is wrong. Do not edit the locked cells. "
-        f"This notebook is worth {escape(points_text(total_points))}.",
-        "**Your grade** is computed when the notebook is collected: your code cells (not the "
-        "test cells) are graded like a module, in an isolated process. The test cells are a "
-        "self-check and record nothing. Keep scratch work (plots, other imports) out of the "
-        "notebook you submit: every code cell of it is part of your module.",
-    ])
+    return "\n\n".join(
+        [
+            f"# {number} {code_span(module.name)}",
+            to_markdown(module.doc),
+            "**How to work.** Run the setup cell first. For each function, replace "
+            "`raise NotImplementedError()` with your code, then run the test cell below it: "
+            "it checks your function and says what is wrong. Do not edit the locked cells. "
+            f"This notebook is worth {escape(points_text(total_points))}.",
+            "**Your grade** is computed when the notebook is collected: your code cells (not the "
+            "test cells) are graded like a module, in an isolated process. The test cells are a "
+            "self-check and record nothing. Keep scratch work (plots, other imports) out of the "
+            "notebook you submit: every code cell of it is part of your module.",
+        ]
+    )
 
 
 def render_notebook(module: ModuleSource, exercises: Mapping[str, Exercise], number: str = ""):
@@ -120,23 +129,38 @@ def render_notebook(module: ModuleSource, exercises: Mapping[str, Exercise], num
     total = sum(exercises[fn.name].points for fn in graded)
     cells = [
         new_markdown_cell(intro_markdown(module, number, total), id="intro"),
-        new_code_cell(module.setup, id="setup",
-                      metadata={"nbgrader": nbgrader_metadata("setup", locked=True)}),
+        new_code_cell(module.setup, id="setup", metadata={"nbgrader": nbgrader_metadata("setup", locked=True)}),
     ]
     for fn in module.functions:
         exercise = exercises.get(fn.name)
         cells.append(new_markdown_cell(doc_markdown(fn, exercise), id=f"{fn.name}-doc"))
-        cells.append(new_code_cell(
-            solution_source(fn), id=f"{fn.name}-solution",
-            metadata={"nbgrader": nbgrader_metadata(fn.name, solution=True)}))
+        cells.append(
+            new_code_cell(
+                solution_source(fn),
+                id=f"{fn.name}-solution",
+                metadata={"nbgrader": nbgrader_metadata(fn.name, solution=True)},
+            )
+        )
         if exercise is not None:
-            cells.append(new_code_cell(
-                test_source(exercise), id=f"{fn.name}-test",
-                metadata={"nbgrader": nbgrader_metadata(
-                    f"test_{fn.name}", grade=True, locked=True, points=exercise.points)}))
-    nb = new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC),
-                                             "language_info": dict(LANGUAGE_INFO),
-                                             "nnfund": {"module": module.name}})
+            cells.append(
+                new_code_cell(
+                    test_source(exercise),
+                    id=f"{fn.name}-test",
+                    metadata={
+                        "nbgrader": nbgrader_metadata(
+                            f"test_{fn.name}", grade=True, locked=True, points=exercise.points
+                        )
+                    },
+                )
+            )
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": dict(KERNELSPEC),
+            "language_info": dict(LANGUAGE_INFO),
+            "nnfund": {"module": module.name},
+        },
+    )
     nbformat.validate(nb)
     return nb
 
@@ -150,8 +174,10 @@ def lab_names(settings: Settings) -> dict[Path, str]:
     labs = sorted(settings.labs_dir().glob("*.ipynb")) if not settings.modules else []
     first = len(settings.catalogue_modules()) + 1
     width = max(2, len(str(first + len(labs))))
-    return {path: f"{first + i:0{width}d}-lab-{_LAB_NAME.match(path.stem).group('name')}.ipynb"
-            for i, path in enumerate(labs)}
+    return {
+        path: f"{first + i:0{width}d}-lab-{_LAB_NAME.match(path.stem).group('name')}.ipynb"
+        for i, path in enumerate(labs)
+    }
 
 
 def lab_helpers(labs: Mapping[Path, str]) -> list[Path]:

@@ -16,9 +16,9 @@ import ast
 import builtins
 import importlib.util
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from grader.spec import Exercise
 
@@ -107,8 +107,7 @@ class _ParsedFile:
                 self.definitions[name] = node
 
     def public_functions(self) -> list[ast.FunctionDef]:
-        return [node for node in self.tree.body
-                if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
+        return [node for node in self.tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
 
     def function(self, name: str) -> ast.FunctionDef | None:
         node = self.definitions.get(name)
@@ -116,7 +115,7 @@ class _ParsedFile:
 
     def segment(self, first: int, last: int) -> str:
         """Lines ``first..last`` (1-based, inclusive)."""
-        return "\n".join(self.lines[first - 1:last])
+        return "\n".join(self.lines[first - 1 : last])
 
     def statement(self, node: ast.stmt) -> str:
         """A top-level statement's source with its decorators and the comments right above it."""
@@ -132,8 +131,7 @@ def _first_line(node: ast.stmt) -> int:
 
 
 def _is_docstring(node: ast.stmt) -> bool:
-    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
-        and isinstance(node.value.value, str)
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def _docstring_node(fn: ast.FunctionDef) -> ast.Expr | None:
@@ -176,8 +174,11 @@ def _signature(fn: ast.FunctionDef) -> tuple:
     """What two defs must share to be the same exercise: parameter names, kinds, defaults."""
     a = fn.args
     return (
-        [p.arg for p in a.posonlyargs], [p.arg for p in a.args], a.vararg and a.vararg.arg,
-        [p.arg for p in a.kwonlyargs], a.kwarg and a.kwarg.arg,
+        [p.arg for p in a.posonlyargs],
+        [p.arg for p in a.args],
+        a.vararg and a.vararg.arg,
+        [p.arg for p in a.kwonlyargs],
+        a.kwarg and a.kwarg.arg,
         [ast.unparse(d) for d in a.defaults],
         [d and ast.unparse(d) for d in a.kw_defaults],
     )
@@ -208,12 +209,15 @@ class _AnswerBuilder:
                 if dep is None:
                     raise NotebookError(
                         f"{self.model.path}: {fn.name} uses {name!r}, which neither the model "
-                        f"module nor the notebook defines")
+                        f"module nor the notebook defines"
+                    )
                 if isinstance(dep, ast.ImportFrom) and (
-                        dep.level or (dep.module or "").split(".")[0] == self.model_package):
+                    dep.level or (dep.module or "").split(".")[0] == self.model_package
+                ):
                     raise NotebookError(
                         f"{self.model.path}: {fn.name} needs {name!r} from another solutions "
-                        f"module; a model answer must be self-contained")
+                        f"module; a model answer must be self-contained"
+                    )
                 if id(dep) not in needed and dep is not fn:
                     needed[id(dep)] = dep
                     pending.append(dep)
@@ -264,11 +268,9 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
     if missing:
         raise NotebookError(f"{path}: the catalogue grades {missing}, which the stub does not define")
 
-    setup_nodes = [n for n in stub.tree.body
-                   if n not in public and not (n is stub.tree.body[0] and _is_docstring(n))]
+    setup_nodes = [n for n in stub.tree.body if n not in public and not (n is stub.tree.body[0] and _is_docstring(n))]
     setup = "\n\n".join(stub.statement(n) for n in setup_nodes)
-    provided = set(dir(builtins)) | public_names | {
-        name for n in setup_nodes for name in _bound_names(n)}
+    provided = set(dir(builtins)) | public_names | {name for n in setup_nodes for name in _bound_names(n)}
     builder = _AnswerBuilder(model, provided, settings.solutions_package.split(".")[0])
 
     functions = []
@@ -279,7 +281,8 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
         if _signature(fn) != _signature(answer_fn):
             raise NotebookError(
                 f"{fn.name}: the stub's parameters {_signature(fn)} differ from the model "
-                f"answer's {_signature(answer_fn)}")
+                f"answer's {_signature(answer_fn)}"
+            )
         doc = _docstring_node(fn)
         if doc is None:
             raise NotebookError(f"{path}: {fn.name} has no teaching docstring")
@@ -287,9 +290,14 @@ def collect_module(settings: Settings, module: str) -> ModuleSource:
             raise NotebookError(f"{path}: write {fn.name}'s docstring below its def line")
         signature = stub.segment(_first_line(fn), doc.lineno - 1)
         indent = " " * doc.col_offset
-        functions.append(FunctionSource(
-            name=fn.name, doc=ast.get_docstring(fn), signature=textwrap.dedent(signature),
-            answer=builder.body(answer_fn, indent), indent=indent))
+        functions.append(
+            FunctionSource(
+                name=fn.name,
+                doc=ast.get_docstring(fn),
+                signature=textwrap.dedent(signature),
+                answer=builder.body(answer_fn, indent),
+                indent=indent,
+            )
+        )
 
-    return ModuleSource(name=module, doc=ast.get_docstring(stub.tree) or "",
-                        setup=setup, functions=tuple(functions))
+    return ModuleSource(name=module, doc=ast.get_docstring(stub.tree) or "", setup=setup, functions=tuple(functions))

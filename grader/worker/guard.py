@@ -12,34 +12,94 @@ The rules here are the one source of truth: the static check
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import types
+from collections.abc import Callable
 
 #: What student modules may import (top-level names); siblings are added per run.
-ALLOWED_IMPORTS = frozenset({
-    "numpy", "math", "cmath", "numbers", "fractions", "decimal", "statistics", "random",
-    "functools", "itertools", "operator", "collections", "typing", "dataclasses",
-    "__future__", "warnings",
-})
+ALLOWED_IMPORTS = frozenset(
+    {
+        "numpy",
+        "math",
+        "cmath",
+        "numbers",
+        "fractions",
+        "decimal",
+        "statistics",
+        "random",
+        "functools",
+        "itertools",
+        "operator",
+        "collections",
+        "typing",
+        "dataclasses",
+        "__future__",
+        "warnings",
+    }
+)
 #: Never importable from a worker, whoever asks: the grader, the references and
 #: the frameworks that would do the work. (Process, socket and C-call modules may
 #: be loaded by NumPy's own code, e.g. numpy.testing; their *use* is blocked.)
-DENIED_IMPORTS = frozenset({
-    "solutions", "grader", "csrc", "torch", "tensorflow", "jax", "jaxlib", "scipy",
-    "cffi", "numba", "sklearn", "keras", "cupy", "nngrade_worker",
-})
+DENIED_IMPORTS = frozenset(
+    {
+        "solutions",
+        "grader",
+        "csrc",
+        "torch",
+        "tensorflow",
+        "jax",
+        "jaxlib",
+        "scipy",
+        "cffi",
+        "numba",
+        "sklearn",
+        "keras",
+        "cupy",
+        "nngrade_worker",
+    }
+)
 #: The sentence every forbidden verdict ends with.
-FORBIDDEN_RULE = ("A submission may use NumPy and the math-like standard modules only, "
-                  "and may not reach the grader's files, processes or the network.")
+FORBIDDEN_RULE = (
+    "A submission may use NumPy and the math-like standard modules only, "
+    "and may not reach the grader's files, processes or the network."
+)
 #: Audit events that are always blocked once student code may run (prefix match).
-DENIED_EVENTS = ("subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-                 "os.forkpty", "pty.", "socket.", "ctypes.", "os.kill", "os.killpg", "signal.")
+DENIED_EVENTS = (
+    "subprocess.",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.",
+    "socket.",
+    "ctypes.",
+    "os.kill",
+    "os.killpg",
+    "signal.",
+)
 #: Audit events whose path arguments may not point into the protected dirs
 #: (listing directories stays allowed: the import system does it all the time).
-PATH_EVENTS = frozenset({"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
-                         "os.truncate", "os.link", "os.symlink", "os.utime",
-                         "shutil.rmtree", "shutil.copyfile", "shutil.move"})
+PATH_EVENTS = frozenset(
+    {
+        "os.remove",
+        "os.rename",
+        "os.rmdir",
+        "os.mkdir",
+        "os.chmod",
+        "os.chown",
+        "os.truncate",
+        "os.link",
+        "os.symlink",
+        "os.utime",
+        "shutil.rmtree",
+        "shutil.copyfile",
+        "shutil.move",
+    }
+)
 BLOCKED_EVENT = "nngrade.blocked"
 
 
@@ -68,70 +128,18 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
     """
     import builtins
 
-    student_prefix = os.path.realpath(student_dir) + os.sep
-    protected = tuple(os.path.realpath(d) + os.sep for d in protected_dirs)
-    allowed = ALLOWED_IMPORTS | frozenset(siblings)
-    importlib_dir = os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep
+    rules = _Rules.of(student_dir, protected_dirs, siblings, report_fd)
     busy = [False]
-    getframe, realpath, fsdecode, audit = sys._getframe, os.path.realpath, os.fsdecode, sys.audit
-    write, exit_now = os.write, os._exit
-    denied_imports, denied_events, path_events = DENIED_IMPORTS, DENIED_EVENTS, PATH_EVENTS
-    plain_str, str_type = str.__str__, str
-
-    def text(value) -> str:
-        """An event argument as a plain string, without calling anything of the student's."""
-        return plain_str(value) if isinstance(value, str_type) else "?"
-
-    def is_student(filename) -> bool:
-        return type(filename) is str_type and realpath(filename).startswith(student_prefix)
-
-    def stop(what: str):
-        doc = ('{"load": {"outcome": "ok"}, "cases": [], "params": null, "gradcheck": null, '
-               '"violations": ["' + _plain_text(what) + '"]}').encode()
-        while doc:
-            try:
-                doc = doc[write(report_fd, doc):]
-            except OSError:
-                break
-        exit_now(0)
-
-    def importer_is_student() -> bool:
-        frame: types.FrameType | None = getframe(2)
-        while frame is not None:
-            fn = frame.f_code.co_filename
-            if fn.startswith("<frozen") or fn.startswith(importlib_dir):
-                frame = frame.f_back
-                continue
-            return is_student(fn)
-        return False
-
-    def is_protected(path) -> bool:
-        if type(path) not in (str_type, bytes) or not protected:
-            return False
-        full = realpath(fsdecode(path))
-        return not full.startswith(student_prefix) and (full.startswith(protected) or full + os.sep in protected)
+    audit, getframe, text = sys.audit, sys._getframe, rules.text
 
     def hook(event, args):
         if busy[0]:
             return
         busy[0] = True
         try:
-            event = text(event)
-            if event == BLOCKED_EVENT:
-                stop(text(args[0]))
-            elif event == "import":
-                name = text(args[0])
-                top = name.partition(".")[0]
-                if top in denied_imports or (top not in allowed and importer_is_student()):
-                    stop(f"importing {name}")
-            elif event == "open":
-                if is_protected(args[0]):
-                    stop(f"opening {os.path.basename(realpath(fsdecode(args[0])))} (grader files)")
-            elif event in path_events:
-                if any(is_protected(a) for a in args):
-                    stop(f"{event}() on grader files")
-            elif event.startswith(denied_events):
-                stop(f"{event}()")
+            violation = rules.verdict(text(event), args)
+            if violation is not None:
+                rules.stop(violation)
         finally:
             busy[0] = False
 
@@ -141,7 +149,7 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
         # The importing module's globals say who asks; called by hand without
         # them (``__builtins__["__import__"]("os")``), the calling frame does.
         caller = globals.get("__file__") if isinstance(globals, dict) else getframe(1).f_code.co_filename
-        if level == 0 and is_student(caller) and text(name).partition(".")[0] not in allowed:
+        if level == 0 and rules.is_student(caller) and text(name).partition(".")[0] not in rules.allowed:
             audit(BLOCKED_EVENT, f"importing {text(name)}")
             raise ImportError(f"nngrade: importing {name} is not allowed in a submission")
         return real_import(name, globals, locals, fromlist, level)
@@ -150,3 +158,90 @@ def install_guard(student_dir: str, protected_dirs, siblings, report_fd: int) ->
     builtins.__import__ = guarded_import
 
 
+@dataclasses.dataclass(frozen=True)
+class _Rules:
+    """What the guard checks, copied when it is installed (changing this module later changes
+    nothing), with the functions it uses bound then too."""
+
+    student_prefix: str
+    protected: tuple[str, ...]
+    allowed: frozenset
+    report_fd: int
+    importlib_dir: str
+    denied_imports: frozenset = DENIED_IMPORTS
+    denied_events: tuple[str, ...] = DENIED_EVENTS
+    path_events: frozenset = PATH_EVENTS
+    realpath: Callable = os.path.realpath
+    fsdecode: Callable = os.fsdecode
+    getframe: Callable = sys._getframe
+    write: Callable = os.write
+    exit_now: Callable = os._exit
+    plain_str: Callable = str.__str__
+
+    @classmethod
+    def of(cls, student_dir: str, protected_dirs, siblings, report_fd: int) -> _Rules:
+        return cls(
+            os.path.realpath(student_dir) + os.sep,
+            tuple(os.path.realpath(d) + os.sep for d in protected_dirs),
+            ALLOWED_IMPORTS | frozenset(siblings),
+            report_fd,
+            os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep,
+        )
+
+    def text(self, value) -> str:
+        """An event argument as a plain string, without calling anything of the student's."""
+        return self.plain_str(value) if isinstance(value, str) else "?"
+
+    def is_student(self, filename) -> bool:
+        return type(filename) is str and self.realpath(filename).startswith(self.student_prefix)
+
+    def importer_is_student(self) -> bool:
+        frame: types.FrameType | None = self.getframe(3)
+        while frame is not None:
+            fn = frame.f_code.co_filename
+            if not (fn.startswith("<frozen") or fn.startswith(self.importlib_dir)):
+                return self.is_student(fn)
+            frame = frame.f_back
+        return False
+
+    def is_protected(self, path) -> bool:
+        if type(path) not in (str, bytes) or not self.protected:
+            return False
+        full = self.realpath(self.fsdecode(path))
+        return not full.startswith(self.student_prefix) and (
+            full.startswith(self.protected) or full + os.sep in self.protected
+        )
+
+    def verdict(self, event: str, args) -> str | None:
+        """The violation an audit event is, or None."""
+        if event == BLOCKED_EVENT:
+            return self.text(args[0])
+        if event == "import":
+            name = self.text(args[0])
+            top = name.partition(".")[0]
+            if top in self.denied_imports or (top not in self.allowed and self.importer_is_student()):
+                return f"importing {name}"
+            return None
+        if event == "open":
+            path = args[0]
+            return (
+                f"opening {os.path.basename(self.realpath(self.fsdecode(path)))} (grader files)"
+                if self.is_protected(path)
+                else None
+            )
+        if event in self.path_events:
+            return f"{event}() on grader files" if any(self.is_protected(a) for a in args) else None
+        return f"{event}()" if event.startswith(self.denied_events) else None
+
+    def stop(self, what: str):
+        """Report the violation on the result pipe and end the process at once."""
+        doc = (
+            '{"load": {"outcome": "ok"}, "cases": [], "params": null, "gradcheck": null, '
+            '"violations": ["' + _plain_text(what) + '"]}'
+        ).encode()
+        while doc:
+            try:
+                doc = doc[self.write(self.report_fd, doc) :]
+            except OSError:
+                break
+        self.exit_now(0)

@@ -88,8 +88,12 @@ def _encode_array(obj, depth: int):
     if arr.nbytes > MAX_ARRAY_BYTES:
         return _unsupported(type_name(obj), "too large")
     arr = np.array(arr, order="C", copy=True)  # (ascontiguousarray would make 0-d 1-d)
-    doc = {"t": "nd" if isinstance(obj, np.ndarray) else "np", "dtype": arr.dtype.str,
-           "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+    doc = {
+        "t": "nd" if isinstance(obj, np.ndarray) else "np",
+        "dtype": arr.dtype.str,
+        "shape": list(arr.shape),
+        "data": base64.b64encode(arr.tobytes()).decode("ascii"),
+    }
     if type(obj) is not np.ndarray and isinstance(obj, np.ndarray):
         doc["subclass"] = type_name(obj)
     return doc
@@ -203,8 +207,11 @@ def _array(doc: dict, budget: list[int]):
         raise DecodeError(f"malformed array ({str(exc)[:60]})") from None
     if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise DecodeError(f"non-numeric dtype {dtype.str}")
-    if type(shape_doc) is not list or len(shape_doc) > MAX_NDIM or not all(
-            type(n) is int and 0 <= n < MAX_AXIS for n in shape_doc):
+    if (
+        type(shape_doc) is not list
+        or len(shape_doc) > MAX_NDIM
+        or not all(type(n) is int and 0 <= n < MAX_AXIS for n in shape_doc)
+    ):
         raise DecodeError("malformed shape")
     if type(data) is not str:
         raise DecodeError("malformed array data")
@@ -275,8 +282,12 @@ def _decode_unsupported(doc: dict, depth: int, budget: list[int]):
 _DECODERS = {
     "nd": lambda doc, depth, budget: _array(doc, budget),
     "np": lambda doc, depth, budget: _array(doc, budget),
-    "float": _decode_float, "complex": _decode_complex, "str": _decode_str,
-    "tuple": _decode_sequence, "list": _decode_sequence, "dict": _decode_dict,
+    "float": _decode_float,
+    "complex": _decode_complex,
+    "str": _decode_str,
+    "tuple": _decode_sequence,
+    "list": _decode_sequence,
+    "dict": _decode_dict,
     "unsupported": _decode_unsupported,
 }
 

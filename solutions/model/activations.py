@@ -3,6 +3,7 @@
 Self-contained: imports only NumPy, so it works when copied alone into a
 student's folder.
 """
+
 import numpy as np
 
 

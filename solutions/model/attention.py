@@ -5,6 +5,7 @@ submission. The private helpers (masked softmax and its backward, shape and
 mask checks, head splitting) are shared with the kernel-backed reference
 :mod:`solutions.attention`.
 """
+
 import math
 
 import numpy as np
@@ -56,9 +57,7 @@ def _softmax_backward(A, dA):
 def _check_attention_inputs(Q, K, V, mask):
     """Validate the shapes; return the mask broadcast to (..., Lq, Lk) (or None)."""
     if not Q.shape[:-2] == K.shape[:-2] == V.shape[:-2]:
-        raise ValueError(
-            f"Q, K and V need the same leading dimensions, got {Q.shape}, {K.shape}, {V.shape}"
-        )
+        raise ValueError(f"Q, K and V need the same leading dimensions, got {Q.shape}, {K.shape}, {V.shape}")
     if Q.shape[-1] != K.shape[-1] or K.shape[-2] != V.shape[-2]:
         raise ValueError(f"incompatible Q {Q.shape}, K {K.shape}, V {V.shape}")
     if mask is None:
@@ -122,9 +121,7 @@ def multi_head_attention_backward(dout, cache):
     x, Wq, Wk, Wv, Wo, num_heads, concat, attn_cache = cache
     E = x.shape[-1]
     dWo = concat.reshape(-1, E).T @ dout.reshape(-1, E)
-    dq, dk, dv = scaled_dot_product_attention_backward(
-        _split_heads(dout @ Wo.T, num_heads), attn_cache
-    )
+    dq, dk, dv = scaled_dot_product_attention_backward(_split_heads(dout @ Wo.T, num_heads), attn_cache)
     dQ, dK, dV = _merge_heads(dq), _merge_heads(dk), _merge_heads(dv)
     x2 = x.reshape(-1, E)
     dWq, dWk, dWv = (x2.T @ d.reshape(-1, E) for d in (dQ, dK, dV))
@@ -169,16 +166,14 @@ def _layer_norm_backward(dout, cache):
     xhat, gamma, inv_std = cache
     lead = tuple(range(dout.ndim - 1))
     dxhat = dout * gamma
-    dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)
-                    - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+    dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
     return dx, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
 
 
 def transformer_block_forward(x, params, num_heads, mask=None):
     """Model answer for exercises/attention.py::transformer_block_forward."""
     p = params
-    attn, attn_cache = multi_head_attention_forward(x, p["Wq"], p["Wk"], p["Wv"], p["Wo"],
-                                                    num_heads, mask)
+    attn, attn_cache = multi_head_attention_forward(x, p["Wq"], p["Wk"], p["Wv"], p["Wo"], num_heads, mask)
     h, ln1_cache = _layer_norm(x + attn, p["gamma1"], p["beta1"])  # post-norm: add, then normalise
     f, ffn_cache = feed_forward_forward(h, p["W1"], p["b1"], p["W2"], p["b2"])
     out, ln2_cache = _layer_norm(h + f, p["gamma2"], p["beta2"])
@@ -193,6 +188,18 @@ def transformer_block_backward(dout, cache):
     dh = ds2 + dh_ffn  # h feeds the FFN and the residual
     ds1, dgamma1, dbeta1 = _layer_norm_backward(dh, ln1_cache)
     dx_attn, dWq, dWk, dWv, dWo = multi_head_attention_backward(ds1, attn_cache)
-    grads = {"Wq": dWq, "Wk": dWk, "Wv": dWv, "Wo": dWo, "W1": dW1, "b1": db1, "W2": dW2,
-             "b2": db2, "gamma1": dgamma1, "beta1": dbeta1, "gamma2": dgamma2, "beta2": dbeta2}
+    grads = {
+        "Wq": dWq,
+        "Wk": dWk,
+        "Wv": dWv,
+        "Wo": dWo,
+        "W1": dW1,
+        "b1": db1,
+        "W2": dW2,
+        "b2": db2,
+        "gamma1": dgamma1,
+        "beta1": dbeta1,
+        "gamma2": dgamma2,
+        "beta2": dbeta2,
+    }
     return ds1 + dx_attn, grads

@@ -8,6 +8,7 @@ the input positions that offset reads form a strided slice of the padded input,
 so the whole layer is a short loop over the KH * KW offsets, each one a single
 vectorised product over the batch and the channels.
 """
+
 import numpy as np
 
 
@@ -36,7 +37,7 @@ def _out_size(size, k, p, s):
 
 def _offset_view(xp, i, j, oh, ow, sh, sw):
     """The (..., oh, ow) slice of the padded input xp that kernel offset (i, j) reads."""
-    return xp[..., i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+    return xp[..., i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
 
 
 def _pad(x, ph, pw):
@@ -91,7 +92,7 @@ def conv2d_backward(dout, cache):
             dw[:, :, i, j] = np.einsum("nfhw,nchw->fc", dout, _offset_view(xp, i, j, oh, ow, sh, sw))
             # each input position collects the gradient of every output it was read by
             _offset_view(dxp, i, j, oh, ow, sh, sw)[...] += np.einsum("nfhw,fc->nchw", dout, w[:, :, i, j])
-    dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    dx = dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
     db = dout.sum(axis=(0, 2, 3))
     return dx, dw, db
 

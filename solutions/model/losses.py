@@ -3,6 +3,7 @@
 Self-contained: imports only NumPy, so it works when copied alone into a
 student's folder.
 """
+
 import numpy as np
 
 #: log(p) is clamped at this value in the binary cross-entropy (as torch does),

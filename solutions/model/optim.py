@@ -3,6 +3,7 @@
 Self-contained: imports only NumPy, so it works when copied alone into a
 student's folder. Each step returns new arrays and leaves its inputs alone.
 """
+
 import numpy as np
 
 __all__ = ["sgd_momentum_step", "rmsprop_step", "adam_step"]

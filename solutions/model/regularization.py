@@ -4,6 +4,7 @@ Self-contained: imports only NumPy, so it works when copied alone into a
 student's folder. Batch norm and layer norm are one idea applied along
 different axes: both are written with :func:`_normalize` and its backward.
 """
+
 import numpy as np
 
 __all__ = [
@@ -59,8 +60,7 @@ def _normalize_backward(dout, cache):
     dgamma = (dout * xhat).sum(axis=param_axes)
     dxhat = dout * gamma
     # the mean and the variance depend on every x of the group: two projections to remove
-    dx = inv_std * (dxhat - dxhat.mean(axis=axis, keepdims=True)
-                    - xhat * (dxhat * xhat).mean(axis=axis, keepdims=True))
+    dx = inv_std * (dxhat - dxhat.mean(axis=axis, keepdims=True) - xhat * (dxhat * xhat).mean(axis=axis, keepdims=True))
     return dx, dgamma, dbeta
 
 

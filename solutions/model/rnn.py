@@ -4,6 +4,7 @@ Self-contained: NumPy only, so a copy of this file is a valid submission.
 The private helpers (stable sigmoid, the LSTM's elementwise gate algebra) are
 shared with the kernel-backed reference :mod:`solutions.rnn`.
 """
+
 import numpy as np
 
 __all__ = [
@@ -36,9 +37,7 @@ def _activation(name):
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(
-            f"activation must be one of {sorted(_ACTIVATIONS)}, not {name!r}"
-        ) from None
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, not {name!r}") from None
 
 
 def rnn_cell_forward(x, h_prev, Wx, Wh, b, activation="tanh"):
@@ -115,9 +114,7 @@ def lstm_backward(dhs, cache):
     dc_next = np.zeros_like(dhs[:, 0])
     dxs, dWx, dWh, db = [], 0.0, 0.0, 0.0
     for t in reversed(range(dhs.shape[1])):
-        dx, dh_next, dc_next, dWx_t, dWh_t, db_t = lstm_cell_backward(
-            dhs[:, t] + dh_next, dc_next, cache[t]
-        )
+        dx, dh_next, dc_next, dWx_t, dWh_t, db_t = lstm_cell_backward(dhs[:, t] + dh_next, dc_next, cache[t])
         dxs.append(dx)
         dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
     return np.stack(dxs[::-1], axis=1), dh_next, dWx, dWh, db

@@ -9,6 +9,7 @@ KH * KW kernel offsets instead of the input elements gives the same sums with
 one vectorised product per offset: offset (i, j) adds x * w[..., i, j] to a
 strided slice of the (uncropped) output.
 """
+
 import numpy as np
 
 
@@ -29,7 +30,7 @@ def _as_float(*arrays):
 
 def _offset_view(full, i, j, h, w, sh, sw):
     """The (..., h, w) slice of the uncropped output that kernel offset (i, j) writes to."""
-    return full[..., i:i + sh * (h - 1) + 1:sh, j:j + sw * (w - 1) + 1:sw]
+    return full[..., i : i + sh * (h - 1) + 1 : sh, j : j + sw * (w - 1) + 1 : sw]
 
 
 def trans_conv2d(x, k):
@@ -39,7 +40,7 @@ def trans_conv2d(x, k):
     out = np.zeros((h + kh - 1, w + kw - 1), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[i:i + h, j:j + w] += k[i, j] * x
+            out[i : i + h, j : j + w] += k[i, j] * x
     return out
 
 
@@ -59,7 +60,7 @@ def conv_transpose2d_forward(x, w, b, stride=1, padding=0):
         for j in range(kw):
             _offset_view(full, i, j, h, wd, sh, sw)[...] += np.einsum("nchw,cd->ndhw", x, w[:, :, i, j])
     # padding removes rows and columns from each side of the full output
-    out = full[:, :, ph:ph + oh, pw:pw + ow] + b[None, :, None, None]
+    out = full[:, :, ph : ph + oh, pw : pw + ow] + b[None, :, None, None]
     return out, (x, w, b, (sh, sw), (ph, pw))
 
 

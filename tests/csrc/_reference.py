@@ -16,7 +16,7 @@ def matmul(a, b):
 
 def _window(arr, kh, kw, oh, ow, sh, sw):
     """arr[..., kh + sh*i, kw + sw*j] for i < oh, j < ow (a strided view)."""
-    return arr[..., kh:kh + sh * (oh - 1) + 1:sh, kw:kw + sw * (ow - 1) + 1:sw]
+    return arr[..., kh : kh + sh * (oh - 1) + 1 : sh, kw : kw + sw * (ow - 1) + 1 : sw]
 
 
 def conv2d(x, w, b, stride, padding):
@@ -47,11 +47,9 @@ def conv2d_backward(dout, x, w, stride, padding):
     dw = np.zeros_like(w)
     for kh in range(w.shape[2]):
         for kw in range(w.shape[3]):
-            _window(dxp, kh, kw, oh, ow, sh, sw)[...] += np.einsum(
-                "nfhw,fc->nchw", dout, w[:, :, kh, kw])
-            dw[:, :, kh, kw] = np.einsum("nfhw,nchw->fc", dout,
-                                         _window(xp, kh, kw, oh, ow, sh, sw))
-    dx = dxp[:, :, ph:ph + h, pw:pw + wd]
+            _window(dxp, kh, kw, oh, ow, sh, sw)[...] += np.einsum("nfhw,fc->nchw", dout, w[:, :, kh, kw])
+            dw[:, :, kh, kw] = np.einsum("nfhw,nchw->fc", dout, _window(xp, kh, kw, oh, ow, sh, sw))
+    dx = dxp[:, :, ph : ph + h, pw : pw + wd]
     return dx, dw, dout.sum(axis=(0, 2, 3))
 
 
@@ -65,9 +63,8 @@ def conv_transpose2d(x, w, b, stride, padding):
     full = np.zeros((n, d, (h - 1) * sh + kh_, (wd - 1) * sw + kw_))
     for kh in range(kh_):
         for kw in range(kw_):
-            _window(full, kh, kw, h, wd, sh, sw)[...] += np.einsum(
-                "nchw,cd->ndhw", x, w[:, :, kh, kw])
-    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+            _window(full, kh, kw, h, wd, sh, sw)[...] += np.einsum("nchw,cd->ndhw", x, w[:, :, kh, kw])
+    out = full[:, :, ph : full.shape[2] - ph, pw : full.shape[3] - pw]
     if b is not None:
         out = out + np.float64(b)[None, :, None, None]
     return out

@@ -34,8 +34,7 @@ def assert_close(actual, expected, dtype, k):
     k products; shapes and dtype must match exactly."""
     assert actual.shape == expected.shape
     assert actual.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype],
-                               atol=ATOL[dtype] * np.sqrt(max(k, 1)))
+    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=ATOL[dtype] * np.sqrt(max(k, 1)))
 
 
 def assert_fresh_c_array(out, *inputs):

@@ -37,8 +37,9 @@ def test_every_pyx_source_has_a_built_module():
 @pytest.mark.skipif(shutil.which("nm") is None, reason="nm is not installed")
 @pytest.mark.parametrize("name", sorted(MODULES.values()))
 def test_built_kernels_reference_no_blas_symbol(name):
-    undefined = subprocess.run(["nm", "-D", "--undefined-only", str(_module_file(name))],
-                               capture_output=True, text=True, check=True).stdout.lower()
+    undefined = subprocess.run(
+        ["nm", "-D", "--undefined-only", str(_module_file(name))], capture_output=True, text=True, check=True
+    ).stdout.lower()
     assert undefined.strip(), "nm listed no undefined symbols at all"
     for marker in BLAS_MARKERS:
         assert marker not in undefined, f"{name} references a {marker!r} symbol"
@@ -49,8 +50,9 @@ def _disassembly(module):
         pytest.fail("objdump is needed to check the instructions of the builds (binutils)")
     if os.uname().machine not in ("x86_64", "AMD64"):
         pytest.skip("hardware: the instruction sets checked here are x86-64 ones")
-    return subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(_module_file(module))],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", str(_module_file(module))], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_generic_module_contains_no_avx_instructions():
@@ -74,10 +76,9 @@ def test_avx512_micro_kernel_is_fma_on_zmm_registers():
 def test_each_module_reports_the_instruction_set_it_was_compiled_for(name):
     """setup.py compiles each module with its flags (the compiler here accepts all of them)."""
     module = importlib.import_module(f"csrc.{MODULES[name]}")
-    assert module.COMPILED_ISA == name
+    assert name == module.COMPILED_ISA
     blocking = module.BLOCKING
-    assert set(blocking) == {"MR_float32", "MR_float64", "NR_float32", "NR_float64", "KC", "MC",
-                             "NC"}
+    assert set(blocking) == {"MR_float32", "MR_float64", "NR_float32", "NR_float64", "KC", "MC", "NC"}
     for dt in ("float32", "float64"):
         assert blocking["MC"] % blocking[f"MR_{dt}"] == 0
         assert blocking["NC"] % blocking[f"NR_{dt}"] == 0
@@ -93,15 +94,13 @@ def test_the_active_build_is_the_most_capable_one_the_cpu_runs():
     if os.environ.get(csrc.BUILD_ENV, "auto") not in ("", "auto"):
         pytest.skip(f"{csrc.BUILD_ENV} is set for this test run")
     cpu = csrc._cpu_features
-    expected = next(name for name, (_, needs) in csrc._BUILDS.items()
-                    if all(cpu[f] for f in needs))
+    expected = next(name for name, (_, needs) in csrc._BUILDS.items() if all(cpu[f] for f in needs))
     assert csrc.active_build() == expected
     assert csrc.active_build_reason().startswith("auto")
     assert csrc.builds()[expected][0] is True
 
 
-NO_AVX512 = dict(avx2=True, fma=True, avx512f=True, avx512dq=True, avx512bw=False,
-                 avx512vl=True)
+NO_AVX512 = dict(avx2=True, fma=True, avx512f=True, avx512dq=True, avx512bw=False, avx512vl=True)
 OLD_CPU = dict.fromkeys(NO_AVX512, False)
 
 
@@ -124,20 +123,21 @@ def test_forcing_a_build_the_cpu_lacks_is_a_clear_error():
 
 
 def test_forcing_a_name_that_is_no_build_lists_the_valid_ones():
-    with pytest.raises(csrc.BuildUnavailable, match=r"'sse9' names no build.*avx512, avx2, "
-                                                   r"generic or auto"):
+    with pytest.raises(
+        csrc.BuildUnavailable,
+        match=r"'sse9' names no build.*avx512, avx2, "
+        r"generic or auto",
+    ):
         csrc._choose_build("sse9", NO_AVX512)
 
 
 def _python(code_or_module, env_value, *, module=False):
-    env = dict(os.environ,
-               PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
     env.pop(csrc.BUILD_ENV, None)
     if env_value is not None:
         env[csrc.BUILD_ENV] = env_value
     args = ["-m", code_or_module] if module else ["-c", code_or_module]
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True,
-                          cwd=REPO_ROOT)
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, cwd=REPO_ROOT)
 
 
 @pytest.mark.parametrize("name", BUILDS)
@@ -145,13 +145,15 @@ def test_each_build_the_cpu_runs_can_be_forced_and_gives_the_product(name):
     missing = [f for f in csrc._BUILDS[name][1] if not csrc._cpu_features[f]]
     if missing:
         pytest.skip(f"hardware: the CPU lacks {', '.join(missing)}")
-    code = ("import numpy as np, csrc; a = np.arange(12.).reshape(3, 4); "
-            "print(csrc.active_build(), csrc.matmul(a, a.T).tolist())")
+    code = (
+        "import numpy as np, csrc; a = np.arange(12.).reshape(3, 4); "
+        "print(csrc.active_build(), csrc.matmul(a, a.T).tolist())"
+    )
     proc = _python(code, name.upper())
     assert proc.returncode == 0, proc.stderr
     got_name, product = proc.stdout.split(" ", 1)
     assert got_name == name
-    a = np.arange(12.).reshape(3, 4)
+    a = np.arange(12.0).reshape(3, 4)
     assert product.strip() == str((a @ a.T).tolist())
 
 
@@ -177,7 +179,8 @@ def test_an_impossible_forced_build_fails_the_import_with_its_reason_not_a_crash
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
         "csrc.BuildUnavailable: NNFUND_KERNELS='avx1024' names no build of the csrc kernels; "
-        "use one of avx512, avx2, generic or auto (or unset it)")
+        "use one of avx512, avx2, generic or auto (or unset it)"
+    )
 
 
 def test_openmp_flag_is_a_bool_and_threads_follow_it(threads):
@@ -188,8 +191,7 @@ def test_openmp_flag_is_a_bool_and_threads_follow_it(threads):
     assert csrc.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("bad,exc", [(0, ValueError), (-3, ValueError), (1.5, TypeError),
-                                     ("2", TypeError)])
+@pytest.mark.parametrize("bad,exc", [(0, ValueError), (-3, ValueError), (1.5, TypeError), ("2", TypeError)])
 def test_set_num_threads_rejects_non_positive_or_non_int(bad, exc, threads):
     with pytest.raises(exc, match="set_num_threads"):
         threads(bad)

@@ -3,6 +3,7 @@
 The grader computes references from a thread pool, so no kernel may keep a
 shared workspace: each call owns its buffers.
 """
+
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np

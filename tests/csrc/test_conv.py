@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
 
 import csrc
 
 from . import _reference as ref
 from .conftest import assert_close, assert_fresh_c_array
-import torch
 
 pytestmark = pytest.mark.usefixtures("build")  # every build of the kernels this CPU runs
 
@@ -74,15 +74,16 @@ def test_conv2d_backward_matches_naive_reference(name, dtype, rng):
 def test_conv2d_forward_without_bias_equals_zero_bias(dtype, rng):
     x, w, b, stride, padding = _case("non_square_input_and_kernel", dtype, rng)
     np.testing.assert_array_equal(
-        csrc.conv2d_forward(x, w, None, stride, padding),
-        csrc.conv2d_forward(x, w, np.zeros_like(b), stride, padding))
+        csrc.conv2d_forward(x, w, None, stride, padding), csrc.conv2d_forward(x, w, np.zeros_like(b), stride, padding)
+    )
 
 
 def test_conv2d_int_stride_and_padding_mean_both_axes(dtype, rng):
     x = rng.standard_normal((2, 3, 9, 8)).astype(dtype)
     w = rng.standard_normal((4, 3, 3, 2)).astype(dtype)
-    np.testing.assert_array_equal(csrc.conv2d_forward(x, w, stride=2, padding=1),
-                                  csrc.conv2d_forward(x, w, stride=(2, 2), padding=(1, 1)))
+    np.testing.assert_array_equal(
+        csrc.conv2d_forward(x, w, stride=2, padding=1), csrc.conv2d_forward(x, w, stride=(2, 2), padding=(1, 1))
+    )
 
 
 def test_conv2d_forward_and_backward_accept_non_contiguous_inputs(dtype, rng):
@@ -92,8 +93,7 @@ def test_conv2d_forward_and_backward_accept_non_contiguous_inputs(dtype, rng):
     out = csrc.conv2d_forward(x, w, b, stride=1, padding=1)
     assert_close(out, ref.conv2d(x, w, b, (1, 1), (1, 1)), dtype, 54)
     dout = np.asfortranarray(rng.standard_normal(out.shape).astype(dtype))
-    for got, want in zip(csrc.conv2d_backward(dout, x, w, 1, 1),
-                         ref.conv2d_backward(dout, x, w, (1, 1), (1, 1))):
+    for got, want in zip(csrc.conv2d_backward(dout, x, w, 1, 1), ref.conv2d_backward(dout, x, w, (1, 1), (1, 1))):
         assert_close(got, want, dtype, 3 * 8 * 5)
 
 
@@ -114,8 +114,7 @@ def test_conv2d_results_do_not_depend_on_thread_count(dtype, rng, threads, split
     results = {}
     for n in (1, 2):
         threads(n)
-        results[n] = (csrc.conv2d_forward(x, w, padding=1),
-                      *csrc.conv2d_backward(dout, x, w, padding=1))
+        results[n] = (csrc.conv2d_forward(x, w, padding=1), *csrc.conv2d_backward(dout, x, w, padding=1))
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)
 
@@ -165,19 +164,24 @@ def test_conv2d_matches_torch_and_its_autograd_on_random_shapes(seed, dtype):
 # bad inputs
 # --------------------------------------------------------------------------------------------
 
+
 def _ok(dtype=np.float64):
     return np.ones((2, 3, 5, 5), dtype), np.ones((4, 3, 3, 3), dtype)
 
 
 def test_conv2d_rejects_channel_mismatch_naming_both_counts():
     x, _ = _ok()
-    with pytest.raises(ValueError, match=r"conv2d_forward: x has 3 channels but w expects 4 "
-                                         r"\(w.shape\[1\]\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv2d_forward: x has 3 channels but w expects 4 "
+        r"\(w.shape\[1\]\)",
+    ):
         csrc.conv2d_forward(x, np.ones((2, 4, 3, 3)))
 
 
-@pytest.mark.parametrize("x_shape,w_shape,which", [((3, 5, 5), (4, 3, 3, 3), "x must be 4-D"),
-                                                    ((2, 3, 5, 5), (4, 3, 3), "w must be 4-D")])
+@pytest.mark.parametrize(
+    "x_shape,w_shape,which", [((3, 5, 5), (4, 3, 3, 3), "x must be 4-D"), ((2, 3, 5, 5), (4, 3, 3), "w must be 4-D")]
+)
 def test_conv2d_rejects_wrong_ndim(x_shape, w_shape, which):
     with pytest.raises(ValueError, match=which):
         csrc.conv2d_forward(np.ones(x_shape), np.ones(w_shape))
@@ -229,17 +233,21 @@ def test_conv2d_rejects_mixed_dtypes():
 
 def test_conv2d_backward_rejects_dout_of_wrong_shape():
     x, w = _ok()
-    with pytest.raises(ValueError, match=r"dout has shape \(2, 4, 4, 4\) but the forward output "
-                                         r"is \(2, 4, 3, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"dout has shape \(2, 4, 4, 4\) but the forward output "
+        r"is \(2, 4, 3, 3\)",
+    ):
         csrc.conv2d_backward(np.ones((2, 4, 4, 4)), x, w)
 
 
 @pytest.mark.parametrize("padding", [(0, 0), (1, 2), (2, 1)])
 def test_stride_1_input_gradient_of_many_channels_runs_as_a_forward_conv_and_equals_col2im(
-        padding, dtype, rng, monkeypatch):
+    padding, dtype, rng, monkeypatch
+):
     """csrc computes it as the convolution of padded dout with the flipped, channel-swapped
     filters; the GEMM + col2im kernel, called directly, gives the same gradient."""
-    x = rng.standard_normal((3, 9, 7, 8)).astype(dtype)          # 9 >= 8 input channels
+    x = rng.standard_normal((3, 9, 7, 8)).astype(dtype)  # 9 >= 8 input channels
     w = rng.standard_normal((5, 9, 3, 3)).astype(dtype)
     dout = rng.standard_normal(csrc.conv2d_forward(x, w, padding=padding).shape).astype(dtype)
     calls = []

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
 
 import csrc
 
 from . import _reference as ref
 from .conftest import assert_close, assert_fresh_c_array
-import torch
 
 pytestmark = pytest.mark.usefixtures("build")  # every build of the kernels this CPU runs
 
@@ -40,8 +40,7 @@ def test_conv_transpose2d_forward_matches_naive_scatter(name, dtype, rng):
     out = csrc.conv_transpose2d_forward(x, w, b, stride=stride, padding=padding)
     (sh, sw), (ph, pw) = stride, padding
     n, _, h, wd = x.shape
-    assert out.shape == (n, w.shape[1], (h - 1) * sh - 2 * ph + w.shape[2],
-                         (wd - 1) * sw - 2 * pw + w.shape[3])
+    assert out.shape == (n, w.shape[1], (h - 1) * sh - 2 * ph + w.shape[2], (wd - 1) * sw - 2 * pw + w.shape[3])
     assert_close(out, ref.conv_transpose2d(x, w, b, stride, padding), dtype, x.shape[1] * 4)
     assert_fresh_c_array(out, x, w, b)
 
@@ -81,15 +80,16 @@ def test_conv_transpose2d_leaves_inputs_unchanged(dtype, rng):
         np.testing.assert_array_equal(arr, arr0)
 
 
-def test_conv_transpose2d_results_do_not_depend_on_thread_count(dtype, rng, threads,
-                                                               split_small_calls):
+def test_conv_transpose2d_results_do_not_depend_on_thread_count(dtype, rng, threads, split_small_calls):
     x, w, b, stride, padding = _case("many_images", dtype, rng)
     dout = rng.standard_normal((19, 3, 7, 7)).astype(dtype)
     results = {}
     for n in (1, 2):
         threads(n)
-        results[n] = (csrc.conv_transpose2d_forward(x, w, b, stride, padding),
-                      *csrc.conv_transpose2d_backward(dout, x, w, stride, padding))
+        results[n] = (
+            csrc.conv_transpose2d_forward(x, w, b, stride, padding),
+            *csrc.conv_transpose2d_backward(dout, x, w, stride, padding),
+        )
     for one, two in zip(results[1], results[2]):
         np.testing.assert_array_equal(one, two)
 
@@ -131,8 +131,11 @@ def test_conv_transpose2d_matches_torch_and_its_autograd_on_random_shapes(seed, 
 
 
 def test_conv_transpose2d_rejects_channel_mismatch_naming_w_shape_0():
-    with pytest.raises(ValueError, match=r"conv_transpose2d_forward: x has 3 channels but w "
-                                         r"expects 2 \(w.shape\[0\]\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv_transpose2d_forward: x has 3 channels but w "
+        r"expects 2 \(w.shape\[0\]\)",
+    ):
         csrc.conv_transpose2d_forward(np.ones((1, 3, 4, 4)), np.ones((2, 3, 3, 3)))
 
 
@@ -152,13 +155,14 @@ def test_conv_transpose2d_rejects_non_positive_stride():
 
 
 def test_conv_transpose2d_backward_rejects_dout_of_wrong_shape():
-    with pytest.raises(ValueError, match=r"dout has shape \(1, 2, 5, 5\) but the forward output "
-                                         r"is \(1, 2, 6, 6\)"):
-        csrc.conv_transpose2d_backward(np.ones((1, 2, 5, 5)), np.ones((1, 3, 4, 4)),
-                                       np.ones((3, 2, 3, 3)))
+    with pytest.raises(
+        ValueError,
+        match=r"dout has shape \(1, 2, 5, 5\) but the forward output "
+        r"is \(1, 2, 6, 6\)",
+    ):
+        csrc.conv_transpose2d_backward(np.ones((1, 2, 5, 5)), np.ones((1, 3, 4, 4)), np.ones((3, 2, 3, 3)))
 
 
 def test_conv_transpose2d_rejects_mixed_dtypes():
     with pytest.raises(TypeError, match=r"dout is float64, x is float32, w is float64"):
-        csrc.conv_transpose2d_backward(np.ones((1, 2, 6, 6)), np.ones((1, 3, 4, 4), np.float32),
-                                       np.ones((3, 2, 3, 3)))
+        csrc.conv_transpose2d_backward(np.ones((1, 2, 6, 6)), np.ones((1, 3, 4, 4), np.float32), np.ones((3, 2, 3, 3)))

@@ -21,7 +21,12 @@ pytestmark = pytest.mark.usefixtures("build")
 # block of either build) in each position, and N = 3100 past one NC block.
 EDGE_SIZES = (1, 5, 17, 67)
 EDGE_SHAPES = list(itertools.product(EDGE_SIZES, repeat=3)) + [
-    (257, 17, 67), (67, 257, 17), (17, 67, 257), (257, 257, 257), (15, 260, 3100)]
+    (257, 17, 67),
+    (67, 257, 17),
+    (17, 67, 257),
+    (257, 257, 257),
+    (15, 260, 3100),
+]
 
 
 def test_edge_shapes_reach_every_blocking_edge_of_every_build():
@@ -90,8 +95,9 @@ def _unaligned_copy(arr):
     return out
 
 
-@pytest.mark.parametrize("kind", ["transposed", "fortran", "strided", "reversed", "byteswapped",
-                                  "broadcast_row", "unaligned"])
+@pytest.mark.parametrize(
+    "kind", ["transposed", "fortran", "strided", "reversed", "byteswapped", "broadcast_row", "unaligned"]
+)
 def test_matmul_accepts_non_contiguous_and_foreign_layout_inputs(kind, dtype, rng):
     a = _views(rng.standard_normal((2 * 23, 2 * 37)).astype(dtype))[kind]
     b = _views(rng.standard_normal((2 * 37, 2 * 19)).astype(dtype))[kind]
@@ -132,16 +138,18 @@ def test_matmul_rejects_mixed_dtypes_naming_both():
         csrc.matmul(np.ones((2, 2), np.float32), np.ones((2, 2), np.float64))
 
 
-@pytest.mark.parametrize("a_shape,b_shape,name", [((3,), (3, 2), "a"), ((2, 3), (3,), "b"),
-                                                 ((), (3, 2), "a")])
+@pytest.mark.parametrize("a_shape,b_shape,name", [((3,), (3, 2), "a"), ((2, 3), (3,), "b"), ((), (3, 2), "a")])
 def test_matmul_rejects_inputs_of_fewer_than_two_dimensions(a_shape, b_shape, name):
     with pytest.raises(ValueError, match=rf"{name} must be at least 2-D"):
         csrc.matmul(np.ones(a_shape), np.ones(b_shape))
 
 
 def test_matmul_rejects_mismatched_inner_dimensions_with_both_shapes():
-    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 5\).*a.shape\[-1\] \(3\) must equal "
-                                         r"b.shape\[-2\] \(4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\(2, 3\).*\(4, 5\).*a.shape\[-1\] \(3\) must equal "
+        r"b.shape\[-2\] \(4\)",
+    ):
         csrc.matmul(np.ones((2, 3)), np.ones((4, 5)))
 
 
@@ -177,9 +185,12 @@ def test_batched_matmul_reads_transposed_and_strided_batches(dtype, rng):
     scores = csrc.matmul(q, np.swapaxes(k, -1, -2))
     assert_close(scores, np.matmul(q.astype(np.float64), np.swapaxes(k, -1, -2)), dtype, 8)
     every_other = q[::2, :, ::-1]
-    assert_close(csrc.matmul(every_other, np.swapaxes(k[::2], -1, -2)),
-                 np.matmul(every_other.astype(np.float64), np.swapaxes(k[::2], -1, -2)),
-                 dtype, 8)
+    assert_close(
+        csrc.matmul(every_other, np.swapaxes(k[::2], -1, -2)),
+        np.matmul(every_other.astype(np.float64), np.swapaxes(k[::2], -1, -2)),
+        dtype,
+        8,
+    )
 
 
 def test_batched_matmul_makes_one_kernel_call(dtype, rng, monkeypatch):
@@ -195,14 +206,12 @@ def test_batched_matmul_makes_one_kernel_call(dtype, rng, monkeypatch):
             return real.matmul(a, b, *rest)
 
     monkeypatch.setattr(csrc, "_kernels", Spy())
-    csrc.matmul(rng.standard_normal((4, 4, 12, 8)).astype(dtype),
-                rng.standard_normal((4, 4, 8, 12)).astype(dtype))
+    csrc.matmul(rng.standard_normal((4, 4, 12, 8)).astype(dtype), rng.standard_normal((4, 4, 8, 12)).astype(dtype))
     assert calls == [((4, 4, 12, 8), (4, 4, 8, 12))]
 
 
 @pytest.mark.parametrize("batch", [1, 3, 40])
-def test_batched_matmul_result_does_not_depend_on_thread_count(batch, dtype, rng, threads,
-                                                             split_small_calls):
+def test_batched_matmul_result_does_not_depend_on_thread_count(batch, dtype, rng, threads, split_small_calls):
     """Fewer products than threads split each product; more give each thread whole products."""
     a = rng.standard_normal((batch, 37, 70)).astype(dtype)
     b = rng.standard_normal((70, 45)).astype(dtype)
@@ -213,8 +222,11 @@ def test_batched_matmul_result_does_not_depend_on_thread_count(batch, dtype, rng
 
 
 def test_batched_matmul_rejects_leading_axes_that_do_not_broadcast():
-    with pytest.raises(ValueError, match=r"leading \(batch\) axes of a \(2,\) and b \(3,\) do not "
-                                         r"broadcast"):
+    with pytest.raises(
+        ValueError,
+        match=r"leading \(batch\) axes of a \(2,\) and b \(3,\) do not "
+        r"broadcast",
+    ):
         csrc.matmul(np.ones((2, 4, 5)), np.ones((3, 5, 6)))
 
 
@@ -227,8 +239,7 @@ NOT_TAKEN = {
     "one_dimensional": (np.ones(2), np.ones((2, 2))),
     "inner_mismatch": (np.ones((2, 3)), np.ones((2, 2))),
     "no_broadcast": (np.ones((2, 2, 2)), np.ones((3, 2, 2))),
-    "unaligned": (np.frombuffer(b"\0" + bytes(32), np.float64, 4, 1).reshape(2, 2),
-                  np.ones((2, 2))),
+    "unaligned": (np.frombuffer(b"\0" + bytes(32), np.float64, 4, 1).reshape(2, 2), np.ones((2, 2))),
 }
 
 
@@ -248,4 +259,4 @@ def test_kernel_entry_reports_the_threads_it_used():
     np.testing.assert_array_equal(out, a @ a)
     assert used == 2
     assert csrc._kernels.matmul(a, a, 2, 1e12)[1] == 1
-    assert csrc._kernels.matmul(a[:1, :1], a[:1, :1], 2, 1.0)[1] == 1   # one part to share
+    assert csrc._kernels.matmul(a[:1, :1], a[:1, :1], 2, 1.0)[1] == 1  # one part to share

@@ -7,6 +7,7 @@ raises NotImplementedError when called with valid arguments; each docstring
 documents its parameters, returns and array shapes; and the module imports only
 NumPy and math-like standard modules.
 """
+
 import ast
 import importlib.util
 import inspect
@@ -22,11 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: The exercise API, from the catalogue: module -> its functions (graded or,
 #: like numerical_gradient, taught but not graded).
-API = {module: [name for name, ex in EXERCISES.items() if ex.module == module]
-       + [name for name, (m, _) in UNGRADED.items() if m == module] for module in MODULES}
+API = {
+    module: [name for name, ex in EXERCISES.items() if ex.module == module]
+    + [name for name, (m, _) in UNGRADED.items() if m == module]
+    for module in MODULES
+}
 CASES = [(module, fn) for module, fns in API.items() for fn in fns]
 #: Top-level modules a stub may import: what the grader allows (one source, the worker's guard).
 from grader.worker.guard import ALLOWED_IMPORTS, DENIED_IMPORTS  # noqa: E402
+
 #: What every stub's docstring tells students the grader refuses.
 NAMED_AS_REFUSED = ("solutions", "csrc", "grader", "scipy", "torch", "tensorflow", "jax")
 
@@ -91,9 +96,24 @@ EXAMPLE_ARGS = {
     "avg_pool2d_forward": (_a(2, 3, 4, 6), 2),
     "rnn_forward": (_a(2, 5, 3), _a(2, _H), _a(3, _H), _a(_H, _H), _a(_H)),
     "feed_forward_forward": (_a(2, 3, 4), _a(4, 6), _a(6), _a(6, 4), _a(4)),
-    "transformer_block_forward": (_a(2, 3, 4), {
-        "Wq": _a(4, 4), "Wk": _a(4, 4), "Wv": _a(4, 4), "Wo": _a(4, 4), "W1": _a(4, 6), "b1": _a(6),
-        "W2": _a(6, 4), "b2": _a(4), "gamma1": _a(4), "beta1": _a(4), "gamma2": _a(4), "beta2": _a(4)}, 2),
+    "transformer_block_forward": (
+        _a(2, 3, 4),
+        {
+            "Wq": _a(4, 4),
+            "Wk": _a(4, 4),
+            "Wv": _a(4, 4),
+            "Wo": _a(4, 4),
+            "W1": _a(4, 6),
+            "b1": _a(6),
+            "W2": _a(6, 4),
+            "b2": _a(4),
+            "gamma1": _a(4),
+            "beta1": _a(4),
+            "gamma2": _a(4),
+            "beta2": _a(4),
+        },
+        2,
+    ),
 }
 
 
@@ -123,8 +143,11 @@ def model(module):
 
 def public_functions(module):
     """name -> function, for the public functions defined in (not imported into) the module."""
-    return {name: f for name, f in vars(module).items()
-            if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == module.__name__}
+    return {
+        name: f
+        for name, f in vars(module).items()
+        if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == module.__name__
+    }
 
 
 def forward_of(backward_name, module):
@@ -222,5 +245,6 @@ def test_backward_stub_sends_the_student_to_their_own_gradient_check(module, fn)
     mod = stub(module)
     text = (inspect.getdoc(getattr(mod, fn)) or "") + (mod.__doc__ or "")
     assert "numerical_gradient" in text and "rel_error" in text
-    assert CASES.index(("gradcheck", "numerical_gradient")) < CASES.index((module, fn)), \
+    assert CASES.index(("gradcheck", "numerical_gradient")) < CASES.index((module, fn)), (
         "gradcheck comes before the first backward in the course"
+    )

@@ -18,9 +18,12 @@ def faulty_answer(request: dict) -> dict:
     if student.startswith("crash"):
         os._exit(3)
     if student.startswith("nosandbox"):  # as grade() does under --sandbox require without one
+
         def refuse(request):
             from grader.sandbox import SandboxUnavailable
+
             raise SandboxUnavailable("no sandbox could start: bwrap is missing")
+
         task.grade_request = refuse
         return real_answer(request)
     if student.startswith("hang"):

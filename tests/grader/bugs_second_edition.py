@@ -7,9 +7,11 @@ tests/grader/test_hints.py: ``build(case, expected)`` returns the buggy output
 (or None where the bug makes no difference), ``says`` is a phrase the hint
 shown must contain, ``unstable`` marks bugs whose output is NaN/inf itself.
 """
+
 from __future__ import annotations
 
 import numpy as np
+
 from grader.catalogue._cases import pair
 
 
@@ -29,8 +31,8 @@ def sig(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
 
-
 # -- losses: logistic regression ------------------------------------------------------
+
 
 def bce_unit(case, *, reduce="mean", sign=1.0, sigmoid_derivative=False, naive=False):
     X, y, w, b = A(case)
@@ -45,6 +47,7 @@ def bce_unit(case, *, reduce="mean", sign=1.0, sigmoid_derivative=False, naive=F
 
 # -- gradcheck -----------------------------------------------------------------------------
 
+
 def rel_error_np(case, *, reduce=np.max, floor=1e-8, denominator="both"):
     a, b = A(case)
     denom = np.abs(a) + np.abs(b) if denominator == "both" else np.abs(b)
@@ -53,6 +56,7 @@ def rel_error_np(case, *, reduce=np.max, floor=1e-8, denominator="both"):
 
 
 # -- optim ----------------------------------------------------------------------------------
+
 
 def momentum_np(case, *, lr_twice=False, torch_form=False, gamma=None):
     w, dw, m, lr = A(case)[:4]
@@ -85,6 +89,7 @@ def adam_np(case, *, correct=True, t_of=lambda t: t):
 
 
 # -- regularization -----------------------------------------------------------------------
+
 
 def dropout_np(case, *, rescale=True, test_factor=1.0, keep_below=False, grad=False):
     x, p = A(case)[:2]
@@ -141,11 +146,19 @@ def norm_bwd(axis, **options):
 
 # -- conv: average pooling ---------------------------------------------------------------
 
+
 def avg_pool_np(x, k, stride, reduce=np.mean):
     (kh, kw), (sh, sw) = pair(k), pair(stride)
     oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-    return np.array([[[[reduce(x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]) for j in range(ow)]
-                       for i in range(oh)] for c in range(x.shape[1])] for n in range(x.shape[0])])
+    return np.array(
+        [
+            [
+                [[reduce(x[n, c, i * sh : i * sh + kh, j * sw : j * sw + kw]) for j in range(ow)] for i in range(oh)]
+                for c in range(x.shape[1])
+            ]
+            for n in range(x.shape[0])
+        ]
+    )
 
 
 def avg_pool_backward_np(case, *, divide=True, overwrite=False):
@@ -156,12 +169,13 @@ def avg_pool_backward_np(case, *, divide=True, overwrite=False):
     dout, dx = up(case), np.zeros(x.shape)
     for n, c, i, j in np.ndindex(*dout.shape):
         share = dout[n, c, i, j] / (kh * kw if divide else 1)
-        window = dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+        window = dx[n, c, i * sh : i * sh + kh, j * sw : j * sw + kw]
         window[...] = share if overwrite else window + share
     return dx
 
 
 # -- rnn: the sequence ---------------------------------------------------------------------
+
 
 def rnn_np(case, *, carry=True, use_h0=True, bias=True):
     x, h0, Wx, Wh, b = A(case)
@@ -191,6 +205,7 @@ def bptt_np(case, *, later_steps=True, db_mean=False):
 
 
 # -- attention: FFN and the encoder block ------------------------------------------------------
+
 
 def ffn_np(case, *, relu=True, b1_after=False):
     x, W1, b1, W2, b2 = A(case)
@@ -274,91 +289,183 @@ def block_backward_without_residual_gradients(case, expected):
 
 BUGS = [
     # losses
-    ("sigmoid_unit_bce_grad", "log(sigmoid(z)) for saturated units",
-     lambda c, e: bce_unit(c, naive=True), "logaddexp", True),
-    ("sigmoid_unit_bce_grad", "sum instead of mean", lambda c, e: bce_unit(c, reduce="sum"),
-     "a sum where the mean", False),
+    (
+        "sigmoid_unit_bce_grad",
+        "log(sigmoid(z)) for saturated units",
+        lambda c, e: bce_unit(c, naive=True),
+        "logaddexp",
+        True,
+    ),
+    (
+        "sigmoid_unit_bce_grad",
+        "sum instead of mean",
+        lambda c, e: bce_unit(c, reduce="sum"),
+        "a sum where the mean",
+        False,
+    ),
     ("sigmoid_unit_bce_grad", "y - a", lambda c, e: bce_unit(c, sign=-1.0), "sign is flipped", False),
-    ("sigmoid_unit_bce_grad", "the MSE's sigmoid derivative kept",
-     lambda c, e: bce_unit(c, sigmoid_derivative=True), "cancels", False),
+    (
+        "sigmoid_unit_bce_grad",
+        "the MSE's sigmoid derivative kept",
+        lambda c, e: bce_unit(c, sigmoid_derivative=True),
+        "cancels",
+        False,
+    ),
     # gradcheck
     ("rel_error", "no 1e-8 floor", lambda c, e: rel_error_np(c, floor=None), "floored", True),
     ("rel_error", "mean of the errors", lambda c, e: rel_error_np(c, reduce=np.mean), "MAXIMUM", False),
     ("rel_error", "divided by |b|", lambda c, e: rel_error_np(c, denominator="b"), "|b| alone", False),
     # optim
     ("sgd_momentum_step", "lr applied twice", lambda c, e: momentum_np(c, lr_twice=True), "applied twice", False),
-    ("sgd_momentum_step", "torch's buffer without lr", lambda c, e: momentum_np(c, torch_form=True),
-     "torch's bookkeeping", False),
+    (
+        "sgd_momentum_step",
+        "torch's buffer without lr",
+        lambda c, e: momentum_np(c, torch_form=True),
+        "torch's bookkeeping",
+        False,
+    ),
     ("sgd_momentum_step", "gamma ignored", lambda c, e: momentum_np(c, gamma=0.9), "gamma", False),
     ("rmsprop_step", "eps inside the root", lambda c, e: rmsprop_np(c, eps_inside=True), "inside the square", False),
     ("rmsprop_step", "the old s in the step", lambda c, e: rmsprop_np(c, old_s=True), "old s", False),
     ("rmsprop_step", "no eps", lambda c, e: rmsprop_np(c, eps=0.0), "keeps the division finite", True),
-    ("rmsprop_step", "no eps, where every s_new > 0",
-     lambda c, e: None if np.any(e[1] == 0) else rmsprop_np(c, eps=0.0), "eps is missing", False),
-    ("adam_step", "no bias correction", lambda c, e: adam_np(c, correct=False), "bias correction is missing",
-     False),
-    ("adam_step", "t counted from 0 (t - 1 in the correction)",
-     lambda c, e: adam_np(c, t_of=lambda t: t - 1), "counting from 1", False),
-    ("adam_step", "t counted from 0 at the first step", lambda c, e: None if c.args[4] != 1 else adam_np(
-        c, t_of=lambda t: t - 1), "1 - beta**0", True),
-    ("adam_step", "t + 1 in the correction", lambda c, e: adam_np(c, t_of=lambda t: t + 1),
-     "counting from 1", False),
+    (
+        "rmsprop_step",
+        "no eps, where every s_new > 0",
+        lambda c, e: None if np.any(e[1] == 0) else rmsprop_np(c, eps=0.0),
+        "eps is missing",
+        False,
+    ),
+    ("adam_step", "no bias correction", lambda c, e: adam_np(c, correct=False), "bias correction is missing", False),
+    (
+        "adam_step",
+        "t counted from 0 (t - 1 in the correction)",
+        lambda c, e: adam_np(c, t_of=lambda t: t - 1),
+        "counting from 1",
+        False,
+    ),
+    (
+        "adam_step",
+        "t counted from 0 at the first step",
+        lambda c, e: None if c.args[4] != 1 else adam_np(c, t_of=lambda t: t - 1),
+        "1 - beta**0",
+        True,
+    ),
+    ("adam_step", "t + 1 in the correction", lambda c, e: adam_np(c, t_of=lambda t: t + 1), "counting from 1", False),
     # regularization
     ("dropout_forward", "not rescaled", lambda c, e: dropout_np(c, rescale=False), "not rescaled", False),
-    ("dropout_forward", "test time scaled by 1 - p",
-     lambda c, e: dropout_np(c, test_factor=1 - c.args[1]), "identity", False),
-    ("dropout_forward", "test time scaled by 1 / (1 - p)",
-     lambda c, e: dropout_np(c, test_factor=1 / (1 - c.args[1])), "identity", False),
+    (
+        "dropout_forward",
+        "test time scaled by 1 - p",
+        lambda c, e: dropout_np(c, test_factor=1 - c.args[1]),
+        "identity",
+        False,
+    ),
+    (
+        "dropout_forward",
+        "test time scaled by 1 / (1 - p)",
+        lambda c, e: dropout_np(c, test_factor=1 / (1 - c.args[1])),
+        "identity",
+        False,
+    ),
     ("dropout_forward", "keeps random < p", lambda c, e: dropout_np(c, keep_below=True), "KEEP where", False),
-    ("dropout_backward", "not rescaled", lambda c, e: dropout_np(c, rescale=False, grad=True), "1 / (1 - p)",
-     False),
-    ("dropout_backward", "test time scaled by 1 - p",
-     lambda c, e: dropout_np(c, test_factor=1 - c.args[1], grad=True), "dx = dout", False),
-    ("dropout_backward", "test time scaled by 1 / (1 - p)",
-     lambda c, e: dropout_np(c, test_factor=1 / (1 - c.args[1]), grad=True), "dx = dout", False),
+    ("dropout_backward", "not rescaled", lambda c, e: dropout_np(c, rescale=False, grad=True), "1 / (1 - p)", False),
+    (
+        "dropout_backward",
+        "test time scaled by 1 - p",
+        lambda c, e: dropout_np(c, test_factor=1 - c.args[1], grad=True),
+        "dx = dout",
+        False,
+    ),
+    (
+        "dropout_backward",
+        "test time scaled by 1 / (1 - p)",
+        lambda c, e: dropout_np(c, test_factor=1 / (1 - c.args[1]), grad=True),
+        "dx = dout",
+        False,
+    ),
     ("batchnorm_forward", "unbiased variance", norm_fwd(0, ddof=1), "n - 1", False),
     ("batchnorm_forward", "statistics over the features", norm_fwd(1), "over the BATCH", False),
-    ("batchnorm_backward", "mean and variance held constant", norm_bwd(0, constant_stats=True), "constants",
-     False),
+    ("batchnorm_backward", "mean and variance held constant", norm_bwd(0, constant_stats=True), "constants", False),
     ("batchnorm_backward", "unbiased variance in both passes", norm_bwd(0, ddof=1), "n - 1", False),
     ("batchnorm_backward", "rows normalised in both passes", norm_bwd(1), "axis 1", False),
-    ("batchnorm_backward", "dgamma and dbeta averaged", norm_bwd(0, param_reduce=np.mean), "not the mean",
-     False),
+    ("batchnorm_backward", "dgamma and dbeta averaged", norm_bwd(0, param_reduce=np.mean), "not the mean", False),
     ("layer_norm_forward", "unbiased variance", norm_fwd(-1, ddof=1), "n - 1", False),
     ("layer_norm_forward", "statistics over the batch", norm_fwd(0), "LAST axis", False),
-    ("layer_norm_backward", "mean and variance held constant", norm_bwd(-1, constant_stats=True), "constants",
-     False),
+    ("layer_norm_backward", "mean and variance held constant", norm_bwd(-1, constant_stats=True), "constants", False),
     ("layer_norm_backward", "unbiased variance in both passes", norm_bwd(-1, ddof=1), "n - 1", False),
     ("layer_norm_backward", "columns normalised in both passes", norm_bwd(0), "over the last axis", False),
     # conv
-    ("avg_pool2d_forward", "window sum",
-     lambda c, e: avg_pool_np(A(c)[0], c.args[1], K(c, "stride") or c.args[1], np.sum), "SUM", False),
-    ("avg_pool2d_forward", "stride 1 by default", lambda c, e: None if "stride" in c.kwargs else avg_pool_np(
-        A(c)[0], c.args[1], 1), "stride is kernel_size", False),
-    ("avg_pool2d_backward", "not divided by the window size",
-     lambda c, e: avg_pool_backward_np(c, divide=False), "divided by kh * kw", False),
-    ("avg_pool2d_backward", "overlapping windows overwrite",
-     lambda c, e: avg_pool_backward_np(c, overwrite=True), "add up", False),
+    (
+        "avg_pool2d_forward",
+        "window sum",
+        lambda c, e: avg_pool_np(A(c)[0], c.args[1], K(c, "stride") or c.args[1], np.sum),
+        "SUM",
+        False,
+    ),
+    (
+        "avg_pool2d_forward",
+        "stride 1 by default",
+        lambda c, e: None if "stride" in c.kwargs else avg_pool_np(A(c)[0], c.args[1], 1),
+        "stride is kernel_size",
+        False,
+    ),
+    (
+        "avg_pool2d_backward",
+        "not divided by the window size",
+        lambda c, e: avg_pool_backward_np(c, divide=False),
+        "divided by kh * kw",
+        False,
+    ),
+    (
+        "avg_pool2d_backward",
+        "overlapping windows overwrite",
+        lambda c, e: avg_pool_backward_np(c, overwrite=True),
+        "add up",
+        False,
+    ),
     # rnn
     ("rnn_forward", "the state is not carried", lambda c, e: rnn_np(c, carry=False), "carry the state", False),
     ("rnn_forward", "h0 ignored", lambda c, e: rnn_np(c, use_h0=False), "h0 was ignored", False),
     ("rnn_forward", "bias forgotten", lambda c, e: rnn_np(c, bias=False), "bias", False),
-    ("rnn_backward", "no gradient from later steps", lambda c, e: bptt_np(c, later_steps=False),
-     "later steps", False),
-    ("rnn_backward", "db averaged over the batch", lambda c, e: bptt_np(c, db_mean=True),
-     "sum over the batch", False),
+    ("rnn_backward", "no gradient from later steps", lambda c, e: bptt_np(c, later_steps=False), "later steps", False),
+    ("rnn_backward", "db averaged over the batch", lambda c, e: bptt_np(c, db_mean=True), "sum over the batch", False),
     # attention
     ("feed_forward_forward", "no ReLU", lambda c, e: ffn_np(c, relu=False), "ReLU is missing", False),
     ("feed_forward_forward", "b1 after the ReLU", lambda c, e: ffn_np(c, b1_after=True), "after the ReLU", False),
-    ("feed_forward_backward", "no ReLU derivative", lambda c, e: ffn_backward_np(c, relu_mask=False),
-     "derivative is missing", False),
-    ("feed_forward_backward", "bias gradients averaged over tokens",
-     lambda c, e: ffn_backward_np(c, bias_mean=True), "sum over", False),
-    ("transformer_block_forward", "normalised before the residual sum",
-     lambda c, e: block_np(c, wiring="norm_then_add"), "before the residual sum", False),
+    (
+        "feed_forward_backward",
+        "no ReLU derivative",
+        lambda c, e: ffn_backward_np(c, relu_mask=False),
+        "derivative is missing",
+        False,
+    ),
+    (
+        "feed_forward_backward",
+        "bias gradients averaged over tokens",
+        lambda c, e: ffn_backward_np(c, bias_mean=True),
+        "sum over",
+        False,
+    ),
+    (
+        "transformer_block_forward",
+        "normalised before the residual sum",
+        lambda c, e: block_np(c, wiring="norm_then_add"),
+        "before the residual sum",
+        False,
+    ),
     ("transformer_block_forward", "pre-norm", lambda c, e: block_np(c, wiring="pre_norm"), "pre-norm", False),
-    ("transformer_block_forward", "no residual", lambda c, e: block_np(c, wiring="no_residual"),
-     "residual connections are missing", False),
-    ("transformer_block_backward", "residual gradients dropped", block_backward_without_residual_gradients,
-     "residual paths", False),
+    (
+        "transformer_block_forward",
+        "no residual",
+        lambda c, e: block_np(c, wiring="no_residual"),
+        "residual connections are missing",
+        False,
+    ),
+    (
+        "transformer_block_backward",
+        "residual gradients dropped",
+        block_backward_without_residual_gradients,
+        "residual paths",
+        False,
+    ),
 ]

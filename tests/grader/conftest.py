@@ -6,8 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from grader.catalogue import EXERCISES, MODULES
 from grader.cli import main
 

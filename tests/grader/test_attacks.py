@@ -356,17 +356,25 @@ ATTACKS = {
 REPLACED = {
     # Python would run this file as UTF-7, in which "+AAo-" is a newline: the hidden line
     # opens files. The static check reads UTF-8, so any other declared encoding is refused.
-    "gradcheck": ("# -*- coding: utf-7 -*-\nimport numpy as np\n\n"
-                  "def rel_error(a, b):\n"
-                  "    # +AAo-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))\n"
-                  "    return 1.0\n"),
+    "gradcheck": (
+        "# -*- coding: utf-7 -*-\nimport numpy as np\n\n"
+        "def rel_error(a, b):\n"
+        "    # +AAo-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))\n"
+        "    return 1.0\n"
+    ),
     # an expression nested 200,000 deep: the parser gives up (RecursionError, MemoryError)
     "conv": "import numpy as np\n_deep = " + "a." * 200_000 + "b\n",
 }
 #: Attacked exercises (every exercise a block above defines).
-ATTACKED = sorted({line.split("def ")[1].split("(")[0] for block in ATTACKS.values()
-                   for line in block.splitlines() if line.startswith("        def ") and " _" not in line[:14]}
-                  | {"rel_error"})
+ATTACKED = sorted(
+    {
+        line.split("def ")[1].split("(")[0]
+        for block in ATTACKS.values()
+        for line in block.splitlines()
+        if line.startswith("        def ") and " _" not in line[:14]
+    }
+    | {"rel_error"}
+)
 #: Modules no attack touches: every one of their exercises must still pass.
 UNTOUCHED = [m for m in MODEL_MODULES if m not in ATTACKS and m not in REPLACED]
 
@@ -406,27 +414,41 @@ def build(tmp: Path, output: Path, port: int) -> Path:
     sub = copy_model(tmp / "class" / "student-a")
     sibling = copy_model(tmp / "class" / "student-b")
     site = next(p for p in sys.path if p.endswith("site-packages"))
-    names = {"REPO": str(ROOT), "SIBLING": str(sibling), "OUTPUT": str(output), "SITE": site,
-             "SUBMISSION": str(sub), "HOME": os.path.expanduser("~"), "MARK": MARK}
+    names = {
+        "REPO": str(ROOT),
+        "SIBLING": str(sibling),
+        "OUTPUT": str(output),
+        "SITE": site,
+        "SUBMISSION": str(sub),
+        "HOME": os.path.expanduser("~"),
+        "MARK": MARK,
+    }
     consts = "".join(f"{k} = {v!r}\n" for k, v in names.items()) + f"PORT = {port}\n"
     for module, block in ATTACKS.items():
         path = sub / f"{module}.py"
         path.write_text(path.read_text() + "\n\n" + consts + PRELUDE + textwrap.dedent(block))
     for module, source in REPLACED.items():
         (sub / f"{module}.py").write_text(source)
-    os.mkfifo(sub / "helpers.py")              # a reader that opens it naively blocks forever
+    os.mkfifo(sub / "helpers.py")  # a reader that opens it naively blocks forever
     (sub / "big.py").write_text("X = 1\n" * 400_000)  # 2.4 MB: not staged
     return sub
 
 
 def leftovers(tmp: Path) -> list[str]:
     """Marker files anywhere the attacks could have written outside their sandbox."""
-    places = [ROOT, tmp, Path("/tmp"), Path(os.path.expanduser("~")), Path("/dev/shm"),
-              *{Path(p) for p in sys.path if p.endswith("site-packages")}]
+    places = [
+        ROOT,
+        tmp,
+        Path("/tmp"),
+        Path(os.path.expanduser("~")),
+        Path("/dev/shm"),
+        *{Path(p) for p in sys.path if p.endswith("site-packages")},
+    ]
     found = []
     for place in places:
-        out = subprocess.run(["find", str(place), "-maxdepth", "4", "-name", f"*{MARK}*"],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["find", str(place), "-maxdepth", "4", "-name", f"*{MARK}*"], capture_output=True, text=True
+        )
         found += out.stdout.split()
     return found
 
@@ -469,12 +491,15 @@ def check_run(report: dict, texts: list[str], tmp: Path, listener: Listener) -> 
     assert MARK.encode() not in listener.received
     assert host_devices() == DEVICES
     assert Path("/proc/sys/kernel/core_pattern").read_text().strip() != "" and all(
-        len(text) < 4_000_000 for text in texts)
+        len(text) < 4_000_000 for text in texts
+    )
     conv = [r for r in report["exercises"] if r["module"] == "conv"]
     assert conv and all(r["status"] == "error" and "cannot be parsed" in r["message"] for r in conv)
     assert "must be UTF-8" in results["rel_error"]["message"]
-    assert results["batchnorm_backward"]["gradient_check"] in (None, {"report": [
-        {"name": "dx", "max_rel_error": 0.0, "coords": 1}]})
+    assert results["batchnorm_backward"]["gradient_check"] in (
+        None,
+        {"report": [{"name": "dx", "max_rel_error": 0.0, "coords": 1}]},
+    )
     assert "\ud800" not in results["dropout_forward"]["message"]
     assert "All_cases_passed_EEE" in results["layer_norm_forward"]["message"]
     assert results["trans_conv2d"]["status"] == "error"
@@ -502,9 +527,29 @@ def test_every_attack_fails_through_the_command_line(attack_env):
     scratch.mkdir()
     env = {**os.environ, "NNGRADE_TEST_SECRET": SECRET, "TMPDIR": str(scratch)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "grader", "--submission", str(sub), "--sandbox", "require", "--seed", "5",
-         "--timeout", str(TIMEOUT), "--format", "json", "--output", str(output), "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp)
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "--submission",
+            str(sub),
+            "--sandbox",
+            "require",
+            "--seed",
+            "5",
+            "--timeout",
+            str(TIMEOUT),
+            "--format",
+            "json",
+            "--output",
+            str(output),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp,
+    )
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 1, stderr.decode()
     text = output.read_text()
@@ -529,16 +574,32 @@ def test_every_attack_fails_with_the_guard_switched_off(attack_env, monkeypatch,
     monkeypatch.setattr(runner, "build_request", lambda *a, **k: {**real(*a, **k), "guard": False})
     monkeypatch.setenv("NNGRADE_TEST_SECRET", SECRET)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    code = main(["--submission", str(sub), "--sandbox", "require", "--seed", "5", "--timeout", str(TIMEOUT),
-                 "--format", "json", "--output", str(output), "--no-progress"])
+    code = main(
+        [
+            "--submission",
+            str(sub),
+            "--sandbox",
+            "require",
+            "--seed",
+            "5",
+            "--timeout",
+            str(TIMEOUT),
+            "--format",
+            "json",
+            "--output",
+            str(output),
+            "--no-progress",
+        ]
+    )
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     captured = capsys.readouterr()
     assert code == 1
     text = output.read_text()
     report = json.loads(text)
     check_run(report, [captured.out, captured.err, text], tmp, listener)
-    assert not any(r["status"] == "forbidden" for r in report["exercises"] if r["name"] in ATTACKED), \
+    assert not any(r["status"] == "forbidden" for r in report["exercises"] if r["name"] in ATTACKED), (
         "with the guard off, nothing is reported forbidden: the OS stopped every attack"
+    )
     assert after - before < 400 * 1024  # KB: the 15 MB of lists never reached the parser
 
 
@@ -577,7 +638,9 @@ def test_a_passing_exercise_cannot_smuggle_escapes_into_its_message(tmp_path):
 
     sub = copy_model(tmp_path / "sub")
     path = sub / "backprop.py"
-    path.write_text(path.read_text() + textwrap.dedent('''
+    path.write_text(
+        path.read_text()
+        + textwrap.dedent("""
 
         _right_relu_backward = relu_backward
 
@@ -586,11 +649,14 @@ def test_a_passing_exercise_cannot_smuggle_escapes_into_its_message(tmp_path):
             forged = {"report": [{"name": "\\x1b]0;pwned\\x07\\x1b[2J\\u202eX\\ud800\\x00", "max_rel_error": 0.0}]}
             server.run_gradcheck = lambda *a, **k: forged
             return _right_relu_backward(dout, cache)
-    '''))
+    """)
+    )
     report = grade(sub, {"relu_backward": EXERCISES["relu_backward"]}, seed=3, sandbox="require")
     result = report.results[0]
     text = result.message + json.dumps(result.gradient_check)
     assert result.status == "passed"
-    assert not any(c in result.message + result.gradient_check["report"][0]["name"]
-                   for c in ("\x1b", "\x07", "\u202e", "\ud800", "\x00"))
+    assert not any(
+        c in result.message + result.gradient_check["report"][0]["name"]
+        for c in ("\x1b", "\x07", "\u202e", "\ud800", "\x00")
+    )
     assert "\\ud800" not in text

@@ -8,13 +8,22 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from grader.cli import main
-from tests.grader.batchkit import (BUGGY, FULL, NAMES, POINTS, PTS, make_class, read_grades, read_report, strip_timings,
-                                   write_student)
+from tests.grader.batchkit import (
+    BUGGY,
+    FULL,
+    NAMES,
+    POINTS,
+    PTS,
+    make_class,
+    read_grades,
+    read_report,
+    strip_timings,
+    write_student,
+)
 from tests.grader.conftest import ROOT, grade_json
 
 FORMATS = "json,markdown,junit,text,gradescope"
@@ -31,8 +40,9 @@ def graded_class(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
     cls = make_class(tmp / "class", CLASS)
     out = tmp / "out"
-    code = batch(str(cls), *NAMES, "--out", str(out), "--seed", "5", "--jobs", "2", "--timeout", "2",
-                 "--format", FORMATS)
+    code = batch(
+        str(cls), *NAMES, "--out", str(out), "--seed", "5", "--jobs", "2", "--timeout", "2", "--format", FORMATS
+    )
     return code, cls, out
 
 
@@ -42,8 +52,19 @@ def test_every_submission_graded_exits_0_with_grades_csv(graded_class):
     grades = read_grades(out)
     assert list(grades) == sorted(CLASS)
     header = list(next(iter(grades.values())))
-    assert header == ["student", *NAMES, "total", "max_score", "passed", "failed", "error",
-                      "not_implemented", "timeout", "forbidden", "problem"]
+    assert header == [
+        "student",
+        *NAMES,
+        "total",
+        "max_score",
+        "passed",
+        "failed",
+        "error",
+        "not_implemented",
+        "timeout",
+        "forbidden",
+        "problem",
+    ]
     for student, kind in CLASS.items():
         assert int(grades[student]["total"]) == POINTS[kind], student
         assert grades[student]["max_score"] == str(FULL) and grades[student]["problem"] == ""
@@ -56,8 +77,7 @@ def test_every_submission_graded_exits_0_with_grades_csv(graded_class):
 def test_each_report_is_what_nngrade_writes_for_that_student(graded_class, tmp_path):
     _, cls, out = graded_class
     for student in ("ann", "ben", "eve"):
-        _, alone = grade_json(tmp_path, "--submission", str(cls / student), "--seed", "5", "--timeout", "2",
-                              *NAMES)
+        _, alone = grade_json(tmp_path, "--submission", str(cls / student), "--seed", "5", "--timeout", "2", *NAMES)
         assert strip_timings(read_report(out, student)) == strip_timings(alone)
         assert read_report(out, student)["submission"] == str(cls / student)
 
@@ -196,15 +216,18 @@ def test_linked_module_is_forbidden_as_nngrade_grades_it(tmp_path):
     assert strip_timings(read_report(out, "sly")["exercises"]) == strip_timings(alone["exercises"])
 
 
-@pytest.mark.parametrize("argv, phrase", [
-    (["nowhere", "--out", "{tmp}/out"], "no submissions at"),
-    (["{tmp}/class", "nosuch", "--out", "{tmp}/out"], "unknown exercise 'nosuch'"),
-    (["{tmp}/class", "--out", "{tmp}/out", "--format", "json,pdf"], "formats are a comma-separated list"),
-    (["{tmp}/class", "--out", "{tmp}/class/ann/activations.py"], "cannot use --out"),
-    (["{tmp}/class/ann", "--out", "{tmp}/out"], "holds one submission, not a class"),
-    (["{tmp}/empty", "--out", "{tmp}/out"], "no submissions found"),
-    (["{tmp}/class"], "--out"),
-])
+@pytest.mark.parametrize(
+    "argv, phrase",
+    [
+        (["nowhere", "--out", "{tmp}/out"], "no submissions at"),
+        (["{tmp}/class", "nosuch", "--out", "{tmp}/out"], "unknown exercise 'nosuch'"),
+        (["{tmp}/class", "--out", "{tmp}/out", "--format", "json,pdf"], "formats are a comma-separated list"),
+        (["{tmp}/class", "--out", "{tmp}/class/ann/activations.py"], "cannot use --out"),
+        (["{tmp}/class/ann", "--out", "{tmp}/out"], "holds one submission, not a class"),
+        (["{tmp}/empty", "--out", "{tmp}/out"], "no submissions found"),
+        (["{tmp}/class"], "--out"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, argv, phrase):
     make_class(tmp_path / "class", {"ann": "correct"})
     (tmp_path / "empty").mkdir()
@@ -216,8 +239,23 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, capsys, argv, phrase):
 def test_ctrl_c_keeps_finished_results_and_the_rerun_grades_the_rest(tmp_path):
     cls = make_class(tmp_path / "class", {"ann": "correct", "ben": "buggy", "zed": "slow"})
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "grader", "batch", str(cls), *NAMES, "--out", str(out),
-            "--jobs", "1", "--seed", "2", "--timeout", "30", "--no-progress"]
+    argv = [
+        sys.executable,
+        "-m",
+        "grader",
+        "batch",
+        str(cls),
+        *NAMES,
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+        "--seed",
+        "2",
+        "--timeout",
+        "30",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     end = time.monotonic() + 120
     while not (out / "reports" / "ben.json").exists() and time.monotonic() < end and proc.poll() is None:
@@ -244,8 +282,13 @@ def test_real_command_shows_a_progress_bar_with_eta_only_on_a_terminal(tmp_path)
     assert piped.returncode == 0 and piped.stderr == ""
     assert piped.stdout.startswith("nngrade batch: 2 submissions, 2 graded")
     master, slave = pty.openpty()
-    proc = subprocess.Popen([*argv, "--regrade"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=slave,
-                            env={**os.environ, "TERM": "xterm", "COLUMNS": "150"})
+    proc = subprocess.Popen(
+        [*argv, "--regrade"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "150"},
+    )
     os.close(slave)
     shown = b""
     while True:

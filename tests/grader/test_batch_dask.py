@@ -36,8 +36,16 @@ def test_dask_cluster_gives_the_local_pool_results(tmp_path, cluster, capsys):
 def test_dask_rerun_uses_the_cache_like_the_local_pool(tmp_path, cluster, capsys, monkeypatch):
     monkeypatch.setattr(engine.DaskEngine, "window", lambda self, client: 1)  # one task in flight at a time
     cls = make_class(tmp_path / "class", {"ann": "correct", "ben": "buggy", "cid": "stub"})
-    argv = ["batch", str(cls), "relu", "--out", str(tmp_path / "out"), "--dask", cluster.scheduler_address,
-            "--no-progress"]
+    argv = [
+        "batch",
+        str(cls),
+        "relu",
+        "--out",
+        str(tmp_path / "out"),
+        "--dask",
+        cluster.scheduler_address,
+        "--no-progress",
+    ]
     assert main(argv) == 0 and main(argv) == 0
     first, second = capsys.readouterr().out.splitlines()
     assert "3 graded (0 from the cache)" in first and "3 graded (3 from the cache)" in second

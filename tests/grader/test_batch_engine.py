@@ -28,8 +28,11 @@ def faulty_worker(monkeypatch):
 
 
 def test_crashing_and_forging_workers_fail_only_their_submissions(tmp_path, faulty_worker, capsys):
-    cls = make_class(tmp_path / "class", {"ann": "correct", "crash": "correct", "forge": "stub",
-                                          "print": "buggy", "zoe": "buggy"}, own=True)
+    cls = make_class(
+        tmp_path / "class",
+        {"ann": "correct", "crash": "correct", "forge": "stub", "print": "buggy", "zoe": "buggy"},
+        own=True,
+    )
     out = tmp_path / "out"
     code = main(["batch", str(cls), *NAMES, "--out", str(out), "--jobs", "2", "--no-progress"])
     assert code == 1
@@ -50,8 +53,7 @@ def test_hanging_worker_is_killed_at_its_deadline_without_holding_up_the_rest(tm
     cls = make_class(tmp_path / "class", students, own=True)
     out = tmp_path / "out"
     start = time.time()
-    code = main(["batch", str(cls), *NAMES, "--out", str(out), "--jobs", "2", "--timeout", "1",
-                 "--no-progress"])
+    code = main(["batch", str(cls), *NAMES, "--out", str(out), "--jobs", "2", "--timeout", "1", "--no-progress"])
     wall = time.time() - start
     assert code == 1
     deadline = batch_cli.DEADLINE_MARGIN + len(NAMES) * 1.0
@@ -72,8 +74,7 @@ def test_a_killed_worker_is_replaced_for_the_next_submission(tmp_path, faulty_wo
 
 def test_no_sandbox_under_require_stops_the_batch_with_exit_2(tmp_path, faulty_worker, capsys):
     cls = make_class(tmp_path / "class", {"nosandbox": "correct"})
-    code = main(["batch", str(cls), "relu", "--out", str(tmp_path / "out"), "--sandbox", "require",
-                 "--no-progress"])
+    code = main(["batch", str(cls), "relu", "--out", str(tmp_path / "out"), "--sandbox", "require", "--no-progress"])
     assert code == 2
     assert capsys.readouterr().err == "nngrade batch: error: no sandbox could start: bwrap is missing\n"
     assert not (tmp_path / "out" / "grades.csv").exists()
@@ -82,8 +83,9 @@ def test_no_sandbox_under_require_stops_the_batch_with_exit_2(tmp_path, faulty_w
 def test_unreachable_dask_scheduler_is_an_error_exit_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(engine, "CONNECT_TIMEOUT", 2.0)
     cls = make_class(tmp_path / "class", {"ann": "correct"})
-    code = main(["batch", str(cls), "relu", "--out", str(tmp_path / "out"), "--dask", "tcp://127.0.0.1:9",
-                 "--no-progress"])
+    code = main(
+        ["batch", str(cls), "relu", "--out", str(tmp_path / "out"), "--dask", "tcp://127.0.0.1:9", "--no-progress"]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("nngrade batch: error: ") and "Traceback" not in err

@@ -11,17 +11,35 @@ from tests.grader.conftest import grade_json
 
 
 def _cell(cell_id: str, source: str, **nbgrader) -> dict:
-    return {"cell_type": "code", "id": cell_id, "execution_count": None, "outputs": [], "source": source,
-            "metadata": {"nbgrader": {"schema_version": 3, "grade_id": cell_id, "locked": False,
-                                      "solution": False, "grade": False, **nbgrader}}}
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "execution_count": None,
+        "outputs": [],
+        "source": source,
+        "metadata": {
+            "nbgrader": {
+                "schema_version": 3,
+                "grade_id": cell_id,
+                "locked": False,
+                "solution": False,
+                "grade": False,
+                **nbgrader,
+            }
+        },
+    }
 
 
 def write_notebook(folder: Path, kind: str) -> Path:
     """``folder/02-activations.ipynb``: the student's module as a solution cell, a test cell per exercise."""
     cells = [_cell("activations", KINDS[kind](), solution=True)]
     cells += [_cell(f"test_{n}", f"grader.check({n!r}, {n})", grade=True, locked=True, points=1) for n in NAMES]
-    nb = {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "02-activations.ipynb"
     path.write_text(json.dumps(nb))
@@ -46,8 +64,8 @@ def test_nbgrader_notebooks_are_graded_like_the_same_code_as_modules(tmp_path):
         graded = read_report(out, student)
         _, alone = grade_json(tmp_path, "--submission", str(folder), "--seed", "6", *NAMES)
         assert strip_timings(graded) == strip_timings(alone)  # exactly what nngrade says of the notebooks
-        _, as_modules = grade_json(tmp_path, "--submission", str(tmp_path / "modules" / student), "--seed", "6",
-                                   *NAMES)
-        assert [(e["name"], e["status"], e["score"]) for e in graded["exercises"]] == \
-            [(e["name"], e["status"], e["score"]) for e in as_modules["exercises"]]
+        _, as_modules = grade_json(tmp_path, "--submission", str(tmp_path / "modules" / student), "--seed", "6", *NAMES)
+        assert [(e["name"], e["status"], e["score"]) for e in graded["exercises"]] == [
+            (e["name"], e["status"], e["score"]) for e in as_modules["exercises"]
+        ]
         assert graded["submission"] == str(folder)

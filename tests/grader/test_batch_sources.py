@@ -70,8 +70,11 @@ def test_gradescope_export_folder_gives_one_row_per_submitter(tmp_path):
     assert batch(str(tmp_path / "download"), *NAMES, "--out", str(out)) == 0
     grades = read_grades(out)
     # a group submission is graded once, and each member gets the grade
-    assert {s: g["total"] for s, g in grades.items()} == {"Ann Lee": str(FULL), "Ben Ng": str(BUGGY),
-                                                         "cid@example.edu": str(BUGGY)}
+    assert {s: g["total"] for s, g in grades.items()} == {
+        "Ann Lee": str(FULL),
+        "Ben Ng": str(BUGGY),
+        "cid@example.edu": str(BUGGY),
+    }
     assert (out / "reports" / "Ann_Lee.json").is_file() and (out / "reports" / "cid_example.edu.json").is_file()
     assert "(Gradescope export)" in (out / "summary.md").read_text()
 
@@ -103,8 +106,10 @@ def test_list_of_git_clones_names_students_after_their_repository(tmp_path):
         write_student(tmp_path / "clones" / f"nnfund-hw1-{user}" / "exercises", kind)
         (tmp_path / "clones" / f"nnfund-hw1-{user}" / "README.md").write_text("# hw1")
     listing = tmp_path / "clones.txt"
-    listing.write_text("# GitHub Classroom, cloned on 2026-12-01\nclones/nnfund-hw1-ann-lee\n\n"
-                       f"{tmp_path}/clones/nnfund-hw1-ben   # absolute paths too\n")
+    listing.write_text(
+        "# GitHub Classroom, cloned on 2026-12-01\nclones/nnfund-hw1-ann-lee\n\n"
+        f"{tmp_path}/clones/nnfund-hw1-ben   # absolute paths too\n"
+    )
     out = tmp_path / "out"
     assert batch(str(listing), *NAMES, "--out", str(out)) == 0
     grades = read_grades(out)
@@ -128,4 +133,3 @@ def test_two_students_whose_names_clash_as_file_names_keep_both_reports(tmp_path
     grades = read_grades(out)
     assert sorted(grades) == ["ann lee", "ann_lee (2)"]
     assert read_report(out, "ann_lee")["score"] == FULL and read_report(out, "ann_lee_2")["score"] == BUGGY
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-
 from grader import cgroup
 
 
@@ -14,8 +13,11 @@ def test_a_cgroup_is_made_and_removed_or_none_is_claimed(monkeypatch):
         return  # an ordinary user without a delegated cgroup: RLIMIT_NPROC bounds the processes
     assert group is not None, "as root, the grader can make a cgroup"
     try:
-        assert group.describe() == {"version": group.version, "pids_max": cgroup.PIDS_MAX,
-                                    "memory_max_mb": 512 + cgroup.SERVER_MARGIN_MB}
+        assert group.describe() == {
+            "version": group.version,
+            "pids_max": cgroup.PIDS_MAX,
+            "memory_max_mb": 512 + cgroup.SERVER_MARGIN_MB,
+        }
         assert all(folder.is_dir() for folder in group.folders)
     finally:
         group.remove()

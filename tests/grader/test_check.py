@@ -31,7 +31,8 @@ def test_correct_function_passes_prints_one_line_and_returns_the_result(capsys):
     pts = EXERCISES["softmax"].points
     assert capsys.readouterr().out == (
         f"softmax: passed, {n}/{n} cases, {pts}/{pts} points "
-        "(self-check only: your grade is computed when your notebook is graded)\n")
+        "(self-check only: your grade is computed when your notebook is graded)\n"
+    )
 
 
 def test_a_passing_result_displays_nothing_in_a_notebook():
@@ -59,8 +60,7 @@ def test_wrong_function_raises_assertion_with_the_feedback_and_hint():
     assert "Wrong output in case" in message and "first mismatch" in message
     assert "\x1b" not in message
     assert isinstance(info.value, AssertionError)
-    assert info.value._render_traceback_() == [f"CheckFailed: {message.splitlines()[0]}",
-                                               *message.splitlines()[1:]]
+    assert info.value._render_traceback_() == [f"CheckFailed: {message.splitlines()[0]}", *message.splitlines()[1:]]
     assert "axis" in info.value.result.hint
     assert info.value.result.status == "failed" and info.value.result.score == 0
 
@@ -166,12 +166,15 @@ def test_wrong_backward_fails_and_the_gradient_check_says_it_disagrees():
     assert report["dW"]["max_rel_error"] > 0.1 > 1e-5 > report["dx"]["max_rel_error"]
 
 
-@pytest.mark.parametrize("returned, phrase", [
-    ("{1, 2}", "an object of type set"),
-    ("z.tolist()", "expected a NumPy array"),
-    ("(z, z)", "expected a NumPy array"),
-    ("np.maximum(z, 0).astype(np.float32)", "less precise float32"),
-])
+@pytest.mark.parametrize(
+    "returned, phrase",
+    [
+        ("{1, 2}", "an object of type set"),
+        ("z.tolist()", "expected a NumPy array"),
+        ("(z, z)", "expected a NumPy array"),
+        ("np.maximum(z, 0).astype(np.float32)", "less precise float32"),
+    ],
+)
 def test_wrong_return_types_are_named(returned, phrase):
     ns = notebook(f"""
         import numpy as np

@@ -14,13 +14,19 @@ import pytest
 from grader.catalogue import EXERCISES, MODULES
 from grader.cli import main
 from grader.results import ExitCode
-from tests.grader.conftest import (MODEL_EXERCISES, ROOT, STUBS_DIR, by_name, copy_model, grade_json)
+from tests.grader.conftest import MODEL_EXERCISES, ROOT, STUBS_DIR, by_name, copy_model, grade_json
 
 
 def run_nngrade(*argv: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command line (``python -m grader.cli``, what the ``nngrade`` script runs)."""
-    return subprocess.run([sys.executable, "-m", "grader.cli", *argv], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,21 +150,24 @@ def test_list_prints_every_exercise_with_points(capsys):
     assert all(f"{m}.py" in out for m in MODULES)
 
 
-@pytest.mark.parametrize("argv, phrase", [
-    (["--submission", "/nonexistent/dir"], "no submission folder"),
-    (["conv2d_foward"], "did you mean conv2d_forward"),
-    (["conv2d"], "did you mean conv2d_forward or conv2d_backward?"),
-    (["lstm"], "did you mean lstm_cell_forward, lstm_cell_backward, lstm_forward or lstm_backward?"),
-    (["max_pool"], "did you mean max_pool2d_forward or max_pool2d_backward?"),
-    (["pool2d_back"], "did you mean max_pool2d_backward or avg_pool2d_backward?"),
-    (["transp"], "did you mean transposed_conv?"),
-    (["zzz"], "unknown exercise 'zzz'; see nngrade --list"),
-    (["--seed", "abc"], "not an integer"),
-    (["--timeout", "0"], "must be positive"),
-    (["--format", "pdf"], "invalid choice"),
-    (["--memory", "64"], "at least 256"),
-    (["--no-such-option"], "unrecognized arguments"),
-])
+@pytest.mark.parametrize(
+    "argv, phrase",
+    [
+        (["--submission", "/nonexistent/dir"], "no submission folder"),
+        (["conv2d_foward"], "did you mean conv2d_forward"),
+        (["conv2d"], "did you mean conv2d_forward or conv2d_backward?"),
+        (["lstm"], "did you mean lstm_cell_forward, lstm_cell_backward, lstm_forward or lstm_backward?"),
+        (["max_pool"], "did you mean max_pool2d_forward or max_pool2d_backward?"),
+        (["pool2d_back"], "did you mean max_pool2d_backward or avg_pool2d_backward?"),
+        (["transp"], "did you mean transposed_conv?"),
+        (["zzz"], "unknown exercise 'zzz'; see nngrade --list"),
+        (["--seed", "abc"], "not an integer"),
+        (["--timeout", "0"], "must be positive"),
+        (["--format", "pdf"], "invalid choice"),
+        (["--memory", "64"], "at least 256"),
+        (["--no-such-option"], "unrecognized arguments"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(argv, phrase, capsys):
     assert main(argv) == ExitCode.COULD_NOT_RUN
     err = capsys.readouterr().err
@@ -227,10 +236,16 @@ def test_a_failing_reference_is_a_grader_problem_exit_2(tmp_path, monkeypatch, c
 def test_installed_nngrade_script_grades_and_exits_like_main(tmp_path):
     assert shutil.which("nngrade"), "the package is installed (pip install -e .) with its nngrade script"
     sub = copy_model(tmp_path / "sub")
-    done = subprocess.run(["nngrade", "relu", "--submission", str(sub), "--seed", "3", "--format", "json"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        ["nngrade", "relu", "--submission", str(sub), "--seed", "3", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exercises"][0]["status"] == "passed"
-    missing = subprocess.run(["nngrade", "--submission", str(tmp_path / "nope")], capture_output=True,
-                             text=True, timeout=60, cwd=tmp_path)
+    missing = subprocess.run(
+        ["nngrade", "--submission", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert missing.returncode == 2 and missing.stderr.startswith("nngrade: error:")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
-from grader.worker import wire
 from grader.compare import compare, format_pair, inputs_modified
 from grader.forbidden import check_source
+from grader.worker import wire
 
 TOL = {np.float32: (1e-5, 1e-6), np.float64: (1e-6, 1e-9)}
 
@@ -96,8 +94,15 @@ def test_unsupported_return_type_is_named():
 
 
 def test_codec_roundtrips_plain_data_exactly():
-    value = (np.arange(6, dtype=np.int32).reshape(2, 3), {"a": [1.5, None, True]}, np.float32(2.5),
-             np.array([np.nan, np.inf]), "tanh", -7, float("-inf"))
+    value = (
+        np.arange(6, dtype=np.int32).reshape(2, 3),
+        {"a": [1.5, None, True]},
+        np.float32(2.5),
+        np.array([np.nan, np.inf]),
+        "tanh",
+        -7,
+        float("-inf"),
+    )
     back = roundtrip(value)
     assert isinstance(back, tuple) and back[0].dtype == np.int32 and back[0].shape == (2, 3)
     assert back[1] == {"a": [1.5, None, True]}
@@ -127,13 +132,16 @@ def test_codec_reads_subclassed_numbers_by_their_real_value():
     assert roundtrip(Liar(3.0)) == 3.0 and type(roundtrip(Liar(3.0))) is float
 
 
-@pytest.mark.parametrize("doc, phrase", [
-    ({"t": "nd", "dtype": "|O", "shape": [1], "data": ""}, "non-numeric"),
-    ({"t": "nd", "dtype": "<f8", "shape": [3], "data": "AAAAAAAAAAA="}, "does not match"),
-    ({"t": "pickle", "v": "gASV"}, "unknown tag"),
-    ([1, 2], "unexpected list"),
-    ({"t": "dict", "v": [[1, 2]]}, "malformed dict"),
-])
+@pytest.mark.parametrize(
+    "doc, phrase",
+    [
+        ({"t": "nd", "dtype": "|O", "shape": [1], "data": ""}, "non-numeric"),
+        ({"t": "nd", "dtype": "<f8", "shape": [3], "data": "AAAAAAAAAAA="}, "does not match"),
+        ({"t": "pickle", "v": "gASV"}, "unknown tag"),
+        ([1, 2], "unexpected list"),
+        ({"t": "dict", "v": [[1, 2]]}, "malformed dict"),
+    ],
+)
 def test_decode_rejects_anything_but_plain_numeric_data(doc, phrase):
     with pytest.raises(wire.DecodeError, match=phrase):
         wire.decode(doc)
@@ -168,8 +176,10 @@ def test_static_check_flags_imports_anywhere_and_dynamic_code():
 
 
 def test_static_check_allows_numpy_math_likes_and_sibling_modules():
-    source = "from __future__ import annotations\nimport numpy as np\nfrom functools import reduce\n" \
-             "from collections import OrderedDict\nfrom activations import sigmoid\n"
+    source = (
+        "from __future__ import annotations\nimport numpy as np\nfrom functools import reduce\n"
+        "from collections import OrderedDict\nfrom activations import sigmoid\n"
+    )
     report = check_source(source, "backprop.py", [], siblings=("activations",))
     assert report.module_wide == [] and report.syntax_error is None
 
@@ -209,20 +219,23 @@ def test_feedback_counts_the_wrong_entries():
     exp = np.zeros((3, 4))
     got = exp.copy()
     got[1, 1:3] = 7.0
-    assert "wrong values in 2 of 12 entries; first mismatch at index (1, 1)" in \
-        compare(exp, got, 1e-6, 1e-9).describe()
-    assert "wrong values in 1 of 3 entries; first mismatch at index (2,): expected 1, got 0" in \
-        compare(np.array([0, 1, 1]), np.array([0, 1, 0]), 1e-6, 1e-9).describe()
+    assert "wrong values in 2 of 12 entries; first mismatch at index (1, 1)" in compare(exp, got, 1e-6, 1e-9).describe()
+    assert (
+        "wrong values in 1 of 3 entries; first mismatch at index (2,): expected 1, got 0"
+        in compare(np.array([0, 1, 1]), np.array([0, 1, 0]), 1e-6, 1e-9).describe()
+    )
 
 
 def test_a_single_number_reads_as_one_value_without_max_or_index():
-    assert compare(0.5, 0.6, 1e-6, 1e-9).describe() == \
-        "wrong value: expected 0.5, got 0.6 (abs error 0.1, rel error 0.2)"
+    assert (
+        compare(0.5, 0.6, 1e-6, 1e-9).describe() == "wrong value: expected 0.5, got 0.6 (abs error 0.1, rel error 0.2)"
+    )
     assert compare(0.0, 1.0, 1e-6, 1e-9).describe() == "wrong value: expected 0, got 1 (abs error 1)"
 
 
-@pytest.mark.parametrize("expected, got", [(1.0, 1.0000023), (-0.91981618, -0.91981718),
-                                           (123456.789, 123457.0), (1e-12, 3e-9)])
+@pytest.mark.parametrize(
+    "expected, got", [(1.0, 1.0000023), (-0.91981618, -0.91981718), (123456.789, 123457.0), (1e-12, 3e-9)]
+)
 def test_expected_and_got_are_printed_with_enough_digits_to_differ(expected, got):
     exp_text, got_text = format_pair(np.float64(expected), np.float64(got))
     assert exp_text != got_text

@@ -51,11 +51,14 @@ def _guarded(code: str, tmp_path) -> dict | None:
     return json.loads(data) if data else None
 
 
-@pytest.mark.parametrize("body, what", [
-    ("import torch", "importing torch"),
-    ("import ctypes", "importing ctypes"),
-    ("__import__('subprocess').run(['true'])", "importing subprocess"),
-])
+@pytest.mark.parametrize(
+    "body, what",
+    [
+        ("import torch", "importing torch"),
+        ("import ctypes", "importing ctypes"),
+        ("__import__('subprocess').run(['true'])", "importing subprocess"),
+    ],
+)
 def test_the_guard_reports_what_it_forbids(tmp_path, body, what):
     assert _guarded(body, tmp_path)["violations"] == [what]
 

@@ -7,30 +7,31 @@ from __future__ import annotations
 import functools
 import importlib
 import itertools
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from grader.catalogue import EXERCISES
+from grader.catalogue._cases import pair
 from grader.catalogue._hints import close, leaves, matches_leafwise, scaled_by, transposed
 from grader.compare import compare
 from grader.runner import case_rng, reference_values
-from grader.worker.wire import plain
 from grader.spec import Case
+from grader.worker.wire import plain
 from tests.grader import bugs_second_edition
-from grader.catalogue._cases import pair
 
 SEED = 7
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cases_of(name: str) -> tuple[Case, ...]:
     """An exercise's cases, built once (nothing here modifies them)."""
     return tuple(EXERCISES[name].cases(case_rng(SEED, name)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _expected(name: str) -> tuple:
     return tuple(reference_values(EXERCISES[name], list(cases_of(name))))
 
@@ -41,8 +42,9 @@ def expected_of(name: str) -> tuple:
     try:
         importlib.import_module(f"solutions.{module}")
     except ImportError as exc:
-        pytest.fail(f"solutions.{module} cannot be imported ({exc}); are the kernels built? "
-                    "pip install -e . compiles them")
+        pytest.fail(
+            f"solutions.{module} cannot be imported ({exc}); are the kernels built? pip install -e . compiles them"
+        )
     return _expected(name)
 
 
@@ -57,6 +59,7 @@ def first_hint(name: str, case: Case, got) -> str | None:
 
 # -- plain NumPy building blocks of the buggy outputs --------------------------------
 
+
 def sig(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
@@ -66,26 +69,33 @@ def softmax(s, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-
 def corr2d_np(x, k, padding=0, stride=1, pad_widths=None):
     """Plain-loop cross-correlation of one channel."""
     (ph, pw), (sh, sw) = pair(padding), pair(stride)
     xp = np.pad(x, pad_widths if pad_widths is not None else ((ph, ph), (pw, pw)))
     kh, kw = k.shape
     oh, ow = (xp.shape[0] - kh) // sh + 1, (xp.shape[1] - kw) // sw + 1
-    return np.array([[np.sum(xp[i * sh:i * sh + kh, j * sw:j * sw + kw] * k) for j in range(ow)]
-                     for i in range(oh)])
+    return np.array(
+        [[np.sum(xp[i * sh : i * sh + kh, j * sw : j * sw + kw] * k) for j in range(ow)] for i in range(oh)]
+    )
 
 
 def conv2d_np(x, w, b, stride=1, padding=0, **corr):
-    return np.array([[sum(corr2d_np(x[n, c], w[f, c], padding, stride, **corr) for c in range(x.shape[1]))
-                      + b[f] for f in range(w.shape[0])] for n in range(x.shape[0])])
+    return np.array(
+        [
+            [
+                sum(corr2d_np(x[n, c], w[f, c], padding, stride, **corr) for c in range(x.shape[1])) + b[f]
+                for f in range(w.shape[0])
+            ]
+            for n in range(x.shape[0])
+        ]
+    )
 
 
 def trans_np(x, k):
     out = np.zeros((x.shape[0] + k.shape[0] - 1, x.shape[1] + k.shape[1] - 1))
     for i, j in np.ndindex(*x.shape):
-        out[i:i + k.shape[0], j:j + k.shape[1]] += x[i, j] * k
+        out[i : i + k.shape[0], j : j + k.shape[1]] += x[i, j] * k
     return out
 
 
@@ -95,8 +105,8 @@ def convt_np(x, w, b, stride=1, padding=0):
     co, kh, kw = w.shape[1:]
     full = np.zeros((n, co, (h - 1) * sh + kh, (wd - 1) * sw + kw))
     for s, c, i, j in np.ndindex(n, ci, h, wd):
-        full[s, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += x[s, c, i, j] * w[c]
-    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+        full[s, :, i * sh : i * sh + kh, j * sw : j * sw + kw] += x[s, c, i, j] * w[c]
+    out = full[:, :, ph : full.shape[2] - ph, pw : full.shape[3] - pw]
     return out + b[None, :, None, None]
 
 
@@ -200,8 +210,9 @@ def train_np(X, y, epochs=10, lr=1.0, orders=None, seed=0, early_stop=True, orde
     w, b, updates = np.zeros(X.shape[1]), 0.0, []
     rng = np.random.default_rng(seed)
     for epoch in range(epochs):
-        order = orders[epoch] if orders is not None else (
-            order_of(len(y), seed) if order_of else rng.permutation(len(y)))
+        order = (
+            orders[epoch] if orders is not None else (order_of(len(y), seed) if order_of else rng.permutation(len(y)))
+        )
         count = 0
         for i in order:
             err = y[i] - int(X[i] @ w + b > 0)
@@ -214,8 +225,11 @@ def train_np(X, y, epochs=10, lr=1.0, orders=None, seed=0, early_stop=True, orde
 
 
 def two_layer_np(X, y, params, activation="tanh", reduce="mean", sign=1.0, broadcast_loss=False):
-    act = {"tanh": (np.tanh, lambda h: 1 - h ** 2), "sigmoid": (sig, lambda h: h * (1 - h)),
-           "relu": (lambda a: np.maximum(a, 0), lambda h: (h > 0).astype(float))}[activation]
+    act = {
+        "tanh": (np.tanh, lambda h: 1 - h**2),
+        "sigmoid": (sig, lambda h: h * (1 - h)),
+        "relu": (lambda a: np.maximum(a, 0), lambda h: (h > 0).astype(float)),
+    }[activation]
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
     h = act[0](X @ W1 + b1)
     y_hat = sig(h @ W2 + b2)[:, 0]
@@ -231,17 +245,24 @@ def two_layer_np(X, y, params, activation="tanh", reduce="mean", sign=1.0, broad
 def pool_np(x, k, stride):
     (kh, kw), (sh, sw) = pair(k), pair(stride)
     oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-    return np.array([[[[x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw].max() for j in range(ow)]
-                       for i in range(oh)] for c in range(x.shape[1])] for n in range(x.shape[0])])
+    return np.array(
+        [
+            [
+                [[x[n, c, i * sh : i * sh + kh, j * sw : j * sw + kw].max() for j in range(ow)] for i in range(oh)]
+                for c in range(x.shape[1])
+            ]
+            for n in range(x.shape[0])
+        ]
+    )
 
 
 def pool_backward_np(x, dout, k, stride, pick):
     (kh, kw), (sh, sw) = pair(k), pair(stride)
     dx = np.zeros_like(x)
     for n, c, i, j in np.ndindex(*dout.shape):
-        win = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+        win = x[n, c, i * sh : i * sh + kh, j * sw : j * sw + kw]
         rows, cols = np.nonzero(win == win.max())  # row-major order
-        pick(dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw], rows, cols, dout[n, c, i, j])
+        pick(dx[n, c, i * sh : i * sh + kh, j * sw : j * sw + kw], rows, cols, dout[n, c, i, j])
     return dx
 
 
@@ -281,7 +302,7 @@ class Bug(NamedTuple):
     exercise: str
     what: str
     build: Callable  # (case, expected) -> the buggy output, or None when not applicable
-    says: str        # a phrase of the hint that must be shown
+    says: str  # a phrase of the hint that must be shown
     unstable: bool = False  # the bug is NaN/inf itself (else such outputs are left out)
 
 
@@ -340,8 +361,11 @@ def unit_bug(loss_scale, grad_scale, sigmoid_derivative=True):
         y_hat = sig(X @ w + b)
         r = (y_hat - y) * (y_hat * (1 - y_hat) if sigmoid_derivative else 1.0)
         n = len(y)
-        return (np.sum((y_hat - y) ** 2) / (2 * n) * loss_scale(n), X.T @ r / n * grad_scale(n),
-                np.sum(r) / n * grad_scale(n))
+        return (
+            np.sum((y_hat - y) ** 2) / (2 * n) * loss_scale(n),
+            X.T @ r / n * grad_scale(n),
+            np.sum(r) / n * grad_scale(n),
+        )
 
     return build
 
@@ -381,9 +405,16 @@ def conv_dx_unflipped(case, expected):
         return None
     (ph, pw), (kh, kw) = pair(K(case, "padding", 0)), w.shape[2:]
     dout = np.asarray(case.upstream[0])
-    full = np.array([[sum(corr2d_np(dout[n, f], w[f, c], padding=(kh - 1, kw - 1))
-                          for f in range(w.shape[0])) for c in range(x.shape[1])] for n in range(x.shape[0])])
-    dx = full[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    full = np.array(
+        [
+            [
+                sum(corr2d_np(dout[n, f], w[f, c], padding=(kh - 1, kw - 1)) for f in range(w.shape[0]))
+                for c in range(x.shape[1])
+            ]
+            for n in range(x.shape[0])
+        ]
+    )
+    dx = full[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
     return (dx, expected[1], expected[2])
 
 
@@ -392,8 +423,15 @@ def convt_dx_flipped(case, expected):
     x, w, b = A(case)
     dout = np.asarray(case.upstream[0])
     s, p = K(case, "stride", 1), K(case, "padding", 0)
-    dx = np.array([[sum(corr2d_np(dout[n, co], w[c, co, ::-1, ::-1], padding=p, stride=s)
-                        for co in range(w.shape[1])) for c in range(x.shape[1])] for n in range(x.shape[0])])
+    dx = np.array(
+        [
+            [
+                sum(corr2d_np(dout[n, co], w[c, co, ::-1, ::-1], padding=p, stride=s) for co in range(w.shape[1]))
+                for c in range(x.shape[1])
+            ]
+            for n in range(x.shape[0])
+        ]
+    )
     return (dx, expected[1], expected[2])
 
 
@@ -415,79 +453,152 @@ def unstable_sigmoid(z):
 BUGS = [
     # perceptron
     Bug("step", "z >= 0", lambda c, e: (A(c)[0] >= 0).astype(np.int64), "z > 0"),
-    Bug("perceptron_predict", "z >= 0",
-        lambda c, e: (np.asarray(A(c)[2]) @ A(c)[0] + A(c)[1] >= 0).astype(np.int64), "z > 0"),
-    Bug("perceptron_update", "err = prediction - y",
-        lambda c, e: (2 * A(c)[0] - e[0], 2 * A(c)[1] - e[1]), "wrong sign"),
-    Bug("perceptron_update", "always w + lr*y*x",
+    Bug(
+        "perceptron_predict",
+        "z >= 0",
+        lambda c, e: (np.asarray(A(c)[2]) @ A(c)[0] + A(c)[1] >= 0).astype(np.int64),
+        "z > 0",
+    ),
+    Bug(
+        "perceptron_update", "err = prediction - y", lambda c, e: (2 * A(c)[0] - e[0], 2 * A(c)[1] - e[1]), "wrong sign"
+    ),
+    Bug(
+        "perceptron_update",
+        "always w + lr*y*x",
         lambda c, e: (A(c)[0] + K(c, "lr", 1.0) * A(c)[3] * A(c)[2], A(c)[1] + K(c, "lr", 1.0) * A(c)[3]),
-        "prediction was right"),
-    Bug("perceptron_update", "predict with z >= 0",
-        update_with(lambda y, z: y - int(z >= 0)), "step(0)"),
+        "prediction was right",
+    ),
+    Bug("perceptron_update", "predict with z >= 0", update_with(lambda y, z: y - int(z >= 0)), "step(0)"),
     Bug("perceptron_update", "err = y - z", update_with(lambda y, z: y - z), "raw score"),
-    Bug("perceptron_train", "no early stop",
-        lambda c, e: train_np(*A(c), **c.kwargs, early_stop=False), "stop after the first epoch"),
-    Bug("perceptron_train", "no shuffle",
-        lambda c, e: None if "orders" in c.kwargs else train_np(
-            *A(c), **c.kwargs, order_of=lambda n, seed: np.arange(n)), "index order"),
-    Bug("perceptron_train", "generator re-created every epoch",
-        lambda c, e: None if "orders" in c.kwargs else train_np(
-            *A(c), **c.kwargs, order_of=lambda n, seed: np.random.default_rng(seed).permutation(n)),
-        "same order"),
+    Bug(
+        "perceptron_train",
+        "no early stop",
+        lambda c, e: train_np(*A(c), **c.kwargs, early_stop=False),
+        "stop after the first epoch",
+    ),
+    Bug(
+        "perceptron_train",
+        "no shuffle",
+        lambda c, e: (
+            None if "orders" in c.kwargs else train_np(*A(c), **c.kwargs, order_of=lambda n, seed: np.arange(n))
+        ),
+        "index order",
+    ),
+    Bug(
+        "perceptron_train",
+        "generator re-created every epoch",
+        lambda c, e: (
+            None
+            if "orders" in c.kwargs
+            else train_np(*A(c), **c.kwargs, order_of=lambda n, seed: np.random.default_rng(seed).permutation(n))
+        ),
+        "same order",
+    ),
     # activations
     Bug("sigmoid", "exp(z) / (1 + exp(z))", lambda c, e: unstable_sigmoid(A(c)[0]), "stable", True),
     Bug("sigmoid_grad", "z * (1 - z)", lambda c, e: A(c)[0] * (1 - A(c)[0]), "applied to z"),
-    Bug("sigmoid_grad", "unstable sigmoid",
-        lambda c, e: unstable_sigmoid(A(c)[0]) * (1 - unstable_sigmoid(A(c)[0])), "stable", True),
+    Bug(
+        "sigmoid_grad",
+        "unstable sigmoid",
+        lambda c, e: unstable_sigmoid(A(c)[0]) * (1 - unstable_sigmoid(A(c)[0])),
+        "stable",
+        True,
+    ),
     Bug("tanh_grad", "1 - z**2", lambda c, e: 1 - A(c)[0] ** 2, "applied to z"),
     Bug("tanh_grad", "1 - tanh(z)", lambda c, e: 1 - np.tanh(A(c)[0]), "square is missing"),
     Bug("relu_grad", "z >= 0", lambda c, e: (A(c)[0] >= 0).astype(np.float64), "z > 0"),
-    Bug("leaky_relu", "alpha ignored",
-        lambda c, e: np.where(A(c)[0] > 0, A(c)[0], 0.01 * A(c)[0]), "alpha"),
-    Bug("leaky_relu_grad", "z >= 0",
-        lambda c, e: np.where(A(c)[0] >= 0, 1.0, K(c, "alpha", 0.01)), "z > 0"),
+    Bug("leaky_relu", "alpha ignored", lambda c, e: np.where(A(c)[0] > 0, A(c)[0], 0.01 * A(c)[0]), "alpha"),
+    Bug("leaky_relu_grad", "z >= 0", lambda c, e: np.where(A(c)[0] >= 0, 1.0, K(c, "alpha", 0.01)), "z > 0"),
     Bug("leaky_relu_grad", "alpha ignored", lambda c, e: np.where(A(c)[0] > 0, 1.0, 0.01), "alpha"),
-    Bug("softmax", "over axis 0 / the last axis",
-        lambda c, e: None if A(c)[0].ndim < 2 else softmax(
-            A(c)[0], axis=0 if K(c, "axis", -1) % A(c)[0].ndim != 0 else -1), "wrong axis"),
-    Bug("softmax", "whole array normalised",
-        lambda c, e: softmax(A(c)[0].reshape(-1)).reshape(A(c)[0].shape), "whole array"),
-    Bug("softmax", "no max subtracted",
+    Bug(
+        "softmax",
+        "over axis 0 / the last axis",
+        lambda c, e: (
+            None if A(c)[0].ndim < 2 else softmax(A(c)[0], axis=0 if K(c, "axis", -1) % A(c)[0].ndim != 0 else -1)
+        ),
+        "wrong axis",
+    ),
+    Bug(
+        "softmax",
+        "whole array normalised",
+        lambda c, e: softmax(A(c)[0].reshape(-1)).reshape(A(c)[0].shape),
+        "whole array",
+    ),
+    Bug(
+        "softmax",
+        "no max subtracted",
         lambda c, e: (lambda ez: ez / ez.sum(axis=K(c, "axis", -1), keepdims=True))(
-            np.exp(np.clip(A(c)[0], None, 800))), "subtract the maximum", True),
+            np.exp(np.clip(A(c)[0], None, 800))
+        ),
+        "subtract the maximum",
+        True,
+    ),
     # losses
-    Bug("mse_loss", "no 1/2", mse_bug(lambda y_hat: 2, lambda y_hat, y: 2 * (y_hat - y) / y_hat.size),
-        "mean((y_hat - y)**2) / 2"),
-    Bug("mse_loss", "sum instead of mean",
-        mse_bug(lambda y_hat: y_hat.size, lambda y_hat, y: y_hat - y), "a sum where the mean"),
-    Bug("mse_loss", "y - y_hat", mse_bug(lambda y_hat: 1, lambda y_hat, y: (y - y_hat) / y_hat.size),
-        "sign is flipped"),
-    Bug("binary_cross_entropy", "sum instead of mean",
+    Bug(
+        "mse_loss",
+        "no 1/2",
+        mse_bug(lambda y_hat: 2, lambda y_hat, y: 2 * (y_hat - y) / y_hat.size),
+        "mean((y_hat - y)**2) / 2",
+    ),
+    Bug(
+        "mse_loss",
+        "sum instead of mean",
+        mse_bug(lambda y_hat: y_hat.size, lambda y_hat, y: y_hat - y),
+        "a sum where the mean",
+    ),
+    Bug(
+        "mse_loss", "y - y_hat", mse_bug(lambda y_hat: 1, lambda y_hat, y: (y - y_hat) / y_hat.size), "sign is flipped"
+    ),
+    Bug(
+        "binary_cross_entropy",
+        "sum instead of mean",
         lambda c, e: tuple(np.sum(p) if i == 0 else p for i, p in enumerate(bce_parts(*A(c)))),
-        "a sum where the mean"),
-    Bug("binary_cross_entropy", "gradient with respect to the logit",
-        lambda c, e: (e[0], (A(c)[0] - A(c)[1]) / len(A(c)[1])), "with respect to the logit"),
-    Bug("binary_cross_entropy", "y - y_hat sign",
-        lambda c, e: (e[0], -bce_parts(*A(c))[1] / len(A(c)[1])), "sign is flipped"),
-    Bug("binary_cross_entropy", "y_hat clipped to [1e-7, 1 - 1e-7] in the loss",
-        lambda c, e: (np.mean(bce_parts(np.clip(A(c)[0], 1e-7, 1 - 1e-7), A(c)[1])[0]), e[1]), "clipped"),
+        "a sum where the mean",
+    ),
+    Bug(
+        "binary_cross_entropy",
+        "gradient with respect to the logit",
+        lambda c, e: (e[0], (A(c)[0] - A(c)[1]) / len(A(c)[1])),
+        "with respect to the logit",
+    ),
+    Bug(
+        "binary_cross_entropy",
+        "y - y_hat sign",
+        lambda c, e: (e[0], -bce_parts(*A(c))[1] / len(A(c)[1])),
+        "sign is flipped",
+    ),
+    Bug(
+        "binary_cross_entropy",
+        "y_hat clipped to [1e-7, 1 - 1e-7] in the loss",
+        lambda c, e: (np.mean(bce_parts(np.clip(A(c)[0], 1e-7, 1 - 1e-7), A(c)[1])[0]), e[1]),
+        "clipped",
+    ),
     Bug("softmax_cross_entropy", "sum over the batch", sce_bug(reduce="sum"), "a sum where the mean"),
     Bug("softmax_cross_entropy", "softmax over the batch", sce_bug(axis=0), "batch axis"),
     Bug("softmax_cross_entropy", "no max subtracted", sce_bug(naive=True), "maximum", True),
-    Bug("sigmoid_unit_mse_grad", "sum instead of mean", unit_bug(lambda n: n, lambda n: n),
-        "a sum where the mean"),
+    Bug("sigmoid_unit_mse_grad", "sum instead of mean", unit_bug(lambda n: n, lambda n: n), "a sum where the mean"),
     Bug("sigmoid_unit_mse_grad", "no 1/2", unit_bug(lambda n: 2, lambda n: 2), "1/(2n)"),
-    Bug("sigmoid_unit_mse_grad", "sigmoid derivative forgotten",
-        unit_bug(lambda n: 1, lambda n: 1, sigmoid_derivative=False), "derivative"),
-    Bug("gradient_descent_step", "w + lr * grad",
-        lambda c, e: (lambda X, y, w, b, lr: (lambda _, gw, gb: (w + lr * gw, b + lr * gb))(
-            *unit_bug(lambda n: 1, lambda n: 1)(Case("", args=(X, y, w, b)), None)))(*A(c)), "uphill"),
+    Bug(
+        "sigmoid_unit_mse_grad",
+        "sigmoid derivative forgotten",
+        unit_bug(lambda n: 1, lambda n: 1, sigmoid_derivative=False),
+        "derivative",
+    ),
+    Bug(
+        "gradient_descent_step",
+        "w + lr * grad",
+        lambda c, e: (
+            lambda X, y, w, b, lr: (lambda _, gw, gb: (w + lr * gw, b + lr * gb))(
+                *unit_bug(lambda n: 1, lambda n: 1)(Case("", args=(X, y, w, b)), None)
+            )
+        )(*A(c)),
+        "uphill",
+    ),
     # backprop
     Bug("affine_forward", "bias forgotten", lambda c, e: A(c)[0] @ A(c)[1], "bias"),
     Bug("affine_forward", "transposed", lambda c, e: (A(c)[0] @ A(c)[1] + A(c)[2]).T, "transposed"),
     Bug("affine_backward", "db averaged", scale_leaf(2, first_arg_n), "sum dout over the batch"),
-    Bug("affine_backward", "dW transposed",
-        lambda c, e: (e[0], (A(c)[0].T @ c.upstream[0]).T, e[2]), "transposed"),
+    Bug("affine_backward", "dW transposed", lambda c, e: (e[0], (A(c)[0].T @ c.upstream[0]).T, e[2]), "transposed"),
     Bug("sigmoid_backward", "dout forgotten", lambda c, e: sig(A(c)[0]) * (1 - sig(A(c)[0])), "chain rule"),
     Bug("sigmoid_backward", "formula on x", lambda c, e: c.upstream[0] * A(c)[0] * (1 - A(c)[0]), "input x"),
     Bug("tanh_backward", "dout forgotten", lambda c, e: 1 - np.tanh(A(c)[0]) ** 2, "chain rule"),
@@ -496,121 +607,294 @@ BUGS = [
     Bug("relu_backward", "dout forgotten", lambda c, e: (A(c)[0] > 0).astype(np.float64), "chain rule"),
     Bug("two_layer_net_loss", "sums over the batch", with_kw(two_layer_np, reduce="sum"), "average"),
     Bug("two_layer_net_loss", "y - y_hat", with_kw(two_layer_np, sign=-1.0), "wrong sign"),
-    Bug("two_layer_net_loss", "(N, 1) - (N,) broadcast", with_kw(two_layer_np, broadcast_loss=True),
-        "broadcasts"),
+    Bug("two_layer_net_loss", "(N, 1) - (N,) broadcast", with_kw(two_layer_np, broadcast_loss=True), "broadcasts"),
     # conv
-    Bug("corr2d", "true convolution",
+    Bug(
+        "corr2d",
+        "true convolution",
         lambda c, e: corr2d_np(A(c)[0], A(c)[1][::-1, ::-1], K(c, "padding", 0), K(c, "stride", 1)),
-        "true convolution"),
-    Bug("corr2d", "padding on one side",
-        lambda c, e: None if pair(K(c, "padding", 0)) == (0, 0) else corr2d_np(
-            A(c)[0], A(c)[1], 0, K(c, "stride", 1),
-            pad_widths=((pair(K(c, "padding"))[0], 0), (pair(K(c, "padding"))[1], 0))), "one side"),
-    Bug("corr2d", "(h, w) swapped",
-        lambda c, e: corr2d_np(A(c)[0], A(c)[1], pair(K(c, "padding", 0))[::-1],
-                               pair(K(c, "stride", 1))[::-1]),
-        "wrong order"),
-    Bug("conv2d_forward", "true convolution",
-        lambda c, e: conv2d_np(A(c)[0], A(c)[1][..., ::-1, ::-1], A(c)[2], **c.kwargs), "true convolution"),
-    Bug("conv2d_forward", "bias forgotten",
-        lambda c, e: conv2d_np(A(c)[0], A(c)[1], 0 * A(c)[2], **c.kwargs), "bias"),
-    Bug("conv2d_forward", "padding on one side",
-        lambda c, e: None if pair(K(c, "padding", 0)) == (0, 0) else conv2d_np(
-            A(c)[0], A(c)[1], A(c)[2], K(c, "stride", 1), 0,
-            pad_widths=((pair(K(c, "padding"))[0], 0), (pair(K(c, "padding"))[1], 0))), "one side"),
-    Bug("conv2d_forward", "(h, w) swapped",
-        lambda c, e: conv2d_np(A(c)[0], A(c)[1], A(c)[2], pair(K(c, "stride", 1))[::-1],
-                               pair(K(c, "padding", 0))[::-1]), "wrong order"),
+        "true convolution",
+    ),
+    Bug(
+        "corr2d",
+        "padding on one side",
+        lambda c, e: (
+            None
+            if pair(K(c, "padding", 0)) == (0, 0)
+            else corr2d_np(
+                A(c)[0],
+                A(c)[1],
+                0,
+                K(c, "stride", 1),
+                pad_widths=((pair(K(c, "padding"))[0], 0), (pair(K(c, "padding"))[1], 0)),
+            )
+        ),
+        "one side",
+    ),
+    Bug(
+        "corr2d",
+        "(h, w) swapped",
+        lambda c, e: corr2d_np(A(c)[0], A(c)[1], pair(K(c, "padding", 0))[::-1], pair(K(c, "stride", 1))[::-1]),
+        "wrong order",
+    ),
+    Bug(
+        "conv2d_forward",
+        "true convolution",
+        lambda c, e: conv2d_np(A(c)[0], A(c)[1][..., ::-1, ::-1], A(c)[2], **c.kwargs),
+        "true convolution",
+    ),
+    Bug("conv2d_forward", "bias forgotten", lambda c, e: conv2d_np(A(c)[0], A(c)[1], 0 * A(c)[2], **c.kwargs), "bias"),
+    Bug(
+        "conv2d_forward",
+        "padding on one side",
+        lambda c, e: (
+            None
+            if pair(K(c, "padding", 0)) == (0, 0)
+            else conv2d_np(
+                A(c)[0],
+                A(c)[1],
+                A(c)[2],
+                K(c, "stride", 1),
+                0,
+                pad_widths=((pair(K(c, "padding"))[0], 0), (pair(K(c, "padding"))[1], 0)),
+            )
+        ),
+        "one side",
+    ),
+    Bug(
+        "conv2d_forward",
+        "(h, w) swapped",
+        lambda c, e: conv2d_np(
+            A(c)[0], A(c)[1], A(c)[2], pair(K(c, "stride", 1))[::-1], pair(K(c, "padding", 0))[::-1]
+        ),
+        "wrong order",
+    ),
     Bug("conv2d_backward", "db averaged over the batch", scale_leaf(2, first_arg_n), "sum dout"),
     Bug("conv2d_backward", "dx without the kernel flip", conv_dx_unflipped, "flipped"),
-    Bug("max_pool2d_forward", "stride 1 by default",
-        lambda c, e: None if "stride" in c.kwargs else pool_np(A(c)[0], A(c)[1], 1), "stride is kernel_size"),
-    Bug("max_pool2d_backward", "to every tied maximum",
+    Bug(
+        "max_pool2d_forward",
+        "stride 1 by default",
+        lambda c, e: None if "stride" in c.kwargs else pool_np(A(c)[0], A(c)[1], 1),
+        "stride is kernel_size",
+    ),
+    Bug(
+        "max_pool2d_backward",
+        "to every tied maximum",
         lambda c, e: pool_backward_np(A(c)[0], c.upstream[0], A(c)[1], K(c, "stride") or A(c)[1], _to_all),
-        "every tied maximum"),
-    Bug("max_pool2d_backward", "split among ties",
+        "every tied maximum",
+    ),
+    Bug(
+        "max_pool2d_backward",
+        "split among ties",
         lambda c, e: pool_backward_np(A(c)[0], c.upstream[0], A(c)[1], K(c, "stride") or A(c)[1], _split),
-        "split among tied"),
-    Bug("max_pool2d_backward", "to the last maximum",
+        "split among tied",
+    ),
+    Bug(
+        "max_pool2d_backward",
+        "to the last maximum",
         lambda c, e: pool_backward_np(A(c)[0], c.upstream[0], A(c)[1], K(c, "stride") or A(c)[1], _to_last),
-        "last tied maximum"),
-    Bug("max_pool2d_backward", "overlapping windows overwrite",
-        lambda c, e: pool_backward_np(A(c)[0], c.upstream[0], A(c)[1], K(c, "stride") or A(c)[1],
-                                      _overwrite_first), "add up"),
+        "last tied maximum",
+    ),
+    Bug(
+        "max_pool2d_backward",
+        "overlapping windows overwrite",
+        lambda c, e: pool_backward_np(A(c)[0], c.upstream[0], A(c)[1], K(c, "stride") or A(c)[1], _overwrite_first),
+        "add up",
+    ),
     # transposed convolution
     Bug("trans_conv2d", "flipped kernel", lambda c, e: trans_np(A(c)[0], A(c)[1][::-1, ::-1]), "flipped"),
     Bug("trans_conv2d", "transposed", lambda c, e: trans_np(A(c)[0], A(c)[1]).T, "transposed"),
-    Bug("conv_transpose2d_forward", "flipped kernel",
-        lambda c, e: convt_np(A(c)[0], A(c)[1][..., ::-1, ::-1], A(c)[2], **c.kwargs), "flipped"),
-    Bug("conv_transpose2d_forward", "bias forgotten",
-        lambda c, e: convt_np(A(c)[0], A(c)[1], 0 * A(c)[2], **c.kwargs), "bias"),
-    Bug("conv_transpose2d_forward", "padding not cropped",
-        lambda c, e: convt_np(A(c)[0], A(c)[1], A(c)[2], K(c, "stride", 1), 0), "crops"),
-    Bug("conv_transpose2d_forward", "channel axes swapped",
-        lambda c, e: None if A(c)[1].shape[0] != A(c)[1].shape[1] else convt_np(
-            A(c)[0], A(c)[1].transpose(1, 0, 2, 3), A(c)[2], **c.kwargs), "channel axes"),
+    Bug(
+        "conv_transpose2d_forward",
+        "flipped kernel",
+        lambda c, e: convt_np(A(c)[0], A(c)[1][..., ::-1, ::-1], A(c)[2], **c.kwargs),
+        "flipped",
+    ),
+    Bug(
+        "conv_transpose2d_forward",
+        "bias forgotten",
+        lambda c, e: convt_np(A(c)[0], A(c)[1], 0 * A(c)[2], **c.kwargs),
+        "bias",
+    ),
+    Bug(
+        "conv_transpose2d_forward",
+        "padding not cropped",
+        lambda c, e: convt_np(A(c)[0], A(c)[1], A(c)[2], K(c, "stride", 1), 0),
+        "crops",
+    ),
+    Bug(
+        "conv_transpose2d_forward",
+        "channel axes swapped",
+        lambda c, e: (
+            None
+            if A(c)[1].shape[0] != A(c)[1].shape[1]
+            else convt_np(A(c)[0], A(c)[1].transpose(1, 0, 2, 3), A(c)[2], **c.kwargs)
+        ),
+        "channel axes",
+    ),
     Bug("conv_transpose2d_backward", "db averaged over the batch", scale_leaf(2, first_arg_n), "sum dout"),
     Bug("conv_transpose2d_backward", "dx with a flipped kernel", convt_dx_flipped, "flipped kernel"),
     # rnn
-    Bug("rnn_cell_forward", "bias forgotten",
+    Bug(
+        "rnn_cell_forward",
+        "bias forgotten",
         lambda c, e: {"tanh": np.tanh, "sigmoid": sig}[K(c, "activation", "tanh")](
-            A(c)[0] @ A(c)[2] + A(c)[1] @ A(c)[3]), "bias"),
-    Bug("rnn_cell_forward", "always tanh",
-        lambda c, e: np.tanh(A(c)[0] @ A(c)[2] + A(c)[1] @ A(c)[3] + A(c)[4]), "tanh was used"),
-    Bug("rnn_cell_forward", "h_prev forgotten",
-        lambda c, e: {"tanh": np.tanh, "sigmoid": sig}[K(c, "activation", "tanh")](
-            A(c)[0] @ A(c)[2] + A(c)[4]), "h_prev @ Wh"),
+            A(c)[0] @ A(c)[2] + A(c)[1] @ A(c)[3]
+        ),
+        "bias",
+    ),
+    Bug(
+        "rnn_cell_forward",
+        "always tanh",
+        lambda c, e: np.tanh(A(c)[0] @ A(c)[2] + A(c)[1] @ A(c)[3] + A(c)[4]),
+        "tanh was used",
+    ),
+    Bug(
+        "rnn_cell_forward",
+        "h_prev forgotten",
+        lambda c, e: {"tanh": np.tanh, "sigmoid": sig}[K(c, "activation", "tanh")](A(c)[0] @ A(c)[2] + A(c)[4]),
+        "h_prev @ Wh",
+    ),
     Bug("rnn_cell_backward", "db averaged", scale_leaf(4, first_arg_n), "sum over the batch"),
-    *[Bug("lstm_cell_forward", f"gates {order}", lambda c, e, order=order: lstm_cell_np(*A(c), order=order),
-          f"order {', '.join(order)};") for order in WRONG_GATE_ORDERS],
+    *[
+        Bug(
+            "lstm_cell_forward",
+            f"gates {order}",
+            lambda c, e, order=order: lstm_cell_np(*A(c), order=order),
+            f"order {', '.join(order)};",
+        )
+        for order in WRONG_GATE_ORDERS
+    ],
     Bug("lstm_cell_backward", "db averaged", scale_leaf(5, first_arg_n), "sum over the batch"),
-    *[Bug("lstm_forward", f"gates {order}", lambda c, e, order=order: lstm_np(*A(c), order=order),
-          f"order {', '.join(order)};") for order in WRONG_GATE_ORDERS],
+    *[
+        Bug(
+            "lstm_forward",
+            f"gates {order}",
+            lambda c, e, order=order: lstm_np(*A(c), order=order),
+            f"order {', '.join(order)};",
+        )
+        for order in WRONG_GATE_ORDERS
+    ],
     Bug("lstm_backward", "db averaged", scale_leaf(4, first_arg_n), "sum over the batch"),
-    *[Bug("lstm_cell_backward", f"gates {order} in both passes", lstm_backward_consistent(order, False),
-          f"order {', '.join(order)};") for order in WRONG_GATE_ORDERS],
-    *[Bug("lstm_backward", f"gates {order} in both passes", lstm_backward_consistent(order, True),
-          f"order {', '.join(order)};") for order in WRONG_GATE_ORDERS],
+    *[
+        Bug(
+            "lstm_cell_backward",
+            f"gates {order} in both passes",
+            lstm_backward_consistent(order, False),
+            f"order {', '.join(order)};",
+        )
+        for order in WRONG_GATE_ORDERS
+    ],
+    *[
+        Bug(
+            "lstm_backward",
+            f"gates {order} in both passes",
+            lstm_backward_consistent(order, True),
+            f"order {', '.join(order)};",
+        )
+        for order in WRONG_GATE_ORDERS
+    ],
     # attention
     Bug("positional_encoding", "exponent j/d", lambda c, e: pe_np(*c.args, exponent="column"), "even index"),
     Bug("positional_encoding", "sin/cos swapped", lambda c, e: pe_np(*c.args, swap=True), "swapped"),
-    Bug("positional_encoding", "two halves",
-        lambda c, e: None if c.args[1] % 2 else pe_np(*c.args, halves=True), "two halves"),
-    Bug("self_attention_basic", "softmax over columns",
-        lambda c, e: softmax(A(c)[0] @ A(c)[0].T, axis=0) @ A(c)[0], "over columns"),
-    Bug("self_attention_basic", "scaled by sqrt(d)",
-        lambda c, e: softmax(A(c)[0] @ A(c)[0].T / np.sqrt(A(c)[0].shape[1])) @ A(c)[0], "no scaling"),
-    Bug("self_attention_basic", "no max subtracted",
-        lambda c, e: (lambda ez: ez / ez.sum(axis=1, keepdims=True))(
-            np.exp(np.clip(A(c)[0] @ A(c)[0].T, None, 800))) @ A(c)[0], "maximum", True),
+    Bug(
+        "positional_encoding",
+        "two halves",
+        lambda c, e: None if c.args[1] % 2 else pe_np(*c.args, halves=True),
+        "two halves",
+    ),
+    Bug(
+        "self_attention_basic",
+        "softmax over columns",
+        lambda c, e: softmax(A(c)[0] @ A(c)[0].T, axis=0) @ A(c)[0],
+        "over columns",
+    ),
+    Bug(
+        "self_attention_basic",
+        "scaled by sqrt(d)",
+        lambda c, e: softmax(A(c)[0] @ A(c)[0].T / np.sqrt(A(c)[0].shape[1])) @ A(c)[0],
+        "no scaling",
+    ),
+    Bug(
+        "self_attention_basic",
+        "no max subtracted",
+        lambda c, e: (
+            (lambda ez: ez / ez.sum(axis=1, keepdims=True))(np.exp(np.clip(A(c)[0] @ A(c)[0].T, None, 800))) @ A(c)[0]
+        ),
+        "maximum",
+        True,
+    ),
     Bug("scaled_dot_product_attention", "no sqrt(dk)", with_kw(sdpa_np, scale=1.0), "sqrt(dk)"),
-    Bug("scaled_dot_product_attention", "divided by dk",
-        lambda c, e: sdpa_np(*A(c), K(c, "mask"), scale=A(c)[0].shape[-1]), "divided by dk"),
-    Bug("scaled_dot_product_attention", "softmax over the queries",
-        lambda c, e: None if "mask" in c.kwargs else sdpa_np(*A(c), axis=-2), "over the queries"),
-    Bug("scaled_dot_product_attention", "mask inverted",
-        lambda c, e: None if "mask" not in c.kwargs else sdpa_np(*A(c), ~K(c, "mask")), "inverted"),
-    Bug("scaled_dot_product_attention", "NaN in a fully masked row",
+    Bug(
+        "scaled_dot_product_attention",
+        "divided by dk",
+        lambda c, e: sdpa_np(*A(c), K(c, "mask"), scale=A(c)[0].shape[-1]),
+        "divided by dk",
+    ),
+    Bug(
+        "scaled_dot_product_attention",
+        "softmax over the queries",
+        lambda c, e: None if "mask" in c.kwargs else sdpa_np(*A(c), axis=-2),
+        "over the queries",
+    ),
+    Bug(
+        "scaled_dot_product_attention",
+        "mask inverted",
+        lambda c, e: None if "mask" not in c.kwargs else sdpa_np(*A(c), ~K(c, "mask")),
+        "inverted",
+    ),
+    Bug(
+        "scaled_dot_product_attention",
+        "NaN in a fully masked row",
         lambda c, e: None if "mask" not in c.kwargs else sdpa_np(*A(c), K(c, "mask"), guard=False),
-        "fully masked", True),
-    Bug("scaled_dot_product_attention_backward", "NaN gradients in a fully masked row",
-        nan_where_row_masked(0), "fully masked", True),
-    Bug("scaled_dot_product_attention_backward", "dQ, dK without 1/sqrt(dk)",
+        "fully masked",
+        True,
+    ),
+    Bug(
+        "scaled_dot_product_attention_backward",
+        "NaN gradients in a fully masked row",
+        nan_where_row_masked(0),
+        "fully masked",
+        True,
+    ),
+    Bug(
+        "scaled_dot_product_attention_backward",
+        "dQ, dK without 1/sqrt(dk)",
         lambda c, e: (e[0] * np.sqrt(c.args[0].shape[-1]), e[1] * np.sqrt(c.args[0].shape[-1]), e[2]),
-        "1/sqrt(dk)"),
-    Bug("multi_head_attention_forward", "scaled by sqrt(E)",
+        "1/sqrt(dk)",
+    ),
+    Bug(
+        "multi_head_attention_forward",
+        "scaled by sqrt(E)",
         lambda c, e: mha_np(*A(c), K(c, "mask"), scale_of=lambda dh: np.sqrt(c.args[0].shape[-1])),
-        "sqrt(E)"),
-    Bug("multi_head_attention_forward", "no scaling",
-        lambda c, e: mha_np(*A(c), K(c, "mask"), scale_of=None), "sqrt(dk)"),
-    Bug("multi_head_attention_forward", "interleaved heads",
-        lambda c, e: mha_np(*A(c), K(c, "mask"), split="interleaved"), "interleaved"),
-    Bug("multi_head_attention_forward", "reshaped straight to heads",
-        lambda c, e: mha_np(*A(c), K(c, "mask"), split="straight"), "reshaped straight"),
-    Bug("multi_head_attention_forward", "NaN in a fully masked row", nan_where_row_masked(),
-        "fully masked", True),
-    Bug("multi_head_attention_backward", "NaN gradients in a fully masked row",
-        nan_where_row_masked(0), "fully masked", True),
+        "sqrt(E)",
+    ),
+    Bug(
+        "multi_head_attention_forward",
+        "no scaling",
+        lambda c, e: mha_np(*A(c), K(c, "mask"), scale_of=None),
+        "sqrt(dk)",
+    ),
+    Bug(
+        "multi_head_attention_forward",
+        "interleaved heads",
+        lambda c, e: mha_np(*A(c), K(c, "mask"), split="interleaved"),
+        "interleaved",
+    ),
+    Bug(
+        "multi_head_attention_forward",
+        "reshaped straight to heads",
+        lambda c, e: mha_np(*A(c), K(c, "mask"), split="straight"),
+        "reshaped straight",
+    ),
+    Bug("multi_head_attention_forward", "NaN in a fully masked row", nan_where_row_masked(), "fully masked", True),
+    Bug(
+        "multi_head_attention_backward",
+        "NaN gradients in a fully masked row",
+        nan_where_row_masked(0),
+        "fully masked",
+        True,
+    ),
     # the second edition (optim, regularization, gradcheck, and the additions elsewhere)
     *[Bug(*bug) for bug in bugs_second_edition.BUGS],
 ]
@@ -653,8 +937,7 @@ def test_every_hint_is_the_one_shown_for_some_bug():
         for case, got in _revealing(bug):
             shown.update(id(h) for h in hints if h(case, got))
             break
-    missing = [(name, i) for name, ex in EXERCISES.items() for i, h in enumerate(ex.hints)
-               if id(h) not in shown]
+    missing = [(name, i) for name, ex in EXERCISES.items() for i, h in enumerate(ex.hints) if id(h) not in shown]
     assert not missing
 
 
@@ -685,6 +968,7 @@ def _map(x, fn):
 
 
 # -- the machinery -----------------------------------------------------------------------
+
 
 def test_leafwise_match_needs_every_wrong_array_to_be_the_variants():
     expected = (np.ones(3), np.zeros(2))

@@ -155,8 +155,7 @@ def build_attacked(dest: Path) -> Path:
     copy_model(dest)
     for module, code in OVERRIDES.items():
         path = dest / f"{module}.py"
-        code = textwrap.dedent(code).replace(
-            "SOLUTION_FILE", repr(str(ROOT / "solutions" / "activations.py")))
+        code = textwrap.dedent(code).replace("SOLUTION_FILE", repr(str(ROOT / "solutions" / "activations.py")))
         path.write_text(path.read_text() + "\n\n" + code)
     for module, code in PREPENDS.items():
         path = dest / f"{module}.py"

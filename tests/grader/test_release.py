@@ -34,20 +34,20 @@ SEED = "24681357"
 
 #: Classic mistakes written into the model answers: (module, right text, wrong text).
 BUGS = (
-    ("conv", "out += k[i, j] * _offset_view(xp, i, j, oh, ow, sh, sw)",
-     "out += k[-1 - i, -1 - j] * _offset_view(xp, i, j, oh, ow, sh, sw)"),
-    ("losses", "return float(np.mean(diff**2) / 2), diff / diff.size",
-     "return float(np.sum(diff**2) / 2), diff"),
+    (
+        "conv",
+        "out += k[i, j] * _offset_view(xp, i, j, oh, ow, sh, sw)",
+        "out += k[-1 - i, -1 - j] * _offset_view(xp, i, j, oh, ow, sh, sw)",
+    ),
+    ("losses", "return float(np.mean(diff**2) / 2), diff / diff.size", "return float(np.sum(diff**2) / 2), diff"),
     ("attention", "scale = 1.0 / math.sqrt(Q.shape[-1])", "scale = 1.0"),
-    ("activations", "return e / np.sum(e, axis=axis, keepdims=True)",
-     "return e / np.sum(e, axis=0, keepdims=True)"),
+    ("activations", "return e / np.sum(e, axis=axis, keepdims=True)", "return e / np.sum(e, axis=0, keepdims=True)"),
     ("perceptron", "def step(z):", "def step(z):\n    raise ValueError('not today')\n\n\ndef _old_step(z):"),
 )
 
 
 def run(cmd, cwd=None, env=None, check=True, timeout=600):
-    done = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"{cmd} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done
@@ -70,13 +70,20 @@ def release(*argv: str) -> int:
 
 # -- the kit's files (no wheel) ----------------------------------------------------------
 
+
 def test_kit_has_the_stubs_of_the_chosen_modules_and_every_file_of_the_contract(tmp_path, capsys):
     out = tmp_path / "kit"
     assert release(out, "--modules", "conv", "activations", "--find-links", "https://example.org/w/") == 0
     assert sorted(p.name for p in (out / "exercises").glob("*.py")) == ["activations.py", "conv.py"]
     assert (out / "exercises" / "conv.py").read_text() == (ROOT / "exercises" / "conv.py").read_text()
-    for name in ("README.md", "requirements.txt", ".gitignore", ".gitlab-ci.yml",
-                 ".github/workflows/classroom.yml", KIT_FILE):
+    for name in (
+        "README.md",
+        "requirements.txt",
+        ".gitignore",
+        ".gitlab-ci.yml",
+        ".github/workflows/classroom.yml",
+        KIT_FILE,
+    ):
         assert (out / name).is_file(), name
     assert not (out / "solutions").exists() and not (out / "grader").exists()
     record = json.loads((out / KIT_FILE).read_text())
@@ -106,10 +113,13 @@ def test_default_kit_has_every_module_of_the_catalogue(tmp_path, capsys):
     assert "## The labs" in (tmp_path / "kit" / "README.md").read_text()
 
 
-@pytest.mark.parametrize("argv, phrase", [
-    (["--modules", "convv"], "unknown module(s) convv"),
-    (["--source", "/nonexistent"], "no clone of the course repository"),
-])
+@pytest.mark.parametrize(
+    "argv, phrase",
+    [
+        (["--modules", "convv"], "unknown module(s) convv"),
+        (["--source", "/nonexistent"], "no clone of the course repository"),
+    ],
+)
 def test_release_usage_errors_exit_2_with_one_line(tmp_path, argv, phrase, capsys):
     assert release(tmp_path / "kit", *argv) == 2
     err = capsys.readouterr().err
@@ -143,16 +153,18 @@ def test_ci_files_grade_with_the_sandbox_and_publish_results(tmp_path):
 
 def test_nngrade_in_a_kit_grades_the_kit_modules_only(tmp_path, monkeypatch):
     assert release(tmp_path / "kit", "--modules", "perceptron") == 0
-    done = run([sys.executable, "-m", "grader", "--format", "json", "--no-progress"], cwd=tmp_path / "kit",
-               check=False)
+    done = run([sys.executable, "-m", "grader", "--format", "json", "--no-progress"], cwd=tmp_path / "kit", check=False)
     report = json.loads(done.stdout)
     points = sum(e.points for e in EXERCISES.values() if e.module == "perceptron")
     assert done.returncode == 1 and report["max_score"] == points < TOTAL_POINTS
     assert [e["name"] for e in report["exercises"]] == [n for n, e in EXERCISES.items() if e.module == "perceptron"]
     listed = run([sys.executable, "-m", "grader", "--list"], cwd=tmp_path / "kit").stdout
     assert "perceptron_train" in listed and "sigmoid" not in listed and f"total: {points} points" in listed
-    done = run([sys.executable, "-m", "grader", "sigmoid", "--format", "json", "--no-progress"],
-               cwd=tmp_path / "kit", check=False)
+    done = run(
+        [sys.executable, "-m", "grader", "sigmoid", "--format", "json", "--no-progress"],
+        cwd=tmp_path / "kit",
+        check=False,
+    )
     assert [e["name"] for e in json.loads(done.stdout)["exercises"]] == ["sigmoid"]  # named: as asked
 
 
@@ -185,6 +197,7 @@ def test_nngrade_says_when_the_kit_was_released_for_another_version(tmp_path, mo
 
 # -- the student wheel -------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory) -> Path:
     from grader.release import build_student_wheel
@@ -199,8 +212,17 @@ def student_env(wheelhouse, tmp_path_factory) -> Path:
     """A fresh virtual environment with only the student wheel (and numpy, rich) installed."""
     venv = tmp_path_factory.mktemp("student-venv") / "venv"
     run([sys.executable, "-m", "venv", venv])
-    run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         *wheelhouse.glob("*.whl")])
+    run(
+        [
+            venv / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *wheelhouse.glob("*.whl"),
+        ]
+    )
     return venv
 
 
@@ -217,8 +239,9 @@ def statements_of(path: Path):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for stmt in ast.walk(node):
-            if not isinstance(stmt, ast.stmt) or isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass,
-                                                                  ast.FunctionDef)):
+            if not isinstance(stmt, ast.stmt) or isinstance(
+                stmt, (ast.Import, ast.ImportFrom, ast.Pass, ast.FunctionDef)
+            ):
                 continue
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
                 continue  # a docstring
@@ -230,8 +253,9 @@ def answer_statements() -> dict[str, str]:
     answers that the student sees anyway is left out: those also in the stubs or the
     exercises' descriptions (which state the formulas), or in the grader's readable
     modules (generic code such as making a random generator)."""
-    public_text = "\n".join([*(p.read_text() for p in (ROOT / "exercises").glob("*.py")),
-                             *(ex.description for ex in EXERCISES.values())])
+    public_text = "\n".join(
+        [*(p.read_text() for p in (ROOT / "exercises").glob("*.py")), *(ex.description for ex in EXERCISES.values())]
+    )
     public = {dump for p in (ROOT / "grader").glob("*.py") for dump, _ in statements_of(p)}
     statements = {}
     for path in [*(ROOT / "solutions").glob("*.py"), *MODEL_DIR.glob("*.py")]:
@@ -286,13 +310,11 @@ def test_student_wheel_ships_no_source_of_the_compiled_packages(wheelhouse, stud
             module = source.relative_to(ROOT).with_suffix("").as_posix()
             assert any(n.startswith(module + ".") and n.endswith(".so") for n in names), module
     installed = site_packages(student_env)
-    leaked = [str(p) for package in COMPILED for p in (installed / package).rglob("*")
-              if p.suffix in SOURCE_SUFFIXES]
+    leaked = [str(p) for package in COMPILED for p in (installed / package).rglob("*") if p.suffix in SOURCE_SUFFIXES]
     assert leaked == []
     assert not (installed / "solutions" / "model" / "conv.py").exists()
     assert (installed / "solutions" / "model").is_dir()  # compiled, for the hints
-    check = [student_env / "bin" / "python", "-c",
-             "import sys, grader.release as r; sys.exit(r.check_installed())"]
+    check = [student_env / "bin" / "python", "-c", "import sys, grader.release as r; sys.exit(r.check_installed())"]
     assert run(check, cwd=student_env).returncode == 0
     # the same check fails on the instructor's install, which has the sources
     assert run([sys.executable, *check[1:]], cwd=ROOT, check=False).returncode == 1
@@ -312,8 +334,19 @@ def test_no_installed_file_holds_a_statement_of_the_references_or_model_answers(
 @pytest.mark.slow
 def test_model_answers_get_full_marks_with_the_student_wheel(student_env, tmp_path):
     submission = copy_model(tmp_path / "model")
-    done = run([student_env / "bin" / "nngrade", "--submission", submission, "--seed", SEED,
-                "--format", "json", "--no-progress"], cwd=tmp_path)
+    done = run(
+        [
+            student_env / "bin" / "nngrade",
+            "--submission",
+            submission,
+            "--seed",
+            SEED,
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        cwd=tmp_path,
+    )
     report = json.loads(done.stdout)
     assert (report["score"], report["max_score"]) == (TOTAL_POINTS, TOTAL_POINTS)
     assert {e["status"] for e in report["exercises"]} == {"passed"}
@@ -326,8 +359,9 @@ def test_buggy_submissions_get_the_same_verdicts_and_hints_as_the_instructor_ins
     student = json.loads(run([student_env / "bin" / "nngrade", *argv], cwd=tmp_path, check=False).stdout)
     instructor = json.loads(run([sys.executable, "-m", "grader", *argv], cwd=tmp_path, check=False).stdout)
     keys = ("name", "status", "score", "hint", "failed_case", "message", "cases_passed")
-    assert [{k: e[k] for k in keys} for e in student["exercises"]] == \
-           [{k: e[k] for k in keys} for e in instructor["exercises"]]
+    assert [{k: e[k] for k in keys} for e in student["exercises"]] == [
+        {k: e[k] for k in keys} for e in instructor["exercises"]
+    ]
     verdicts = {e["name"]: e for e in student["exercises"]}
     assert verdicts["step"]["status"] == "error" and "not today" in verdicts["step"]["message"]
     for name in ("corr2d", "mse_loss", "scaled_dot_product_attention", "softmax"):
@@ -341,10 +375,25 @@ def test_buggy_submissions_get_the_same_verdicts_and_hints_as_the_instructor_ins
 def test_importing_the_compiled_references_is_still_forbidden(student_env, tmp_path):
     submission = copy_model(tmp_path / "cheat")
     path = submission / "activations.py"
-    path.write_text(path.read_text().replace(
-        "def relu(z):", "def relu(z):\n    import solutions.activations as s\n    return s.relu(z)\n\n\ndef _relu(z):"))
-    done = run([student_env / "bin" / "nngrade", "activations", "--submission", submission,
-                "--format", "json", "--no-progress"], cwd=tmp_path, check=False)
+    path.write_text(
+        path.read_text().replace(
+            "def relu(z):",
+            "def relu(z):\n    import solutions.activations as s\n    return s.relu(z)\n\n\ndef _relu(z):",
+        )
+    )
+    done = run(
+        [
+            student_env / "bin" / "nngrade",
+            "activations",
+            "--submission",
+            submission,
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        cwd=tmp_path,
+        check=False,
+    )
     verdicts = {e["name"]: e for e in json.loads(done.stdout)["exercises"]}
     assert verdicts["relu"]["status"] == "forbidden" and verdicts["relu"]["score"] == 0
     assert verdicts["sigmoid"]["status"] == "passed"
@@ -365,15 +414,18 @@ def test_notebook_self_check_works_with_the_student_wheel(student_env, tmp_path)
         "try:\n"
         "    grader.check('corr2d', corr2d)\n"
         "except AssertionError as exc:\n"
-        "    print(exc)\n")
+        "    print(exc)\n"
+    )
     done = run([student_env / "bin" / "python", script], cwd=tmp_path)
     assert done.stdout.splitlines()[:2] == [
-        "relu: passed, 6/6 cases, 1/1 points (self-check only: your grade is computed when your "
-        "notebook is graded)", "passed"]
+        "relu: passed, 6/6 cases, 1/1 points (self-check only: your grade is computed when your notebook is graded)",
+        "passed",
+    ]
     assert "Wrong output in case" in done.stdout and "Hint:" in done.stdout and "flipped" in done.stdout
 
 
 # -- the kit's CI, run step by step ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def kit_clone(wheelhouse, tmp_path_factory) -> Path:
@@ -399,8 +451,13 @@ def expected_points() -> dict[str, int]:
     """What the kit_clone student earns per exercise."""
     points = {n: 0 for n in EXERCISES}
     points.update({n: e.points for n, e in EXERCISES.items() if e.module == "activations"})
-    points.update({n: e.points for n, e in EXERCISES.items()  # conv: only the flipped corr2d is wrong
-                   if e.module == "conv" and n != "corr2d"})
+    points.update(
+        {
+            n: e.points
+            for n, e in EXERCISES.items()  # conv: only the flipped corr2d is wrong
+            if e.module == "conv" and n != "corr2d"
+        }
+    )
     return points
 
 
@@ -430,8 +487,11 @@ def test_classroom_workflow_steps_grade_and_report_each_exercise_points(kit_clon
         if "run" not in step or step.get("id") == "sandbox-setup":
             continue
         step_env = {k: str(v).replace("${{ secrets.NNGRADE_SEED }}", SEED) for k, v in step.get("env", {}).items()}
-        run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=kit_clone,
-            env={**env, **step_env})
+        run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=kit_clone,
+            env={**env, **step_env},
+        )
         ran.append(step["name"])
     assert ran == ["Install the grader", "Grade"]
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
@@ -479,8 +539,13 @@ def test_kit_readme_commands_install_and_grade_in_a_fresh_clone(kit_clone, tmp_p
     assert install[0] == f"python{sys.version_info.major}.{sys.version_info.minor} -m venv .venv"
     env = ci_env(tmp_path)
     work = readme_block(readme, "Work and check yourself")
-    expected = {"nngrade --list": 0, "nngrade sigmoid": 0, "nngrade activations": 0,
-                "nngrade": 1, "nngrade --seed 1234": 1}
+    expected = {
+        "nngrade --list": 0,
+        "nngrade sigmoid": 0,
+        "nngrade activations": 0,
+        "nngrade": 1,
+        "nngrade --seed 1234": 1,
+    }
     assert work == list(expected)
     run(["bash", "-c", "\n".join(install)], cwd=kit_clone, env=env)
     for command, status in expected.items():
@@ -495,6 +560,7 @@ def test_kit_readme_commands_install_and_grade_in_a_fresh_clone(kit_clone, tmp_p
 
 # -- Gradescope --------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_gradescope_autograder_runs_on_a_simulated_autograder_tree(wheelhouse, tmp_path):
     kit = tmp_path / "kit"
@@ -504,15 +570,21 @@ def test_gradescope_autograder_runs_on_a_simulated_autograder_tree(wheelhouse, t
     archive = zipfile.ZipFile(kit / "gradescope" / "autograder.zip")
     names = archive.namelist()
     assert {"setup.sh", "run_autograder", "seed"} <= set(names)
-    assert [n for n in names if n.startswith("wheelhouse/")] == [f"wheelhouse/{w.name}" for w in wheelhouse.glob("*.whl")]
+    assert [n for n in names if n.startswith("wheelhouse/")] == [
+        f"wheelhouse/{w.name}" for w in wheelhouse.glob("*.whl")
+    ]
     for script in ("setup.sh", "run_autograder"):
         assert (archive.getinfo(script).external_attr >> 16) & 0o111, script
     root = tmp_path / "autograder"
     archive.extractall(root / "source")
     for script in ("setup.sh", "run_autograder"):
         (root / "source" / script).chmod(0o755)
-    env = {**ci_env(tmp_path), "NNGRADE_AUTOGRADER_ROOT": str(root), "NNGRADE_NO_APT": "1",
-           "NNGRADE_PYTHON": sysconfig.get_config_var("BINDIR") + "/python3"}
+    env = {
+        **ci_env(tmp_path),
+        "NNGRADE_AUTOGRADER_ROOT": str(root),
+        "NNGRADE_NO_APT": "1",
+        "NNGRADE_PYTHON": sysconfig.get_config_var("BINDIR") + "/python3",
+    }
     run(["bash", root / "source" / "setup.sh"], cwd=root / "source", env=env)
     # a repository-style submission: the student's files under exercises/
     write_buggy(root / "submission" / "exercises")
@@ -523,9 +595,24 @@ def test_gradescope_autograder_runs_on_a_simulated_autograder_tree(wheelhouse, t
     assert results["extra_data"]["seed"] == seed and str(seed) in results["output"]
     assert results["max_score"] == sum(EXERCISES[n].points for n in exercises) < TOTAL_POINTS
     assert [t["name"] for t in results["tests"]] == exercises
-    instructor = json.loads(run([sys.executable, "-m", "grader", *modules,
-                                 "--submission", root / "submission" / "exercises",
-                                 "--seed", seed, "--format", "json", "--no-progress"], check=False).stdout)
+    instructor = json.loads(
+        run(
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                *modules,
+                "--submission",
+                root / "submission" / "exercises",
+                "--seed",
+                seed,
+                "--format",
+                "json",
+                "--no-progress",
+            ],
+            check=False,
+        ).stdout
+    )
     truth = {e["name"]: e for e in instructor["exercises"]}
     for test in results["tests"]:
         want = truth[test["name"]]

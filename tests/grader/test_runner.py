@@ -19,9 +19,10 @@ def test_gradient_check_uses_the_smallest_float64_case():
     from grader.runner import gradcheck_request
     from grader.spec import Exercise
 
-    cases = [Case("big64", args=(np.zeros((4, 4)),), upstream=(np.zeros((4, 4)),)),
-             Case("small32", args=(np.zeros(2, np.float32),), upstream=(np.zeros(2, np.float32),)),
-             Case("small64", args=(np.zeros(3),), upstream=(np.zeros(3),))]
-    ex = Exercise("f_backward", "m", 1, "backward", lambda rng: cases, forward="f_forward", wrt=(0,),
-                  outputs=("dx",))
+    cases = [
+        Case("big64", args=(np.zeros((4, 4)),), upstream=(np.zeros((4, 4)),)),
+        Case("small32", args=(np.zeros(2, np.float32),), upstream=(np.zeros(2, np.float32),)),
+        Case("small64", args=(np.zeros(3),), upstream=(np.zeros(3),)),
+    ]
+    ex = Exercise("f_backward", "m", 1, "backward", lambda rng: cases, forward="f_forward", wrt=(0,), outputs=("dx",))
     assert gradcheck_request(ex, cases, seed=0)["case"] == 2

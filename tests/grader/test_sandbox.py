@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -104,8 +103,9 @@ def test_auto_grades_without_a_sandbox_that_cannot_start_and_warns(tmp_path, bro
     code = main(["relu", "--submission", str(sub), "--sandbox", "auto", "--no-progress"])
     out = capsys.readouterr()
     assert code == 0
-    assert "Isolation: none (bubblewrap failed to start (bwrap: setting up uid map: Permission denied))" \
-        in " ".join(out.out.split())
+    assert "Isolation: none (bubblewrap failed to start (bwrap: setting up uid map: Permission denied))" in " ".join(
+        out.out.split()
+    )
     assert "self-check, not a grade" in " ".join(out.out.split())
 
 
@@ -121,8 +121,9 @@ def test_require_refuses_to_grade_without_a_sandbox_and_says_how_to_enable_one(t
 def test_every_report_format_states_the_isolation(tmp_path):
     sub = copy_model(tmp_path / "sub")
     report = grade(sub, {"relu": EXERCISES["relu"]}, seed=1, sandbox="require")
-    from grader.reports import FORMATS
     import io
+
+    from grader.reports import FORMATS
 
     for name, cls in FORMATS.items():
         out = io.StringIO()
@@ -134,9 +135,9 @@ def test_staging_copies_regular_top_level_modules_only(tmp_path):
     sub = tmp_path / "sub"
     (sub / "pkg").mkdir(parents=True)
     (sub / "conv.py").write_text("A = 1\n")
-    (sub / "alias.py").symlink_to(sub / "conv.py")            # a link inside the folder: its content
+    (sub / "alias.py").symlink_to(sub / "conv.py")  # a link inside the folder: its content
     (sub / "outside.py").symlink_to(ROOT / "solutions" / "conv.py")
-    os.mkfifo(sub / "fifo.py")                                  # would block a naive reader
+    os.mkfifo(sub / "fifo.py")  # would block a naive reader
     (sub / "big.py").write_bytes(b"#" * (sandbox.MAX_MODULE_BYTES + 1))
     (sub / "not-a-module.py").write_text("B = 2\n")
     (sub / "pkg" / "inner.py").write_text("C = 3\n")
@@ -146,7 +147,8 @@ def test_staging_copies_regular_top_level_modules_only(tmp_path):
         assert copied == ["alias.py", "conv.py"]
         assert (staging / "submission" / "alias.py").read_text() == "A = 1\n"
         assert sorted(p.name for p in (staging / "lib" / "nngrade_worker").glob("*.py")) == sorted(
-            p.name for p in (ROOT / "grader" / "worker").glob("*.py"))
+            p.name for p in (ROOT / "grader" / "worker").glob("*.py")
+        )
     finally:
         import shutil
 
@@ -158,15 +160,15 @@ def test_the_report_file_is_replaced_whole_and_no_temporary_file_is_left(tmp_pat
     out = tmp_path / "out" / "report.json"
     out.parent.mkdir()
     out.write_text("an older report")
-    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(out),
-                 "--no-progress"]) == 0
+    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(out), "--no-progress"]) == 0
     assert json.loads(out.read_text())["score"] == 1
     assert [p.name for p in out.parent.iterdir()] == ["report.json"]
 
 
 def test_an_unwritable_output_is_a_usage_error_before_any_grading(tmp_path, capsys):
-    code = main(["relu", "--submission", str(copy_model(tmp_path / "sub")), "--output",
-                 str(tmp_path / "missing" / "r.json")])
+    code = main(
+        ["relu", "--submission", str(copy_model(tmp_path / "sub")), "--output", str(tmp_path / "missing" / "r.json")]
+    )
     assert code == 2 and "its folder does not exist" in capsys.readouterr().err
 
 
@@ -176,10 +178,24 @@ def test_killing_the_grader_ends_every_sandboxed_process(tmp_path):
     path.write_text(path.read_text() + "\n\ndef relu(z):\n    while True:\n        pass\n")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "relu", "--submission", str(sub),
-                             "--sandbox", "require", "--timeout", "60", "--no-progress"],
-                            env={**os.environ, "TMPDIR": str(scratch)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "relu",
+            "--submission",
+            str(sub),
+            "--sandbox",
+            "require",
+            "--timeout",
+            "60",
+            "--no-progress",
+        ],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while not _processes_mentioning(str(scratch)) and time.monotonic() < deadline:
@@ -226,22 +242,19 @@ def test_output_to_a_fifo_or_through_a_link_writes_where_it_points(tmp_path):
     target.write_text("")
     link = tmp_path / "link.json"
     link.symlink_to(target)
-    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(link),
-                 "--no-progress"]) == 0
+    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(link), "--no-progress"]) == 0
     assert link.is_symlink() and json.loads(target.read_text())["score"] == 1
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     got = []
     reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
     reader.start()
-    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(fifo),
-                 "--no-progress"]) == 0
+    assert main(["relu", "--submission", str(sub), "--format", "json", "--output", str(fifo), "--no-progress"]) == 0
     reader.join(timeout=30)
     assert fifo.exists() and not fifo.is_file() and json.loads(got[0])["score"] == 1
 
 
-def test_a_root_grader_starts_bubblewrap_as_nobody_only_where_nobody_can_reach_the_runtime(
-        monkeypatch):
+def test_a_root_grader_starts_bubblewrap_as_nobody_only_where_nobody_can_reach_the_runtime(monkeypatch):
     import shutil
     import tempfile
 

@@ -9,8 +9,10 @@ import pytest
 
 from grader.worker import seccomp
 
-pytestmark = pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64", "aarch64", "arm64"),
-                                reason="hardware: the filter is written for x86-64 and AArch64")
+pytestmark = pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64", "aarch64", "arm64"),
+    reason="hardware: the filter is written for x86-64 and AArch64",
+)
 
 PROBES = {
     "fork": "os.fork()",
@@ -24,14 +26,16 @@ PROBES = {
     "utime": "os.utime('/dev/null')",
     "F_SETOWN": "import fcntl; r, w = os.pipe(); fcntl.fcntl(r, fcntl.F_SETOWN, os.getppid())",
     "shared memory": "import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
-                     "if libc.shmget(0, 4096, 0o1600) == -1 and ctypes.get_errno() == 1: raise PermissionError",
+    "if libc.shmget(0, 4096, 0o1600) == -1 and ctypes.get_errno() == 1: raise PermissionError",
     "inotify": "import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
-               "if libc.inotify_init1(0) == -1 and ctypes.get_errno() == 1: raise PermissionError",
+    "if libc.inotify_init1(0) == -1 and ctypes.get_errno() == 1: raise PermissionError",
     "the parent's limits": "import resource; resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE, (4, 4))",
     "the parent's CPUs": "os.sched_setaffinity(os.getppid(), {0})",
     "a niceness": "os.setpriority(os.PRIO_PROCESS, 0, 5)",
-    "a namespace": ("import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
-                    "if libc.unshare(0x10000000) == -1 and ctypes.get_errno() == 1: raise PermissionError"),
+    "a namespace": (
+        "import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n"
+        "if libc.unshare(0x10000000) == -1 and ctypes.get_errno() == 1: raise PermissionError"
+    ),
 }
 
 
@@ -47,7 +51,7 @@ def _in_filtered_child(code: str) -> str:
             outcome = b"ran"
         except PermissionError:
             outcome = b"EPERM"
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             outcome = type(exc).__name__.encode()
         os.write(w, outcome)
         os._exit(0)
@@ -64,10 +68,12 @@ def test_the_filter_refuses(what):
 
 
 def test_threads_and_signals_to_itself_still_work():
-    code = ("import threading, resource; out = []; t = threading.Thread(target=out.append, args=(1,)); "
-            "t.start(); t.join(); assert out == [1]; os.kill(os.getpid(), 0); "
-            "resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)); "
-            "os.sched_setaffinity(0, os.sched_getaffinity(0))")
+    code = (
+        "import threading, resource; out = []; t = threading.Thread(target=out.append, args=(1,)); "
+        "t.start(); t.join(); assert out == [1]; os.kill(os.getpid(), 0); "
+        "resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)); "
+        "os.sched_setaffinity(0, os.sched_getaffinity(0))"
+    )
     assert _in_filtered_child(code) == "ran"
 
 

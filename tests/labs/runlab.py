@@ -4,6 +4,7 @@ The folder building and the execution are the figures script's
 (exercises/labs/make_figures.py), so the README's pictures and the tests run
 the labs the same way.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,13 @@ MODEL = REPO / "solutions" / "model"
 STUBS = REPO / "exercises"
 
 sys.path.insert(0, str(LABS))
-from make_figures import course_folder, execute as execute_notebook  # noqa: E402
+from make_figures import course_folder  # noqa: E402
+from make_figures import execute as execute_notebook  # noqa: E402
 
 __all__ = ["LABS", "MODEL", "STUBS", "course_folder", "execute_notebook", "run_lab", "errors"]
 
 
-def run_lab(root: Path, lab: str, *, expect_error: bool = False, cwd: Path | None = None,
-            env: dict | None = None):
+def run_lab(root: Path, lab: str, *, expect_error: bool = False, cwd: Path | None = None, env: dict | None = None):
     """Execute root/exercises/labs/<lab>.ipynb in the working folder cwd (default root).
 
     NNFUND_EXERCISES is cleared unless env sets it. With expect_error, the

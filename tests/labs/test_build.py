@@ -1,7 +1,7 @@
 """exercises/labs/build.py: the committed notebooks are exactly what the sources build."""
+
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -11,12 +11,11 @@ import pytest
 from tests.labs.runlab import LABS
 
 sys.path.insert(0, str(LABS))
-import build  # noqa: E402
+import build
 
 
 def test_every_committed_notebook_is_in_sync_with_its_source():
-    stale = [p.name for p, text in build.targets().items()
-             if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    stale = [p.name for p, text in build.targets().items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
     assert stale == [], f"run python exercises/labs/build.py: {stale} out of date"
 
 

@@ -1,5 +1,6 @@
 """The README's lab pictures: produced by exercises/labs/make_figures.py, and the labs'
 dependencies declared where CI installs them."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,7 @@ import pytest
 from tests.labs.runlab import LABS, MODEL, REPO
 
 sys.path.insert(0, str(LABS))
-import make_figures  # noqa: E402
+import make_figures
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -31,8 +32,12 @@ def test_every_figure_is_drawn_by_its_lab():
 
 @pytest.mark.slow
 def test_the_figures_script_regenerates_every_figure_from_the_model_answers(tmp_path):
-    done = subprocess.run([sys.executable, str(LABS / "make_figures.py"), "--answers", str(MODEL),
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(LABS / "make_figures.py"), "--answers", str(MODEL), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     made = {p.stem for p in tmp_path.glob("*.png")}
     assert made == set(make_figures.FIGURES)
@@ -41,7 +46,10 @@ def test_the_figures_script_regenerates_every_figure_from_the_model_answers(tmp_
 
 def test_plots_and_data_sets_are_dependencies_of_the_labs_and_the_tests_only():
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    names = lambda requirements: {re.split(r"[<>=!~ \[]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    def names(requirements):
+        return {re.split(r"[<>=!~ \[]", r, maxsplit=1)[0].lower() for r in requirements}
+
     extras = project["optional-dependencies"]
     assert {"matplotlib", "scikit-learn"} <= names(extras["labs"])
     assert {"matplotlib", "scikit-learn"} <= names(extras["test"])
@@ -54,5 +62,14 @@ def test_the_labs_helpers_import_numpy_alone():
     for helper in ("labkit.py", "labdata.py"):
         source = (LABS / helper).read_text(encoding="utf-8")
         top_level = re.findall(r"^(?:import|from) (\w+)", source, re.M)
-        assert set(top_level) <= {"__future__", "functools", "importlib", "json", "os", "sys", "pathlib", "tempfile",
-                                  "numpy"}, (helper, top_level)
+        assert set(top_level) <= {
+            "__future__",
+            "functools",
+            "importlib",
+            "json",
+            "os",
+            "sys",
+            "pathlib",
+            "tempfile",
+            "numpy",
+        }, (helper, top_level)

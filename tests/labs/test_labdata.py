@@ -1,4 +1,5 @@
 """labdata: the labs' data sets are what their docstrings say, and seeded."""
+
 from __future__ import annotations
 
 import sys
@@ -8,7 +9,7 @@ import numpy as np
 from tests.labs.runlab import LABS
 
 sys.path.insert(0, str(LABS))
-import labdata  # noqa: E402
+import labdata
 
 
 def test_noisy_xor_points_sit_near_corners_labelled_by_xor():

@@ -1,16 +1,16 @@
 """labkit: finding the student's exercises/, their functions, LabStop's one sentence, results."""
+
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from tests.labs.runlab import LABS
 
-import sys
-
 sys.path.insert(0, str(LABS))
-import labkit  # noqa: E402
+import labkit
 
 
 @pytest.fixture
@@ -21,7 +21,8 @@ def course(tmp_path, monkeypatch):
         "def done(x):\n    return 2 * x\n"
         "def todo(x):\n    raise NotImplementedError('toy: your code here')\n"
         "def broken(x):\n    return x[10]\n"
-        "LIMIT = 3\n")
+        "LIMIT = 3\n"
+    )
     monkeypatch.delenv(labkit.EXERCISES_ENV, raising=False)
     monkeypatch.setattr(labkit, "_modules", {})
     return tmp_path
@@ -57,8 +58,10 @@ def test_use_returns_working_functions_and_stops_on_stubs_and_absent_names(cours
     todo, done2 = labkit.use("toy", "todo", "done")
     with pytest.raises(labkit.LabStop) as stop:
         todo(1)
-    assert str(stop.value) == ("This cell needs your todo from exercises/toy.py, which is not implemented yet: "
-                               "write it (`nngrade todo` checks it), then run this cell again.")
+    assert str(stop.value) == (
+        "This cell needs your todo from exercises/toy.py, which is not implemented yet: "
+        "write it (`nngrade todo` checks it), then run this cell again."
+    )
     assert stop.value.__suppress_context__
     with pytest.raises(labkit.LabStop, match="your later from exercises/toy.py, which does not define it"):
         labkit.use("toy", "later")
@@ -82,15 +85,17 @@ def test_save_results_writes_plain_json_in_the_working_folder(tmp_path, monkeypa
     import numpy as np
 
     monkeypatch.chdir(tmp_path)
-    path = labkit.save_results("09_toy", {"acc": np.float64(0.123456789), "tiny": 1.23456789e-9,
-                                                  "curve": np.arange(3), 1: (True, "x")})
+    path = labkit.save_results(
+        "09_toy", {"acc": np.float64(0.123456789), "tiny": 1.23456789e-9, "curve": np.arange(3), 1: (True, "x")}
+    )
     assert path == tmp_path / "lab_results" / "09_toy.json"
-    assert json.loads(path.read_text()) == {"acc": 0.123457, "tiny": 1.23457e-9, "curve": [0, 1, 2],
-                                               "1": [True, "x"]}
+    assert json.loads(path.read_text()) == {"acc": 0.123457, "tiny": 1.23457e-9, "curve": [0, 1, 2], "1": [True, "x"]}
     assert "lab_results/09_toy.json" in capsys.readouterr().out
 
 
 def test_missing_lab_dependencies_are_one_sentence_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
-    with pytest.raises(labkit.LabStop, match=r"need matplotlib and scikit-learn \(sklearn is missing\).*nnfund\[labs\]"):
+    with pytest.raises(
+        labkit.LabStop, match=r"need matplotlib and scikit-learn \(sklearn is missing\).*nnfund\[labs\]"
+    ):
         labkit.lab_dependencies()

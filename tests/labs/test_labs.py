@@ -5,6 +5,7 @@ Each lab is executed with nbclient in a fresh course folder (tmp_path) whose
 exercises/ holds copies of solutions/model/*.py (or of the real stubs), exactly
 as a student's checkout or kit would. Timings are not asserted (see README).
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,16 @@ LAB_NAMES = sorted(p.stem for p in LABS.glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_there_is_a_lab_per_part_of_the_course_numbered_in_course_order():
-    assert LAB_NAMES == ["01_perceptron", "02_noisy_xor", "03_digits", "04_optimisers_regularisation",
-                         "05_cnn", "06_autoencoder", "07_rnn_lstm", "08_transformer"]
+    assert LAB_NAMES == [
+        "01_perceptron",
+        "02_noisy_xor",
+        "03_digits",
+        "04_optimisers_regularisation",
+        "05_cnn",
+        "06_autoencoder",
+        "07_rnn_lstm",
+        "08_transformer",
+    ]
 
 
 # -- the promised figures, one checker per lab ---------------------------------------
@@ -125,16 +134,19 @@ def test_the_exercises_folder_can_be_named_by_environment_variable(tmp_path):
     course = course_folder(tmp_path / "course", MODEL)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    nb, results, _ = run_lab(course, "01_perceptron", cwd=elsewhere,
-                             env={"NNFUND_EXERCISES": str(course / "exercises")})
+    nb, results, _ = run_lab(
+        course, "01_perceptron", cwd=elsewhere, env={"NNFUND_EXERCISES": str(course / "exercises")}
+    )
     perceptron(results)
     assert (elsewhere / "lab_results" / "01_perceptron.json").is_file()
 
 
 #: "This cell needs your <name> from exercises/<module>.py, which is not implemented yet: ..."
 #: (or "which does not define it"), or "This lab needs exercises/<module>.py, which is not in ..."
-ONE_SENTENCE = re.compile(r"^LabStop: This (cell needs your (?P<name>\w+) from|lab needs) "
-                          r"exercises/(?P<module>\w+)\.py, [^\n]*\.$")
+ONE_SENTENCE = re.compile(
+    r"^LabStop: This (cell needs your (?P<name>\w+) from|lab needs) "
+    r"exercises/(?P<module>\w+)\.py, [^\n]*\.$"
+)
 
 
 @pytest.mark.parametrize("lab", LAB_NAMES)
@@ -152,7 +164,7 @@ def test_with_the_stubs_a_lab_stops_at_its_first_students_call_with_one_sentence
     assert sentence, error["traceback"]
     uses = "".join(cell.source for cell in nb.cells if "lab.use(" in cell.source)
     assert f'"{sentence["module"]}"' in uses and (sentence["name"] is None or f'"{sentence["name"]}"' in uses)
-    later = [cell for cell in nb.cells[error["cell"] + 1:] if cell.cell_type == "code"]
+    later = [cell for cell in nb.cells[error["cell"] + 1 :] if cell.cell_type == "code"]
     assert later and all(cell.get("execution_count") is None for cell in later)
     assert results is None
 
@@ -162,12 +174,14 @@ def test_a_half_done_student_gets_as_far_as_their_code_goes(tmp_path):
     the LSTM is first called, naming lstm_forward."""
     root = course_folder(tmp_path, MODEL)
     rnn = root / "exercises" / "rnn.py"
-    rnn.write_text(rnn.read_text() + "\n\ndef lstm_forward(x, h0, Wx, Wh, b):\n"
-                   "    raise NotImplementedError('lstm_forward: your code here')\n")
+    rnn.write_text(
+        rnn.read_text() + "\n\ndef lstm_forward(x, h0, Wx, Wh, b):\n"
+        "    raise NotImplementedError('lstm_forward: your code here')\n"
+    )
     nb, results, _ = run_lab(root, "07_rnn_lstm", expect_error=True)
     (error,) = errors(nb)
     assert error["ename"] == "LabStop" and "your lstm_forward from exercises/rnn.py" in error["evalue"]
-    assert "for kind in (\"rnn\", \"lstm\"):" in nb.cells[error["cell"]].source
+    assert 'for kind in ("rnn", "lstm"):' in nb.cells[error["cell"]].source
     assert "rnn: final loss" in "".join(o.get("text", "") for o in nb.cells[error["cell"]].outputs)
     part1 = next(c for c in nb.cells if "gradient_norms = {}" in c.source)
     assert "Wh = 1.4 x rotation" in "".join(o.get("text", "") for o in part1.outputs)
@@ -193,7 +207,8 @@ def nbgrader_assignment(tmp_path, *, released: bool):
             nb = nbformat.read(path, as_version=4)
             for cell in nb.cells:
                 cell.source = SOLUTION_REGION.sub(
-                    lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()", cell.source)
+                    lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()", cell.source
+                )
             nbformat.write(nb, path)
     lab = next(folder.glob("*-lab-noisy_xor.ipynb"))
     return folder, lab
@@ -216,4 +231,5 @@ def test_in_a_released_nbgrader_assignment_the_lab_names_the_notebook_to_finish(
     backprop = next(folder.glob("*-backprop.ipynb")).name
     assert error["traceback"] == [
         f"LabStop: This cell needs your two_layer_net_loss from {backprop}, which is not implemented yet: "
-        "write it (`nngrade two_layer_net_loss` checks it), then run this cell again."]
+        "write it (`nngrade two_layer_net_loss` checks it), then run this cell again."
+    ]

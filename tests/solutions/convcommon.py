@@ -1,16 +1,12 @@
-"""What the conv and transposed-conv reference tests share: tolerances, geometry, a dtype fixture."""
+"""What the conv and transposed-conv reference tests share: tolerances and geometry (the dtype
+fixture is in conftest.py)."""
+
 import numpy as np
-import pytest
+
 from grader.catalogue._cases import pair  # noqa: F401 - re-exported to the conv tests
 
 #: dtype -> (rtol, atol) against a float64 oracle fed the same (rounded) inputs.
 TOL = {np.float32: (1e-4, 1e-5), np.float64: (1e-10, 1e-12)}
-
-
-@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
-def dtype(request):
-    return request.param
-
 
 
 def assert_close(got, want, dtype):

@@ -1,4 +1,5 @@
 """Central-difference numerical gradients, shared by the backward-pass tests."""
+
 import numpy as np
 
 

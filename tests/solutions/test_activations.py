@@ -1,13 +1,14 @@
 """The activation references (solutions.activations) and model answers are right."""
+
 import importlib
 import math
 import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from tests.solutions.gradcheck import numerical_gradient
-import torch
 
 MODULES = ["solutions.activations", "solutions.model.activations"]
 API = ["sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu", "leaky_relu_grad", "softmax"]
@@ -59,8 +60,11 @@ def test_relu_family_at_and_around_zero(act):
 def test_softmax_known_values_and_axis(act):
     z = np.array([[0.0, math.log(3.0)], [1.0, 1.0]])
     np.testing.assert_allclose(act.softmax(z), [[0.25, 0.75], [0.5, 0.5]], rtol=1e-15)
-    np.testing.assert_allclose(act.softmax(z, axis=0), [[1 / (1 + math.e), 3 / (3 + math.e)],
-                                                        [math.e / (1 + math.e), math.e / (3 + math.e)]], rtol=1e-14)
+    np.testing.assert_allclose(
+        act.softmax(z, axis=0),
+        [[1 / (1 + math.e), 3 / (3 + math.e)], [math.e / (1 + math.e), math.e / (3 + math.e)]],
+        rtol=1e-14,
+    )
 
 
 def test_softmax_is_shift_invariant_and_sums_to_one(act):
@@ -89,12 +93,18 @@ def test_functions_match_torch(act, name, dtype_pair):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("name, torch_name", [("sigmoid_grad", "sigmoid"), ("tanh_grad", "tanh"),
-                                              ("relu_grad", "relu"), ("leaky_relu_grad", "leaky_relu")])
+@pytest.mark.parametrize(
+    "name, torch_name",
+    [("sigmoid_grad", "sigmoid"), ("tanh_grad", "tanh"), ("relu_grad", "relu"), ("leaky_relu_grad", "leaky_relu")],
+)
 def test_derivatives_match_torch_autograd(act, name, torch_name, dtype_pair):
     F = torch.nn.functional
-    fn = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-          "leaky_relu": lambda t: F.leaky_relu(t, negative_slope=0.01)}[torch_name]
+    fn = {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "leaky_relu": lambda t: F.leaky_relu(t, negative_slope=0.01),
+    }[torch_name]
     dtype, rtol, atol = dtype_pair
     z = random_z((5, 6), dtype, seed=2)
     z[0, :3] = 0.0  # the kink: both torch and the API say 0 (ReLU) and alpha (leaky)
@@ -105,8 +115,9 @@ def test_derivatives_match_torch_autograd(act, name, torch_name, dtype_pair):
     np.testing.assert_allclose(got, t.grad.numpy(), rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("name, fn", [("sigmoid_grad", "sigmoid"), ("relu_grad", "relu"),
-                                      ("leaky_relu_grad", "leaky_relu")])
+@pytest.mark.parametrize(
+    "name, fn", [("sigmoid_grad", "sigmoid"), ("relu_grad", "relu"), ("leaky_relu_grad", "leaky_relu")]
+)
 def test_derivatives_match_central_differences(act, name, fn):
     z = random_z((3, 5), np.float64, seed=3)
     numeric = numerical_gradient(lambda: getattr(act, fn)(z), z)
@@ -124,8 +135,9 @@ def test_softmax_jacobian_matches_central_differences(act):
     p = act.softmax(z, axis=0)
     df = np.random.default_rng(6).standard_normal(z.shape)
     analytic = p * (df - np.sum(df * p, axis=0, keepdims=True))
-    np.testing.assert_allclose(numerical_gradient(lambda: act.softmax(z, axis=0), z, df=df), analytic,
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        numerical_gradient(lambda: act.softmax(z, axis=0), z, df=df), analytic, rtol=1e-6, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -134,9 +146,18 @@ def test_extreme_inputs_give_no_warning_and_finite_values(act, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         s = act.sigmoid(z)
-        outputs = [s, act.sigmoid_grad(z), act.tanh_grad(z), act.relu(z), act.relu_grad(z),
-                   act.leaky_relu(z), act.leaky_relu_grad(z), act.softmax(z), act.softmax(-z),
-                   act.softmax(np.stack([z, -z]), axis=0)]
+        outputs = [
+            s,
+            act.sigmoid_grad(z),
+            act.tanh_grad(z),
+            act.relu(z),
+            act.relu_grad(z),
+            act.leaky_relu(z),
+            act.leaky_relu_grad(z),
+            act.softmax(z),
+            act.softmax(-z),
+            act.softmax(np.stack([z, -z]), axis=0),
+        ]
     for out in outputs:
         assert np.all(np.isfinite(out)) and out.dtype == dtype
     assert s[0] == 0.0 and s[-1] == 1.0 and s[5] == 0.5

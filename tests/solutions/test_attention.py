@@ -5,6 +5,7 @@ Oracles: torch.nn.functional.scaled_dot_product_attention and
 multi_head_attention_forward with autograd, the formulas written out by hand,
 and central differences. Every test runs on both implementations.
 """
+
 import importlib
 import inspect
 import math
@@ -12,11 +13,10 @@ import warnings
 
 import numpy as np
 import pytest
+import torch as torch_module
 
 from grader.catalogue import EXERCISES
-
 from tests.solutions.gradcheck import numerical_gradient
-import torch as torch_module
 
 IMPLEMENTATIONS = ["solutions.attention", "solutions.model.attention"]
 API = [name for name, ex in EXERCISES.items() if ex.module == "attention"]
@@ -301,12 +301,22 @@ def _torch_mha(torch, x, Ws, num_heads, mask, dout):
     xt = tx.transpose(0, 1)  # torch wants (L, N, E)
     zeros = torch.zeros(3 * E, dtype=tx.dtype)
     out, _ = F.multi_head_attention_forward(
-        xt, xt, xt, E, num_heads,
+        xt,
+        xt,
+        xt,
+        E,
+        num_heads,
         in_proj_weight=torch.cat([Wq.T, Wk.T, Wv.T]),
         in_proj_bias=zeros,
-        bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0,
-        out_proj_weight=Wo.T, out_proj_bias=zeros[:E],
-        training=False, need_weights=False, attn_mask=attn_mask,
+        bias_k=None,
+        bias_v=None,
+        add_zero_attn=False,
+        dropout_p=0.0,
+        out_proj_weight=Wo.T,
+        out_proj_bias=zeros[:E],
+        training=False,
+        need_weights=False,
+        attn_mask=attn_mask,
     )
     out = out.transpose(0, 1)
     out.backward(torch.tensor(dout))
@@ -505,6 +515,7 @@ def test_mixed_float32_and_float64_inputs_give_float64(att):
 
 # ------------------------------------------------- the feed-forward network and the encoder block
 
+
 def _rand(rng, *shape, dtype=np.float64, scale=1.0):
     return (scale * rng.standard_normal(shape)).astype(dtype)
 
@@ -514,8 +525,13 @@ def _rand(rng, *shape, dtype=np.float64, scale=1.0):
 @pytest.mark.parametrize("lead, E, F", [((2, 3), 4, 6), ((5,), 3, 8), ((2, 2, 2), 2, 5)])
 def test_feed_forward_and_its_gradients_match_torch_autograd(att, torch, dtype, lead, E, F):
     rng = np.random.default_rng(40)
-    args = [_rand(rng, *lead, E, dtype=dtype), _rand(rng, E, F, dtype=dtype), _rand(rng, F, dtype=dtype),
-            _rand(rng, F, E, dtype=dtype), _rand(rng, E, dtype=dtype)]
+    args = [
+        _rand(rng, *lead, E, dtype=dtype),
+        _rand(rng, E, F, dtype=dtype),
+        _rand(rng, F, dtype=dtype),
+        _rand(rng, F, E, dtype=dtype),
+        _rand(rng, E, dtype=dtype),
+    ]
     out, cache = att.feed_forward_forward(*args)
     dout = _rand(rng, *out.shape, dtype=dtype)
     grads = att.feed_forward_backward(dout, cache)
@@ -529,9 +545,13 @@ def test_feed_forward_and_its_gradients_match_torch_autograd(att, torch, dtype, 
 
 
 def test_feed_forward_small_example(att):
-    out, _ = att.feed_forward_forward(np.array([[1.0, -1.0]]), np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]]),
-                                      np.zeros(3), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
-                                      np.array([0.5, 0.0]))
+    out, _ = att.feed_forward_forward(
+        np.array([[1.0, -1.0]]),
+        np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]]),
+        np.zeros(3),
+        np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+        np.array([0.5, 0.0]),
+    )
     np.testing.assert_allclose(out, [[1.5, 0.0]])
 
 
@@ -539,10 +559,23 @@ BLOCK_KEYS = ("Wq", "Wk", "Wv", "Wo", "W1", "b1", "W2", "b2", "gamma1", "beta1",
 
 
 def _block_problem(rng, N, L, E, F, dtype=np.float64):
-    shapes = {"Wq": (E, E), "Wk": (E, E), "Wv": (E, E), "Wo": (E, E), "W1": (E, F), "b1": (F,),
-              "W2": (F, E), "b2": (E,), "gamma1": (E,), "beta1": (E,), "gamma2": (E,), "beta2": (E,)}
-    params = {k: _rand(rng, *s, dtype=dtype, scale=1 / np.sqrt(s[0]) if len(s) == 2 else 0.3)
-              for k, s in shapes.items()}
+    shapes = {
+        "Wq": (E, E),
+        "Wk": (E, E),
+        "Wv": (E, E),
+        "Wo": (E, E),
+        "W1": (E, F),
+        "b1": (F,),
+        "W2": (F, E),
+        "b2": (E,),
+        "gamma1": (E,),
+        "beta1": (E,),
+        "gamma2": (E,),
+        "beta2": (E,),
+    }
+    params = {
+        k: _rand(rng, *s, dtype=dtype, scale=1 / np.sqrt(s[0]) if len(s) == 2 else 0.3) for k, s in shapes.items()
+    }
     params["gamma1"] += 1
     params["gamma2"] += 1
     return _rand(rng, N, L, E, dtype=dtype), params
@@ -552,8 +585,9 @@ def _torch_block(torch, x, p, heads, mask, dout):
     """torch.nn.TransformerEncoderLayer (post-norm, ReLU, no dropout, zero attention biases)."""
     E, F = p["W1"].shape
     tdt = torch.float64 if x.dtype == np.float64 else torch.float32
-    layer = torch.nn.TransformerEncoderLayer(E, heads, dim_feedforward=F, dropout=0.0, activation="relu",
-                                             batch_first=True, norm_first=False).to(tdt)
+    layer = torch.nn.TransformerEncoderLayer(
+        E, heads, dim_feedforward=F, dropout=0.0, activation="relu", batch_first=True, norm_first=False
+    ).to(tdt)
     with torch.no_grad():
         layer.self_attn.in_proj_weight.copy_(torch.tensor(np.concatenate([p["Wq"].T, p["Wk"].T, p["Wv"].T])))
         layer.self_attn.in_proj_bias.zero_()
@@ -572,10 +606,16 @@ def _torch_block(torch, x, p, heads, mask, dout):
     out = layer(tx, src_mask=src_mask)
     out.backward(torch.tensor(dout))
     w_in = layer.self_attn.in_proj_weight.grad.numpy()
-    grads = {"Wq": w_in[:E].T, "Wk": w_in[E:2 * E].T, "Wv": w_in[2 * E:].T,
-             "Wo": layer.self_attn.out_proj.weight.grad.numpy().T,
-             "W1": layer.linear1.weight.grad.numpy().T, "b1": layer.linear1.bias.grad.numpy(),
-             "W2": layer.linear2.weight.grad.numpy().T, "b2": layer.linear2.bias.grad.numpy()}
+    grads = {
+        "Wq": w_in[:E].T,
+        "Wk": w_in[E : 2 * E].T,
+        "Wv": w_in[2 * E :].T,
+        "Wo": layer.self_attn.out_proj.weight.grad.numpy().T,
+        "W1": layer.linear1.weight.grad.numpy().T,
+        "b1": layer.linear1.bias.grad.numpy(),
+        "W2": layer.linear2.weight.grad.numpy().T,
+        "b2": layer.linear2.bias.grad.numpy(),
+    }
     for j in (1, 2):
         grads[f"gamma{j}"] = getattr(layer, f"norm{j}").weight.grad.numpy()
         grads[f"beta{j}"] = getattr(layer, f"norm{j}").bias.grad.numpy()
@@ -584,10 +624,10 @@ def _torch_block(torch, x, p, heads, mask, dout):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("N, L, E, F, heads, causal", [(2, 5, 8, 16, 2, False), (1, 4, 6, 12, 3, True),
-                                                       (3, 3, 4, 4, 1, False)])
-def test_transformer_block_and_its_gradients_match_torch_encoder_layer(att, torch, dtype, N, L, E, F, heads,
-                                                                        causal):
+@pytest.mark.parametrize(
+    "N, L, E, F, heads, causal", [(2, 5, 8, 16, 2, False), (1, 4, 6, 12, 3, True), (3, 3, 4, 4, 1, False)]
+)
+def test_transformer_block_and_its_gradients_match_torch_encoder_layer(att, torch, dtype, N, L, E, F, heads, causal):
     rng = np.random.default_rng(41)
     x, params = _block_problem(rng, N, L, E, F, dtype)
     mask = np.tril(np.ones((L, L), dtype=bool)) if causal else None

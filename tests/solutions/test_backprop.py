@@ -1,16 +1,26 @@
 """The backprop references (solutions.backprop) and model answers are right."""
+
 import importlib
 import warnings
 
 import numpy as np
 import pytest
-
-from tests.solutions.gradcheck import numerical_gradient
 import torch
 
+from tests.solutions.gradcheck import numerical_gradient
+
 MODULES = ["solutions.backprop", "solutions.model.backprop"]
-API = ["affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward",
-       "tanh_backward", "relu_forward", "relu_backward", "two_layer_net_loss"]
+API = [
+    "affine_forward",
+    "affine_backward",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "tanh_forward",
+    "tanh_backward",
+    "relu_forward",
+    "relu_backward",
+    "two_layer_net_loss",
+]
 #: dtype -> (rtol, atol) against an oracle computing in the same dtype.
 TOL = {np.float32: (2e-5, 2e-6), np.float64: (1e-11, 1e-13)}
 ACTIVATIONS = ["tanh", "sigmoid", "relu"]
@@ -30,8 +40,15 @@ def dtype_pair(request):
 
 def affine_inputs(N=4, D=5, M=3, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
-    return tuple(a.astype(dtype) for a in (rng.standard_normal((N, D)), rng.standard_normal((D, M)),
-                                           rng.standard_normal(M), rng.standard_normal((N, M))))
+    return tuple(
+        a.astype(dtype)
+        for a in (
+            rng.standard_normal((N, D)),
+            rng.standard_normal((D, M)),
+            rng.standard_normal(M),
+            rng.standard_normal((N, M)),
+        )
+    )
 
 
 def away_from_zero(shape, seed):
@@ -45,8 +62,12 @@ def net_problem(N=6, D=4, H=5, seed=0, scale=1.0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((N, D))
     y = rng.integers(0, 2, size=N)
-    params = {"W1": scale * rng.standard_normal((D, H)), "b1": scale * rng.standard_normal(H),
-              "W2": scale * rng.standard_normal((H, 1)), "b2": scale * rng.standard_normal(1)}
+    params = {
+        "W1": scale * rng.standard_normal((D, H)),
+        "b1": scale * rng.standard_normal(H),
+        "W2": scale * rng.standard_normal((H, 1)),
+        "b2": scale * rng.standard_normal(1),
+    }
     return X, y, params
 
 
@@ -58,6 +79,7 @@ def test_both_modules_define_the_whole_api():
 
 
 # --- affine layer ---------------------------------------------------------------------------
+
 
 def test_affine_small_example(bp):
     x = np.array([[1.0, 2.0]])
@@ -126,6 +148,7 @@ def test_reference_affine_runs_on_the_cython_kernel(monkeypatch):
 
 # --- elementwise layers ---------------------------------------------------------------------
 
+
 @pytest.mark.torch
 @pytest.mark.parametrize("layer", sorted(TORCH_LAYERS))
 def test_elementwise_layers_match_torch_autograd(bp, layer, dtype_pair):
@@ -171,6 +194,7 @@ def test_sigmoid_layer_is_stable_for_huge_inputs(bp):
 
 
 # --- the two-layer network --------------------------------------------------------------------
+
 
 @pytest.mark.torch
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -246,6 +270,7 @@ def test_two_layer_net_single_example_single_hidden_unit(bp):
 
 
 # --- inputs and agreement -------------------------------------------------------------------
+
 
 def test_inputs_are_never_modified(bp):
     x, W, b, dout = affine_inputs(seed=13)

@@ -5,17 +5,17 @@ positions written from the definition, PyTorch (forward and autograd),
 central differences, and hand-computed max-pooling cases for ties and
 overlapping windows.
 """
+
 import importlib
 import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from grader.catalogue import EXERCISES
-
-from tests.solutions.convcommon import assert_close, dtype, pair  # noqa: F401 (dtype: fixture)
+from tests.solutions.convcommon import assert_close, pair
 from tests.solutions.gradcheck import numerical_gradient
-import torch
 
 MODULES = ["solutions.conv", "solutions.model.conv"]
 API = [name for name, ex in EXERCISES.items() if ex.module == "conv"]
@@ -69,7 +69,7 @@ def naive_conv2d(x, w, b, stride, padding):
     oh, ow = conv_out_hw(h, wd, kh, kw, stride, padding)
     out = np.empty((n, f, oh, ow))
     for i_n, i_f, i, j in np.ndindex(out.shape):
-        window = xp[i_n, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+        window = xp[i_n, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
         out[i_n, i_f, i, j] = np.sum(window * w[i_f]) + b[i_f]
     return out
 
@@ -79,8 +79,12 @@ def conv_problem(geometry, dtype=np.float64, seed=0):
     x_shape, w_shape, stride, padding = geometry
     rng = np.random.default_rng(seed)
     oh, ow = conv_out_hw(*x_shape[2:], *w_shape[2:], stride, padding)
-    arrays = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
-              rng.standard_normal(w_shape[0]), rng.standard_normal((x_shape[0], w_shape[0], oh, ow)))
+    arrays = (
+        rng.standard_normal(x_shape),
+        rng.standard_normal(w_shape),
+        rng.standard_normal(w_shape[0]),
+        rng.standard_normal((x_shape[0], w_shape[0], oh, ow)),
+    )
     return tuple(a.astype(dtype) for a in arrays)
 
 
@@ -92,6 +96,7 @@ def test_both_modules_define_the_whole_api():
 
 
 # --- corr2d ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("as_float", [False, True], ids=["int-input", "float-input"])
 def test_corr2d_worked_example_without_padding(cv, as_float):
@@ -105,8 +110,7 @@ def test_corr2d_worked_example_without_padding(cv, as_float):
 def test_corr2d_worked_example_with_padding_1_and_stride_2(cv, as_float):
     x, k = (X_EXAMPLE.astype(float), K_EXAMPLE.astype(float)) if as_float else (X_EXAMPLE, K_EXAMPLE)
     np.testing.assert_array_equal(cv.corr2d(x, k, padding=1, stride=2), [[-3, -3, 12], [27, -3, 28]])
-    np.testing.assert_array_equal(cv.corr2d(x, k, padding=(1, 1), stride=(2, 2)),
-                                  [[-3, -3, 12], [27, -3, 28]])
+    np.testing.assert_array_equal(cv.corr2d(x, k, padding=(1, 1), stride=(2, 2)), [[-3, -3, 12], [27, -3, 28]])
 
 
 def test_corr2d_does_not_flip_the_kernel(cv):
@@ -134,8 +138,9 @@ def test_corr2d_matches_the_definition(cv, geometry, dtype):
 def test_corr2d_matches_torch_conv2d(cv, geometry):
     x, w, _, _ = conv_problem(geometry, seed=2)
     _, _, stride, padding = geometry
-    want = torch.nn.functional.conv2d(torch.from_numpy(x[:1, :1]), torch.from_numpy(w[:1, :1]),
-                                      stride=stride, padding=padding)[0, 0].numpy()
+    want = torch.nn.functional.conv2d(
+        torch.from_numpy(x[:1, :1]), torch.from_numpy(w[:1, :1]), stride=stride, padding=padding
+    )[0, 0].numpy()
     assert_close(cv.corr2d(x[0, 0], w[0, 0], padding=padding, stride=stride), want, np.float64)
 
 
@@ -147,6 +152,7 @@ def test_corr2d_positional_order_is_padding_then_stride(cv):
 
 
 # --- conv2d forward / backward --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=IDS)
 def test_conv2d_forward_matches_the_definition(cv, geometry, dtype):
@@ -218,8 +224,12 @@ def test_conv2d_reference_and_model_agree():
         np.testing.assert_allclose(out_r, out_m, rtol=1e-12, atol=1e-12)
         for g_r, g_m in zip(ref.conv2d_backward(dout, cache_r), model.conv2d_backward(dout, cache_m)):
             np.testing.assert_allclose(g_r, g_m, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(ref.corr2d(x[0, 0], w[0, 0], padding, stride),
-                                   model.corr2d(x[0, 0], w[0, 0], padding, stride), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            ref.corr2d(x[0, 0], w[0, 0], padding, stride),
+            model.corr2d(x[0, 0], w[0, 0], padding, stride),
+            rtol=1e-12,
+            atol=1e-12,
+        )
 
 
 def test_conv2d_integer_inputs_give_float64(cv):
@@ -251,8 +261,9 @@ def test_conv2d_is_warning_free_for_large_inputs(cv, dtype):
     assert all(np.all(np.isfinite(a)) for a in (out, *grads))
 
 
-@pytest.mark.parametrize("x_shape, w_shape, padding", [((1, 1, 2, 2), (1, 1, 3, 3), 0),
-                                                       ((1, 1, 4, 2), (1, 1, 2, 5), 1)])
+@pytest.mark.parametrize(
+    "x_shape, w_shape, padding", [((1, 1, 2, 2), (1, 1, 3, 3), 0), ((1, 1, 4, 2), (1, 1, 2, 5), 1)]
+)
 def test_conv2d_rejects_a_kernel_larger_than_the_padded_input(cv, x_shape, w_shape, padding):
     with pytest.raises(ValueError):
         cv.conv2d_forward(np.ones(x_shape), np.ones(w_shape), np.zeros(w_shape[0]), padding=padding)
@@ -276,8 +287,7 @@ def test_reference_conv_runs_on_the_cython_kernels(monkeypatch):
 # --- max pooling ----------------------------------------------------------------------------
 
 #: Ties in the first and third windows; first maxima at (0, 1), (0, 3), (2, 0), (3, 3).
-X_POOL = np.array([[1.0, 3.0, 0.0, 2.0], [3.0, 2.0, 1.0, 1.0],
-                   [4.0, 4.0, 5.0, 6.0], [4.0, 0.0, 7.0, 8.0]])[None, None]
+X_POOL = np.array([[1.0, 3.0, 0.0, 2.0], [3.0, 2.0, 1.0, 1.0], [4.0, 4.0, 5.0, 6.0], [4.0, 0.0, 7.0, 8.0]])[None, None]
 
 #: (x shape, kernel_size, stride): default and explicit strides, overlapping windows,
 #: non-square kernels and strides, leftover rows and columns.
@@ -352,8 +362,11 @@ def test_max_pool_stride_defaults_to_kernel_size(cv):
 def test_max_pool_matches_torch_forward_and_autograd(cv, geometry, dtype):
     x_shape, kernel_size, stride = geometry
     x = distinct_values(x_shape, seed=2).astype(dtype)
-    dout = np.random.default_rng(3).standard_normal(
-        (*x_shape[:2], *pool_out_hw(*x_shape[2:], kernel_size, stride))).astype(dtype)
+    dout = (
+        np.random.default_rng(3)
+        .standard_normal((*x_shape[:2], *pool_out_hw(*x_shape[2:], kernel_size, stride)))
+        .astype(dtype)
+    )
     tx = torch.tensor(x, requires_grad=True)
     t_out = torch.nn.functional.max_pool2d(tx, kernel_size, stride)
     t_out.backward(torch.from_numpy(dout))
@@ -370,8 +383,7 @@ def test_max_pool_matches_torch_forward_and_autograd(cv, geometry, dtype):
 def test_max_pool_backward_matches_central_differences(cv, geometry):
     x_shape, kernel_size, stride = geometry
     x = distinct_values(x_shape, seed=4)
-    dout = np.random.default_rng(5).standard_normal(
-        (*x_shape[:2], *pool_out_hw(*x_shape[2:], kernel_size, stride)))
+    dout = np.random.default_rng(5).standard_normal((*x_shape[:2], *pool_out_hw(*x_shape[2:], kernel_size, stride)))
     _, cache = pool_call(cv, x, kernel_size, stride)
     dx = cv.max_pool2d_backward(dout, cache)
     numeric = numerical_gradient(lambda: pool_call(cv, x, kernel_size, stride)[0], x, dout)
@@ -386,8 +398,7 @@ def test_max_pool_reference_and_model_agree_with_ties():
         (out_r, cache_r), (out_m, cache_m) = (pool_call(m, x, kernel_size, stride) for m in (ref, model))
         np.testing.assert_array_equal(out_r, out_m)
         dout = rng.standard_normal(out_r.shape)
-        np.testing.assert_array_equal(ref.max_pool2d_backward(dout, cache_r),
-                                      model.max_pool2d_backward(dout, cache_m))
+        np.testing.assert_array_equal(ref.max_pool2d_backward(dout, cache_r), model.max_pool2d_backward(dout, cache_m))
 
 
 def test_max_pool_integer_input_gives_float64(cv):
@@ -413,8 +424,13 @@ def test_max_pool_inputs_are_not_modified_and_no_warning(cv):
 
 # -- average pooling -------------------------------------------------------------------------
 
-POOL_GEOMETRIES = [((2, 3, 6, 6), 2, None), ((1, 2, 5, 7), 3, 2), ((2, 1, 6, 7), (2, 3), None),
-                   ((1, 2, 5, 5), 3, 1), ((2, 1, 6, 8), (3, 2), (2, 3))]
+POOL_GEOMETRIES = [
+    ((2, 3, 6, 6), 2, None),
+    ((1, 2, 5, 7), 3, 2),
+    ((2, 1, 6, 7), (2, 3), None),
+    ((1, 2, 5, 5), 3, 1),
+    ((2, 1, 6, 8), (3, 2), (2, 3)),
+]
 
 
 @pytest.mark.torch
@@ -441,8 +457,9 @@ def test_avg_pool_backward_matches_the_numerical_gradient(cv):
     x = rng.standard_normal((1, 2, 5, 5))
     dout = rng.standard_normal((1, 2, 2, 2))
     dx = cv.avg_pool2d_backward(dout, cv.avg_pool2d_forward(x, 3, 2)[1])
-    np.testing.assert_allclose(dx, numerical_gradient(lambda: cv.avg_pool2d_forward(x, 3, 2)[0], x, dout),
-                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        dx, numerical_gradient(lambda: cv.avg_pool2d_forward(x, 3, 2)[0], x, dout), rtol=1e-6, atol=1e-8
+    )
 
 
 def test_avg_pool_small_example_and_untouched_inputs(cv):

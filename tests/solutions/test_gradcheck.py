@@ -3,6 +3,7 @@
 Oracles: functions with known derivatives, and the tests' own central
 differences (tests/solutions/gradcheck.py).
 """
+
 import importlib
 
 import numpy as np
@@ -13,7 +14,8 @@ from tests.solutions import gradcheck as oracle
 
 IMPLEMENTATIONS = ["solutions.gradcheck", "solutions.model.gradcheck"]
 API = [n for n, (m, _) in UNGRADED.items() if m == "gradcheck"] + [
-    n for n, ex in EXERCISES.items() if ex.module == "gradcheck"]
+    n for n, ex in EXERCISES.items() if ex.module == "gradcheck"
+]
 
 
 @pytest.fixture(params=IMPLEMENTATIONS, ids=["reference", "model"])
@@ -27,9 +29,14 @@ def test_both_modules_define_the_whole_api():
         assert all(callable(getattr(importlib.import_module(name), f, None)) for f in API), name
 
 
-@pytest.mark.parametrize("f, df", [(lambda x: np.sum(x**2), lambda x: 2 * x),
-                                   (lambda x: np.sum(np.sin(x)), np.cos),
-                                   (lambda x: float(np.prod(x[0, :2])), None)])
+@pytest.mark.parametrize(
+    "f, df",
+    [
+        (lambda x: np.sum(x**2), lambda x: 2 * x),
+        (lambda x: np.sum(np.sin(x)), np.cos),
+        (lambda x: float(np.prod(x[0, :2])), None),
+    ],
+)
 def test_numerical_gradient_of_known_functions(gc, f, df):
     x = np.random.default_rng(0).standard_normal((3, 4))
     before = x.copy()
@@ -51,8 +58,7 @@ def test_numerical_gradient_agrees_with_the_tests_oracle_on_a_layer(gc):
     rng = np.random.default_rng(1)
     x, W, dout = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
     ours = gc.numerical_gradient(lambda _: float(np.sum(np.tanh(x @ W) * dout)), W)
-    np.testing.assert_allclose(ours, oracle.numerical_gradient(lambda: np.tanh(x @ W), W, dout),
-                               rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(ours, oracle.numerical_gradient(lambda: np.tanh(x @ W), W, dout), rtol=1e-7, atol=1e-10)
 
 
 def test_numerical_gradient_restores_x_when_f_raises(gc):

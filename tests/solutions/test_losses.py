@@ -1,15 +1,15 @@
 """The loss references (solutions.losses) and model answers are right."""
+
 import importlib
 import math
 import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from grader.catalogue import EXERCISES
-
 from tests.solutions.gradcheck import numerical_gradient
-import torch
 
 MODULES = ["solutions.losses", "solutions.model.losses"]
 API = [name for name, ex in EXERCISES.items() if ex.module == "losses"]
@@ -51,6 +51,7 @@ def test_both_modules_define_the_whole_api():
 
 # --- worked examples of the API document -------------------------------------------------
 
+
 def test_sigmoid_unit_worked_example(lo):
     loss, grad_w, grad_b = lo.sigmoid_unit_mse_grad(OR_X, OR_Y, np.array([0.2, 0.1]), -0.1)
     assert round(loss, 4) == 0.1130
@@ -68,6 +69,7 @@ def test_gradient_descent_step_worked_example(lo):
 
 
 # --- small exact values -----------------------------------------------------------------
+
 
 def test_mse_loss_small_example(lo):
     loss, d = lo.mse_loss(np.array([1.0, 2.0, 4.0, 0.0]), np.array([0.0, 2.0, 2.0, 0.0]))
@@ -89,6 +91,7 @@ def test_softmax_cross_entropy_small_example(lo):
 
 
 # --- torch as an independent oracle -------------------------------------------------------
+
 
 @pytest.mark.torch
 def test_mse_loss_matches_torch(lo, dtype_pair):
@@ -161,6 +164,7 @@ def test_sigmoid_unit_mse_grad_matches_torch_autograd(lo):
 
 # --- central differences ------------------------------------------------------------------
 
+
 def test_mse_gradient_matches_central_differences(lo):
     rng = np.random.default_rng(5)
     y_hat, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
@@ -204,6 +208,7 @@ def test_gradient_descent_step_moves_against_the_gradient_and_lowers_the_loss(lo
 
 # --- stability, boundaries, inputs --------------------------------------------------------
 
+
 def test_sigmoid_unit_is_stable_for_huge_net_inputs(lo):
     X = np.array([[1.0], [-1.0], [1.0], [-1.0]])
     y = np.array([1.0, 0.0, 0.0, 1.0])
@@ -243,8 +248,12 @@ def test_losses_return_python_floats(lo):
 
 def test_inputs_are_never_modified(lo):
     rng = np.random.default_rng(12)
-    arrays = {"y_hat": probabilities(6, seed=12), "y": labels01(6, seed=12),
-              "logits": rng.standard_normal((6, 3)), "labels": rng.integers(0, 3, 6)}
+    arrays = {
+        "y_hat": probabilities(6, seed=12),
+        "y": labels01(6, seed=12),
+        "logits": rng.standard_normal((6, 3)),
+        "labels": rng.integers(0, 3, 6),
+    }
     X, y, w, b = sigmoid_unit_problem(seed=12)
     arrays.update(X=X, yu=y, w=w)
     copies = {k: v.copy() for k, v in arrays.items()}
@@ -269,6 +278,7 @@ def test_reference_and_model_agree():
 
 
 # --- logistic regression: sigmoid_unit_bce_grad --------------------------------------------
+
 
 @pytest.mark.torch
 @pytest.mark.parametrize("seed, n, m, scale", [(0, 9, 3, 1.0), (1, 1, 2, 1.0), (2, 12, 4, 30.0)])
@@ -304,8 +314,9 @@ def test_sigmoid_unit_bce_grad_matches_the_numerical_gradient(lo):
     X, y, w, b = sigmoid_unit_problem(seed=4)
     y = np.round(y)
     _, grad_w, grad_b = lo.sigmoid_unit_bce_grad(X, y, w, b)
-    np.testing.assert_allclose(grad_w, numerical_gradient(lambda: lo.sigmoid_unit_bce_grad(X, y, w, b)[0], w),
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        grad_w, numerical_gradient(lambda: lo.sigmoid_unit_bce_grad(X, y, w, b)[0], w), rtol=1e-6, atol=1e-9
+    )
     bb = np.array([b])
     num_b = numerical_gradient(lambda: lo.sigmoid_unit_bce_grad(X, y, w, float(bb[0]))[0], bb)
     assert grad_b == pytest.approx(num_b[0], rel=1e-6)

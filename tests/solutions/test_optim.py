@@ -3,6 +3,7 @@
 Oracle: torch.optim (SGD with momentum, RMSprop, Adam) driven over several
 steps with the same gradients, in float32 and float64.
 """
+
 import importlib
 
 import numpy as np
@@ -108,12 +109,12 @@ def test_adam_refuses_a_step_number_below_one(opt):
         opt.adam_step(np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), 0)
 
 
-@pytest.mark.parametrize("name, extra", [("sgd_momentum_step", (0.1,)), ("rmsprop_step", (0.1,)),
-                                         ("adam_step", (3,))])
+@pytest.mark.parametrize("name, extra", [("sgd_momentum_step", (0.1,)), ("rmsprop_step", (0.1,)), ("adam_step", (3,))])
 def test_steps_leave_their_inputs_unchanged(opt, name, extra):
     rng = np.random.default_rng(5)
-    arrays = [rng.standard_normal(4) for _ in range(2)] + [np.abs(rng.standard_normal(4))
-                                                           for _ in range(2 if name == "adam_step" else 1)]
+    arrays = [rng.standard_normal(4) for _ in range(2)] + [
+        np.abs(rng.standard_normal(4)) for _ in range(2 if name == "adam_step" else 1)
+    ]
     before = [a.copy() for a in arrays]
     getattr(opt, name)(*arrays, *extra)
     assert all(np.array_equal(a, b) for a, b in zip(arrays, before))

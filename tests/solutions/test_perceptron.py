@@ -1,4 +1,5 @@
 """The perceptron references (solutions.perceptron) and model answers are right."""
+
 import importlib
 
 import numpy as np
@@ -46,8 +47,13 @@ def test_predict_at_zero_net_input_is_zero(pc):
     np.testing.assert_array_equal(pc.perceptron_predict(np.array([1.0, -1.0]), 0.0, OR_X), [0, 0, 1, 0])
 
 
-@pytest.mark.parametrize("y, expected_w, expected_b", [(1, [1.5, 0.0, -1.0], 0.5),   # y_hat 0, err +1
-                                                         (0, [1.0, 2.0, 3.0], 0.0)])  # correct: unchanged
+@pytest.mark.parametrize(
+    "y, expected_w, expected_b",
+    [
+        (1, [1.5, 0.0, -1.0], 0.5),  # y_hat 0, err +1
+        (0, [1.0, 2.0, 3.0], 0.0),
+    ],
+)  # correct: unchanged
 def test_update_follows_the_learning_rule(pc, y, expected_w, expected_b):
     w = np.array([1.0, 2.0, 3.0])
     x = np.array([1.0, -4.0, -8.0])  # z = 1 - 8 - 24 = -31 -> y_hat = 0
@@ -84,12 +90,15 @@ def test_or_gate_with_fixed_order_converges(pc):
     np.testing.assert_array_equal(pc.perceptron_predict(w, b, OR_X), OR_Y)
 
 
-@pytest.mark.parametrize("second, expected_w, expected_b, expected_updates", [
-    # epoch 1 (both cases), AND gate, order 4,3,2,1 from zeros: (1,1) +1 -> w=[1,1], b=1;
-    # (1,0) -1 -> w=[0,1], b=0; (0,1) -1 -> w=[0,0], b=-1; (0,0) correct.
-    ([0, 1, 2, 3], [1.0, 1.0], 0.0, [3, 1]),   # only (1,1) is wrong: +1
-    ([3, 2, 1, 0], [0.0, 1.0], -1.0, [3, 2]),  # (1,1) +1, then (1,0) z=1: -1
-])
+@pytest.mark.parametrize(
+    "second, expected_w, expected_b, expected_updates",
+    [
+        # epoch 1 (both cases), AND gate, order 4,3,2,1 from zeros: (1,1) +1 -> w=[1,1], b=1;
+        # (1,0) -1 -> w=[0,1], b=0; (0,1) -1 -> w=[0,0], b=-1; (0,0) correct.
+        ([0, 1, 2, 3], [1.0, 1.0], 0.0, [3, 1]),  # only (1,1) is wrong: +1
+        ([3, 2, 1, 0], [0.0, 1.0], -1.0, [3, 2]),  # (1,1) +1, then (1,0) z=1: -1
+    ],
+)
 def test_train_visits_each_epoch_in_its_own_order(pc, second, expected_w, expected_b, expected_updates):
     w, b, updates = pc.perceptron_train(OR_X, AND_Y, epochs=2, orders=[[3, 2, 1, 0], second])
     np.testing.assert_array_equal(w, expected_w)

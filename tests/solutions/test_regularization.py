@@ -4,6 +4,7 @@ Oracles: torch.nn.functional (dropout's scaling, batch_norm in training mode,
 layer_norm) with autograd, in float32 and float64, and central differences
 for every backward.
 """
+
 import importlib
 
 import numpy as np
@@ -35,14 +36,21 @@ def rand(rng, *shape, dtype=np.float64, scale=1.0, shift=0.0):
 
 
 def test_both_modules_define_the_whole_api():
-    assert API == ["dropout_forward", "dropout_backward", "batchnorm_forward", "batchnorm_backward",
-                   "layer_norm_forward", "layer_norm_backward"]
+    assert API == [
+        "dropout_forward",
+        "dropout_backward",
+        "batchnorm_forward",
+        "batchnorm_backward",
+        "layer_norm_forward",
+        "layer_norm_backward",
+    ]
     for name in IMPLEMENTATIONS:
         assert all(callable(getattr(importlib.import_module(name), f, None)) for f in API), name
     assert sorted(importlib.import_module("solutions.regularization").__all__) == sorted(API)
 
 
 # -- dropout -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
 def test_dropout_keeps_the_api_mask_and_scales_like_torch(reg, dtype, p):
@@ -63,8 +71,11 @@ def test_dropout_keeps_the_api_mask_and_scales_like_torch(reg, dtype, p):
     torch.manual_seed(0)
     F.dropout(t_x, p=p, training=True).backward(torch.tensor(dout))
     t_grad = t_x.grad.numpy()
-    np.testing.assert_allclose(reg.dropout_backward(dout, cache)[keep] / dout[keep],
-                               np.full(keep.sum(), (t_grad[t_grad != 0] / dout[t_grad != 0])[0]), **TOL[dtype])
+    np.testing.assert_allclose(
+        reg.dropout_backward(dout, cache)[keep] / dout[keep],
+        np.full(keep.sum(), (t_grad[t_grad != 0] / dout[t_grad != 0])[0]),
+        **TOL[dtype],
+    )
     assert np.all(reg.dropout_backward(dout, cache)[~keep] == 0)
 
 
@@ -94,6 +105,7 @@ def test_dropout_backward_matches_the_numerical_gradient(reg):
 
 # -- batch norm and layer norm ------------------------------------------------------------------
 
+
 def torch_norm(kind, x, gamma, beta, dout, eps):
     tx, tg, tb = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
     if kind == "batch":
@@ -104,13 +116,20 @@ def torch_norm(kind, x, gamma, beta, dout, eps):
     return out.detach().numpy(), tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy()
 
 
-NORMS = {"batch": ("batchnorm_forward", "batchnorm_backward"),
-         "layer": ("layer_norm_forward", "layer_norm_backward")}
+NORMS = {"batch": ("batchnorm_forward", "batchnorm_backward"), "layer": ("layer_norm_forward", "layer_norm_backward")}
 
 
-@pytest.mark.parametrize("kind, shape, eps", [("batch", (8, 5), 1e-5), ("batch", (3, 7), 1e-3),
-                                              ("batch", (2, 4), 1e-5), ("layer", (6, 5), 1e-5),
-                                              ("layer", (2, 3, 8), 1e-5), ("layer", (2, 2, 3, 4), 1e-3)])
+@pytest.mark.parametrize(
+    "kind, shape, eps",
+    [
+        ("batch", (8, 5), 1e-5),
+        ("batch", (3, 7), 1e-3),
+        ("batch", (2, 4), 1e-5),
+        ("layer", (6, 5), 1e-5),
+        ("layer", (2, 3, 8), 1e-5),
+        ("layer", (2, 2, 3, 4), 1e-3),
+    ],
+)
 def test_normalisation_and_its_gradients_match_torch(reg, dtype, kind, shape, eps):
     rng = np.random.default_rng(6)
     x = rand(rng, *shape, dtype=dtype, scale=2.0, shift=1.5)

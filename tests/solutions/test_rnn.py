@@ -3,17 +3,17 @@
 Oracles: torch.nn.RNNCell / LSTMCell / LSTM with autograd, hand-computed gate
 algebra, and central differences. Every test runs on both implementations.
 """
+
 import importlib
 import inspect
 import warnings
 
 import numpy as np
 import pytest
+import torch as torch_module
 
 from grader.catalogue import EXERCISES
-
 from tests.solutions.gradcheck import numerical_gradient
-import torch as torch_module
 
 IMPLEMENTATIONS = ["solutions.rnn", "solutions.model.rnn"]
 API = [name for name, ex in EXERCISES.items() if ex.module == "rnn"]
@@ -412,8 +412,15 @@ def _torch_rnn(torch, x, h0, Wx, Wh, b, dhs, split=0.3):
     tx, th0 = torch.tensor(x, requires_grad=True), torch.tensor(h0[None], requires_grad=True)
     hs, _ = net(tx, th0)
     hs.backward(torch.tensor(dhs))
-    return (hs.detach().numpy(), tx.grad.numpy(), th0.grad.numpy()[0], net.weight_ih_l0.grad.numpy().T,
-            net.weight_hh_l0.grad.numpy().T, net.bias_ih_l0.grad.numpy(), net.bias_hh_l0.grad.numpy())
+    return (
+        hs.detach().numpy(),
+        tx.grad.numpy(),
+        th0.grad.numpy()[0],
+        net.weight_ih_l0.grad.numpy().T,
+        net.weight_hh_l0.grad.numpy().T,
+        net.bias_ih_l0.grad.numpy(),
+        net.bias_hh_l0.grad.numpy(),
+    )
 
 
 @pytest.mark.torch
@@ -428,8 +435,7 @@ def test_rnn_sequence_and_bptt_match_torch_rnn(rnn, torch, dtype, N, T, D, H):
     dx, dh0, dWx, dWh, db = rnn.rnn_backward(dhs, cache)
     want_hs, want_dx, want_dh0, want_dWx, want_dWh, want_dbih, want_dbhh = _torch_rnn(torch, x, h0, Wx, Wh, b, dhs)
     np.testing.assert_allclose(want_dbih, want_dbhh, **TOL[dtype])  # torch's two biases: one gradient, db
-    for got, want in ((hs, want_hs), (dx, want_dx), (dh0, want_dh0), (dWx, want_dWx), (dWh, want_dWh),
-                      (db, want_dbih)):
+    for got, want in ((hs, want_hs), (dx, want_dx), (dh0, want_dh0), (dWx, want_dWx), (dWh, want_dWh), (db, want_dbih)):
         assert got.dtype == dtype
         _assert_close(got, want, dtype)
 
@@ -449,7 +455,8 @@ def test_rnn_backward_matches_the_numerical_gradient_and_reaches_the_first_step(
 
 
 def test_rnn_small_example_echoes_the_first_input(rnn):
-    hs, _ = rnn.rnn_forward(np.array([[[1.0], [0.0], [0.0]]]), np.zeros((1, 1)), np.ones((1, 1)),
-                            np.full((1, 1), 0.5), np.zeros(1))
+    hs, _ = rnn.rnn_forward(
+        np.array([[[1.0], [0.0], [0.0]]]), np.zeros((1, 1)), np.ones((1, 1)), np.full((1, 1), 0.5), np.zeros(1)
+    )
     h1 = np.tanh(1.0)
     np.testing.assert_allclose(hs[0, :, 0], [h1, np.tanh(0.5 * h1), np.tanh(0.5 * np.tanh(0.5 * h1))])

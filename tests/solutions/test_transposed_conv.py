@@ -4,15 +4,16 @@ Oracles: the API document's worked example, a scatter loop written from the
 definition, PyTorch's conv_transpose2d (forward and autograd), central
 differences, and the adjoint identity with conv2d.
 """
+
 import importlib
 import warnings
 
 import numpy as np
 import pytest
-
-from tests.solutions.convcommon import assert_close, dtype, pair  # noqa: F401 (dtype: fixture)
-from tests.solutions.gradcheck import numerical_gradient
 import torch
+
+from tests.solutions.convcommon import assert_close, pair
+from tests.solutions.gradcheck import numerical_gradient
 
 MODULES = ["solutions.transposed_conv", "solutions.model.transposed_conv"]
 API = ["trans_conv2d", "conv_transpose2d_forward", "conv_transpose2d_backward"]
@@ -58,9 +59,9 @@ def naive_conv_transpose2d(x, w, b, stride, padding):
     _, c_out, kh, kw = w.shape
     full = np.zeros((n, c_out, (h - 1) * sh + kh, (wd - 1) * sw + kw))
     for i_n, c, i, j in np.ndindex(x.shape):
-        full[i_n, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += x[i_n, c, i, j] * w[c]
+        full[i_n, :, i * sh : i * sh + kh, j * sw : j * sw + kw] += x[i_n, c, i, j] * w[c]
     oh, ow = out_hw(h, wd, kh, kw, stride, padding)
-    return full[:, :, ph:ph + oh, pw:pw + ow] + b[None, :, None, None]
+    return full[:, :, ph : ph + oh, pw : pw + ow] + b[None, :, None, None]
 
 
 def problem(geometry, dtype=np.float64, seed=0):
@@ -68,8 +69,12 @@ def problem(geometry, dtype=np.float64, seed=0):
     x_shape, w_shape, stride, padding = geometry
     rng = np.random.default_rng(seed)
     oh, ow = out_hw(*x_shape[2:], *w_shape[2:], stride, padding)
-    arrays = (rng.standard_normal(x_shape), rng.standard_normal(w_shape),
-              rng.standard_normal(w_shape[1]), rng.standard_normal((x_shape[0], w_shape[1], oh, ow)))
+    arrays = (
+        rng.standard_normal(x_shape),
+        rng.standard_normal(w_shape),
+        rng.standard_normal(w_shape[1]),
+        rng.standard_normal((x_shape[0], w_shape[1], oh, ow)),
+    )
     return tuple(a.astype(dtype) for a in arrays)
 
 
@@ -81,6 +86,7 @@ def test_both_modules_define_the_whole_api():
 
 
 # --- trans_conv2d ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("as_float", [False, True], ids=["int-input", "float-input"])
 def test_trans_conv2d_worked_example(tc, as_float):
@@ -103,8 +109,7 @@ def test_trans_conv2d_of_an_impulse_places_the_unflipped_kernel(tc):
     np.testing.assert_array_equal(out, want)
 
 
-@pytest.mark.parametrize("x_shape, k_shape", [((3, 4), (2, 3)), ((1, 1), (3, 2)), ((4, 2), (1, 1)),
-                                              ((5, 3), (4, 4))])
+@pytest.mark.parametrize("x_shape, k_shape", [((3, 4), (2, 3)), ((1, 1), (3, 2)), ((4, 2), (1, 1)), ((5, 3), (4, 4))])
 def test_trans_conv2d_matches_the_definition(tc, x_shape, k_shape, dtype):
     rng = np.random.default_rng(1)
     x, k = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(k_shape).astype(dtype)
@@ -118,12 +123,14 @@ def test_trans_conv2d_matches_the_definition(tc, x_shape, k_shape, dtype):
 def test_trans_conv2d_matches_torch(tc):
     rng = np.random.default_rng(2)
     x, k = rng.standard_normal((4, 5)), rng.standard_normal((3, 2))
-    want = torch.nn.functional.conv_transpose2d(torch.from_numpy(x)[None, None],
-                                                torch.from_numpy(k)[None, None])[0, 0].numpy()
+    want = torch.nn.functional.conv_transpose2d(torch.from_numpy(x)[None, None], torch.from_numpy(k)[None, None])[
+        0, 0
+    ].numpy()
     assert_close(tc.trans_conv2d(x, k), want, np.float64)
 
 
 # --- conv_transpose2d forward / backward ----------------------------------------------------
+
 
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=IDS)
 def test_conv_transpose2d_forward_matches_the_definition(tc, geometry, dtype):
@@ -167,8 +174,14 @@ def test_conv_transpose2d_backward_matches_central_differences(tc, geometry):
         np.testing.assert_allclose(got, numerical_gradient(f, arr, dout), rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("geometry", [((2, 3, 6, 7), (4, 3, 2, 3), 1, 0), ((1, 2, 7, 5), (3, 2, 3, 3), 2, 1),
-                                      ((2, 2, 8, 9), (2, 2, 2, 3), (3, 2), (0, 1))])
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        ((2, 3, 6, 7), (4, 3, 2, 3), 1, 0),
+        ((1, 2, 7, 5), (3, 2, 3, 3), 2, 1),
+        ((2, 2, 8, 9), (2, 2, 2, 3), (3, 2), (0, 1)),
+    ],
+)
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(tc, geometry):
     """<conv2d(x, w), y> == <x, conv_transpose2d(y, w)> for the same w and geometry."""
     conv = importlib.import_module(tc.__name__.replace("transposed_conv", "conv"))
@@ -195,14 +208,17 @@ def test_conv_transpose2d_reference_and_model_agree():
     for seed, geometry in enumerate(GEOMETRIES):
         x, w, b, dout = problem(geometry, seed=10 + seed)
         _, _, stride, padding = geometry
-        (out_r, cache_r), (out_m, cache_m) = (m.conv_transpose2d_forward(x, w, b, stride, padding)
-                                              for m in (ref, model))
+        (out_r, cache_r), (out_m, cache_m) = (
+            m.conv_transpose2d_forward(x, w, b, stride, padding) for m in (ref, model)
+        )
         np.testing.assert_allclose(out_r, out_m, rtol=1e-12, atol=1e-12)
-        for g_r, g_m in zip(ref.conv_transpose2d_backward(dout, cache_r),
-                            model.conv_transpose2d_backward(dout, cache_m)):
+        for g_r, g_m in zip(
+            ref.conv_transpose2d_backward(dout, cache_r), model.conv_transpose2d_backward(dout, cache_m)
+        ):
             np.testing.assert_allclose(g_r, g_m, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(ref.trans_conv2d(x[0, 0], w[0, 0]), model.trans_conv2d(x[0, 0], w[0, 0]),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            ref.trans_conv2d(x[0, 0], w[0, 0]), model.trans_conv2d(x[0, 0], w[0, 0]), rtol=1e-12, atol=1e-12
+        )
 
 
 def test_conv_transpose2d_integer_inputs_give_float64(tc):

@@ -13,9 +13,9 @@
 # %% [bootstrap]
 
 # %%
-import numpy as np
-import matplotlib.pyplot as plt
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 perceptron_train, perceptron_predict = lab.use("perceptron", "perceptron_train", "perceptron_predict")
 X = labdata.GATE_INPUTS
@@ -40,6 +40,7 @@ for gate, y in labdata.GATES.items():
 # Light lines are early epochs, the dark one is the last. Filled dots are
 # label 1, open dots label 0.
 
+
 # %%
 def draw_line(ax, w, b, **style):
     """The line w[0] x + w[1] y + b = 0 over the square [-0.5, 1.5]^2."""
@@ -48,6 +49,7 @@ def draw_line(ax, w, b, **style):
         ax.plot(xs, -(w[0] * xs + b) / w[1], **style)
     elif abs(w[0]) > 1e-12:
         ax.axvline(-b / w[0], **style)
+
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 4))
 for ax, (gate, y) in zip(axes, labdata.GATES.items()):
@@ -75,8 +77,15 @@ ax.legend()
 lab.show(fig, "perceptron_updates")
 
 # %%
-lab.save_results("01_perceptron", {
-    gate: {"updates": h["updates"], "epochs": len(h["updates"]),
-           "converged": h["updates"][-1] == 0, "accuracy": h["accuracy"]}
-    for gate, h in history.items()
-})
+lab.save_results(
+    "01_perceptron",
+    {
+        gate: {
+            "updates": h["updates"],
+            "epochs": len(h["updates"]),
+            "converged": h["updates"][-1] == 0,
+            "accuracy": h["accuracy"],
+        }
+        for gate, h in history.items()
+    },
+)

@@ -10,9 +10,9 @@
 # %% [bootstrap]
 
 # %%
-import numpy as np
-import matplotlib.pyplot as plt
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 two_layer_net_loss = lab.use("backprop", "two_layer_net_loss")
 affine_forward, tanh_forward = lab.use("backprop", "affine_forward", "tanh_forward")
@@ -25,11 +25,17 @@ HIDDEN, LR, STEPS = 8, 1.0, 1500
 # trained on the mean binary cross-entropy with full-batch gradient descent.
 # The weights start small and random, the biases at zero.
 
+
 # %%
 def init(seed, scale=0.5):
     rng = np.random.default_rng(seed)
-    return {"W1": scale * rng.standard_normal((2, HIDDEN)), "b1": np.zeros(HIDDEN),
-            "W2": scale * rng.standard_normal((HIDDEN, 1)), "b2": np.zeros(1)}
+    return {
+        "W1": scale * rng.standard_normal((2, HIDDEN)),
+        "b1": np.zeros(HIDDEN),
+        "W2": scale * rng.standard_normal((HIDDEN, 1)),
+        "b2": np.zeros(1),
+    }
+
 
 def train(params, steps=STEPS, lr=LR):
     params = {k: v.copy() for k, v in params.items()}
@@ -41,18 +47,24 @@ def train(params, steps=STEPS, lr=LR):
             params[k] = params[k] - lr * grads[k]
     return params, losses
 
+
 def scores(params, X):
     """The output unit's net input: positive means label 1."""
     hidden, _ = tanh_forward(affine_forward(X, params["W1"], params["b1"])[0])
     return affine_forward(hidden, params["W2"], params["b2"])[0][:, 0]
 
+
 def accuracy(params, X, y):
     return float(np.mean((scores(params, X) > 0) == y))
 
+
 params, losses = train(init(seed=0))
 test_accuracy = accuracy(params, X_test, y_test)
-print(f"loss {losses[0]:.3f} -> {losses[-1]:.3f}; train accuracy {accuracy(params, X_train, y_train):.3f}, "
-      f"test accuracy {test_accuracy:.3f}")
+print(
+    f"loss {losses[0]:.3f} -> {losses[-1]:.3f}; train accuracy {accuracy(params, X_train, y_train):.3f}, "
+    f"test accuracy {test_accuracy:.3f}"
+)
+
 
 # %%
 def draw_boundary(ax, params, title):
@@ -64,6 +76,7 @@ def draw_boundary(ax, params, title):
     ax.scatter(*X_train[y_train == 1].T, s=12, c="tab:blue", label="1")
     ax.scatter(*X_train[y_train == 0].T, s=12, c="tab:red", label="0")
     ax.set(aspect="equal", title=title)
+
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
 ax1.plot(losses)
@@ -79,13 +92,14 @@ lab.show(fig, "noisy_xor")
 # and one tanh unit cannot draw XOR. Random initialisation breaks the symmetry.
 
 # %%
-equal = {"W1": np.full((2, HIDDEN), 0.5), "b1": np.zeros(HIDDEN),
-         "W2": np.full((HIDDEN, 1), 0.5), "b2": np.zeros(1)}
+equal = {"W1": np.full((2, HIDDEN), 0.5), "b1": np.zeros(HIDDEN), "W2": np.full((HIDDEN, 1), 0.5), "b2": np.zeros(1)}
 equal_params, equal_losses = train(equal)
 spread = float(np.max(np.ptp(equal_params["W1"], axis=1)))
 equal_accuracy = accuracy(equal_params, X_test, y_test)
-print(f"equal start: loss {equal_losses[-1]:.3f}, test accuracy {equal_accuracy:.3f}, "
-      f"largest difference between hidden units' weights {spread:.1e}")
+print(
+    f"equal start: loss {equal_losses[-1]:.3f}, test accuracy {equal_accuracy:.3f}, "
+    f"largest difference between hidden units' weights {spread:.1e}"
+)
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
 ax1.plot(losses, label="random start")
@@ -96,8 +110,14 @@ draw_boundary(ax2, equal_params, f"equal start, test accuracy {equal_accuracy:.3
 lab.show(fig, "noisy_xor_symmetry")
 
 # %%
-lab.save_results("02_noisy_xor", {
-    "test_accuracy": test_accuracy, "initial_loss": losses[0], "final_loss": losses[-1],
-    "equal_init_test_accuracy": equal_accuracy, "equal_init_final_loss": equal_losses[-1],
-    "equal_init_hidden_weight_spread": spread,
-})
+lab.save_results(
+    "02_noisy_xor",
+    {
+        "test_accuracy": test_accuracy,
+        "initial_loss": losses[0],
+        "final_loss": losses[-1],
+        "equal_init_test_accuracy": equal_accuracy,
+        "equal_init_final_loss": equal_losses[-1],
+        "equal_init_hidden_weight_spread": spread,
+    },
+)

@@ -12,12 +12,14 @@
 
 # %%
 import math
-import numpy as np
-import matplotlib.pyplot as plt
+
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 affine_forward, affine_backward, relu_forward, relu_backward = lab.use(
-    "backprop", "affine_forward", "affine_backward", "relu_forward", "relu_backward")
+    "backprop", "affine_forward", "affine_backward", "relu_forward", "relu_backward"
+)
 softmax_cross_entropy = lab.use("losses", "softmax_cross_entropy")
 data = labdata.digits(seed=0)
 print({k: v.shape for k, v in data.items()})
@@ -35,6 +37,7 @@ lab.show(fig, "digits_samples")
 # backward takes (dout, cache): your layer contract. `loss_and_grads` runs
 # the forward pass, your loss, and the backward pass.
 
+
 # %%
 def init_model(sizes, seed, scale=None):
     """Affine layers of the given sizes with ReLU between them; He-scaled random weights."""
@@ -46,6 +49,7 @@ def init_model(sizes, seed, scale=None):
         params[f"b{i}"] = np.zeros(m)
     return params
 
+
 def forward(params, X):
     n_layers = len(params) // 2
     caches, out = [], X
@@ -56,6 +60,7 @@ def forward(params, X):
             out, cache = relu_forward(out)
             caches.append(("relu", cache))
     return out, caches
+
 
 def loss_and_grads(params, X, y):
     scores, caches = forward(params, X)
@@ -69,8 +74,10 @@ def loss_and_grads(params, X, y):
             dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, cache)
     return loss, grads
 
+
 def accuracy(params, X, y):
     return labdata.accuracy(forward(params, X)[0], y)
+
 
 # %% [markdown]
 # ## Sanity check 1: the initial loss
@@ -89,7 +96,7 @@ print(f"initial loss {initial_loss:.4f}, ln 10 = {math.log(10):.4f}")
 # %%
 X20, y20 = data["X_train"][:20], data["y_train"][:20]
 small = init_model([64, 100, 10], seed=0)
-for step in range(300):
+for _step in range(300):
     loss20, grads = loss_and_grads(small, X20, y20)
     small = {k: small[k] - 0.1 * grads[k] for k in small}
 overfit_accuracy = accuracy(small, X20, y20)
@@ -98,11 +105,12 @@ print(f"20 examples: loss {loss20:.4f}, training accuracy {overfit_accuracy:.2f}
 # %% [markdown]
 # ## Minibatch SGD, with train and validation curves
 
+
 # %%
 def sgd(params, epochs, lr, batch_size=32, seed=0):
     rng = np.random.default_rng(seed)
     curves = {"loss": [], "train": [], "val": []}
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for batch in labdata.minibatches(len(data["y_train"]), batch_size, rng):
             loss, grads = loss_and_grads(params, data["X_train"][batch], data["y_train"][batch])
             params = {k: params[k] - lr * grads[k] for k in params}
@@ -111,13 +119,17 @@ def sgd(params, epochs, lr, batch_size=32, seed=0):
         curves["val"].append(accuracy(params, data["X_val"], data["y_val"]))
     return params, curves
 
+
 logreg, logreg_curves = sgd(init_model([64, 10], seed=1), epochs=30, lr=0.2)
 mlp, mlp_curves = sgd(init_model([64, 128, 10], seed=2), epochs=30, lr=0.1)
 results = {}
 for name, params, curves in [("logreg", logreg, logreg_curves), ("mlp", mlp, mlp_curves)]:
-    results[name] = {"train_accuracy": curves["train"][-1], "val_accuracy": curves["val"][-1],
-                     "test_accuracy": accuracy(params, data["X_test"], data["y_test"]),
-                     "final_loss": float(np.mean(curves["loss"][-10:]))}
+    results[name] = {
+        "train_accuracy": curves["train"][-1],
+        "val_accuracy": curves["val"][-1],
+        "test_accuracy": accuracy(params, data["X_test"], data["y_test"]),
+        "final_loss": float(np.mean(curves["loss"][-10:])),
+    }
     print(name, results[name])
 
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -127,7 +139,8 @@ for name, curves in [("logistic regression", logreg_curves), ("MLP", mlp_curves)
     axes[1].plot(curves["val"], "--", label=f"{name}, validation")
 axes[0].set(xlabel="minibatch", ylabel="loss", yscale="log", title="loss per minibatch")
 axes[1].set(xlabel="epoch", ylabel="accuracy", ylim=(0.8, 1.0), title="accuracy")
-axes[0].legend(); axes[1].legend(fontsize=8)
+axes[0].legend()
+axes[1].legend(fontsize=8)
 scores_test = forward(mlp, data["X_test"])[0]
 confusion = np.zeros((10, 10), dtype=int)
 np.add.at(confusion, (data["y_test"], scores_test.argmax(1)), 1)
@@ -164,8 +177,14 @@ axes[1, 0].set_title("MLP, first 8 hidden units", loc="left", fontsize=9)
 lab.show(fig, "digits_weights")
 
 # %%
-lab.save_results("03_digits", {
-    "initial_loss": initial_loss, "ln10": math.log(10),
-    "overfit20_accuracy": overfit_accuracy, "overfit20_loss": loss20,
-    "misclassified_test": int(len(wrong)), **results,
-})
+lab.save_results(
+    "03_digits",
+    {
+        "initial_loss": initial_loss,
+        "ln10": math.log(10),
+        "overfit20_accuracy": overfit_accuracy,
+        "overfit20_loss": loss20,
+        "misclassified_test": int(len(wrong)),
+        **results,
+    },
+)

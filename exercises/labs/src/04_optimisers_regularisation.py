@@ -13,12 +13,14 @@
 
 # %%
 import math
-import numpy as np
-import matplotlib.pyplot as plt
+
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 affine_forward, affine_backward, relu_forward, relu_backward = lab.use(
-    "backprop", "affine_forward", "affine_backward", "relu_forward", "relu_backward")
+    "backprop", "affine_forward", "affine_backward", "relu_forward", "relu_backward"
+)
 softmax_cross_entropy = lab.use("losses", "softmax_cross_entropy")
 sgd_momentum_step, rmsprop_step, adam_step = lab.use("optim", "sgd_momentum_step", "rmsprop_step", "adam_step")
 data = labdata.digits(seed=0)
@@ -31,26 +33,32 @@ data = labdata.digits(seed=0)
 # default 1e-3 for the adaptive ones). The ranking you see depends on those
 # rates: change them and run again.
 
+
 # %%
 def sgd(w, dw, state, t, lr):
     w, state["m"] = sgd_momentum_step(w, dw, state.get("m", np.zeros_like(w)), lr, gamma=0.0)
     return w
 
+
 def momentum(w, dw, state, t, lr):
     w, state["m"] = sgd_momentum_step(w, dw, state.get("m", np.zeros_like(w)), lr, gamma=0.9)
     return w
+
 
 def rmsprop(w, dw, state, t, lr):
     w, state["s"] = rmsprop_step(w, dw, state.get("s", np.zeros_like(w)), lr)
     return w
 
+
 def adam(w, dw, state, t, lr):
-    w, state["m"], state["v"] = adam_step(w, dw, state.get("m", np.zeros_like(w)),
-                                          state.get("v", np.zeros_like(w)), t, lr=lr)
+    w, state["m"], state["v"] = adam_step(
+        w, dw, state.get("m", np.zeros_like(w)), state.get("v", np.zeros_like(w)), t, lr=lr
+    )
     return w
 
-OPTIMISERS = {"SGD": (sgd, 0.05), "momentum": (momentum, 0.05),
-              "RMSprop": (rmsprop, 1e-3), "Adam": (adam, 1e-3)}
+
+OPTIMISERS = {"SGD": (sgd, 0.05), "momentum": (momentum, 0.05), "RMSprop": (rmsprop, 1e-3), "Adam": (adam, 1e-3)}
+
 
 # %%
 def init(sizes, seed):
@@ -60,6 +68,7 @@ def init(sizes, seed):
         params[f"W{i}"] = math.sqrt(2.0 / d) * rng.standard_normal((d, m))
         params[f"b{i}"] = np.zeros(m)
     return params
+
 
 def mlp_loss(params, X, y):
     """Loss and gradients of affine -> ReLU -> affine -> softmax cross-entropy."""
@@ -71,11 +80,12 @@ def mlp_loss(params, X, y):
     _, dW0, db0 = affine_backward(relu_backward(da, cr), c0)
     return loss, {"W0": dW0, "b0": db0, "W1": dW1, "b1": db1}, scores
 
+
 def train_with(update, lr, epochs=8, seed=0):
     params = init([64, 100, 10], seed=1)
     states = {k: {} for k in params}
     rng, losses, t = np.random.default_rng(seed), [], 0
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for batch in labdata.minibatches(len(data["y_train"]), 32, rng):
             loss, grads, _ = mlp_loss(params, data["X_train"][batch], data["y_train"][batch])
             t += 1
@@ -84,21 +94,27 @@ def train_with(update, lr, epochs=8, seed=0):
     val = labdata.accuracy(mlp_loss(params, data["X_val"], data["y_val"])[2], data["y_val"])
     return losses, val
 
+
 curves, optimiser_results = {}, {}
 for name, (update, lr) in OPTIMISERS.items():
     curves[name], val = train_with(update, lr)
-    optimiser_results[name] = {"lr": lr, "first_epoch_loss": float(np.mean(curves[name][:38])),
-                               "last_epoch_loss": float(np.mean(curves[name][-38:])), "val_accuracy": val}
-    print(f"{name:>9}: lr {lr:g}, mean loss of the last epoch {optimiser_results[name]['last_epoch_loss']:.4f}, "
-          f"validation accuracy {val:.3f}")
+    optimiser_results[name] = {
+        "lr": lr,
+        "first_epoch_loss": float(np.mean(curves[name][:38])),
+        "last_epoch_loss": float(np.mean(curves[name][-38:])),
+        "val_accuracy": val,
+    }
+    print(
+        f"{name:>9}: lr {lr:g}, mean loss of the last epoch {optimiser_results[name]['last_epoch_loss']:.4f}, "
+        f"validation accuracy {val:.3f}"
+    )
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
 smooth = np.ones(20) / 20
 for name, losses in curves.items():
     ax.plot(np.convolve(losses, smooth, mode="valid"), label=name)
-ax.set(xlabel="minibatch", ylabel="loss (moving average of 20)", yscale="log",
-       title="one network, four optimisers")
+ax.set(xlabel="minibatch", ylabel="loss (moving average of 20)", yscale="log", title="one network, four optimisers")
 ax.legend()
 lab.show(fig, "optimisers")
 
@@ -121,12 +137,14 @@ dropout_forward, dropout_backward = lab.use("regularization", "dropout_forward",
 batchnorm_forward, batchnorm_backward = lab.use("regularization", "batchnorm_forward", "batchnorm_backward")
 SIZES, N_SMALL, P_DROP, EPS = [64, 256, 256, 10], 150, 0.5, 1e-5
 
+
 def reg_init(kind, seed=3):
     params = init(SIZES, seed)
     if kind == "batchnorm":
         for i, width in enumerate(SIZES[1:-1]):
             params[f"gamma{i}"], params[f"beta{i}"] = np.ones(width), np.zeros(width)
     return params
+
 
 def reg_forward(params, X, kind, train, step, running):
     """Scores and the caches; kind is "none", "dropout" or "batchnorm"."""
@@ -152,17 +170,21 @@ def reg_forward(params, X, kind, train, step, running):
             caches.append(("dropout", i, cache))
     return out, caches
 
-BACKWARD = {"relu": lambda d, c: (relu_backward(d, c), {}),
-            "dropout": lambda d, c: (dropout_backward(d, c), {}),
-            "affine": lambda d, c: (lambda dx, dW, db: (dx, {"W": dW, "b": db}))(*affine_backward(d, c)),
-            "batchnorm": lambda d, c: (lambda dx, dg, dbt: (dx, {"gamma": dg, "beta": dbt}))(*batchnorm_backward(d, c))}
+
+BACKWARD = {
+    "relu": lambda d, c: (relu_backward(d, c), {}),
+    "dropout": lambda d, c: (dropout_backward(d, c), {}),
+    "affine": lambda d, c: (lambda dx, dW, db: (dx, {"W": dW, "b": db}))(*affine_backward(d, c)),
+    "batchnorm": lambda d, c: (lambda dx, dg, dbt: (dx, {"gamma": dg, "beta": dbt}))(*batchnorm_backward(d, c)),
+}
+
 
 def reg_train(kind, epochs=80, lr=1e-3):
     params, running = reg_init(kind), {}
     states = {k: {} for k in params}
     X, y = data["X_train"][:N_SMALL], data["y_train"][:N_SMALL]
     rng, t = np.random.default_rng(0), 0
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for batch in labdata.minibatches(N_SMALL, 32, rng):
             t += 1
             scores, caches = reg_forward(params, X[batch], kind, True, t, running)
@@ -172,10 +194,13 @@ def reg_train(kind, epochs=80, lr=1e-3):
                 dout, layer_grads = BACKWARD[layer](dout, cache)
                 grads.update({f"{name}{i}": g for name, g in layer_grads.items()})
             params = {k: adam(params[k], grads[k], states[k], t, lr) for k in params}
-    accuracy = {part: labdata.accuracy(reg_forward(params, data[f"X_{part}"], kind, False, 0, running)[0],
-                                       data[f"y_{part}"]) for part in ("val", "test")}
+    accuracy = {
+        part: labdata.accuracy(reg_forward(params, data[f"X_{part}"], kind, False, 0, running)[0], data[f"y_{part}"])
+        for part in ("val", "test")
+    }
     accuracy["train"] = labdata.accuracy(reg_forward(params, X, kind, False, 0, running)[0], y)
     return accuracy
+
 
 regularisation_results = {kind: reg_train(kind) for kind in ("none", "dropout", "batchnorm")}
 print(f"{'':>10} {'train':>7} {'val':>7} {'test':>7}")
@@ -187,11 +212,17 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 kinds = list(regularisation_results)
 for offset, part in zip((-0.2, 0.0, 0.2), ("train", "val", "test")):
     ax.bar(np.arange(3) + offset, [regularisation_results[k][part] for k in kinds], width=0.2, label=part)
-ax.set(xticks=range(3), xticklabels=kinds, ylim=(0.8, 1.0), ylabel="accuracy",
-       title=f"{N_SMALL} training digits, {SIZES[1:-1]} hidden")
+ax.set(
+    xticks=range(3),
+    xticklabels=kinds,
+    ylim=(0.8, 1.0),
+    ylabel="accuracy",
+    title=f"{N_SMALL} training digits, {SIZES[1:-1]} hidden",
+)
 ax.legend(loc="lower right")
 lab.show(fig, "regularisation")
 
 # %%
-lab.save_results("04_optimisers_regularisation", {"optimisers": optimiser_results,
-                                                  "regularisation": regularisation_results})
+lab.save_results(
+    "04_optimisers_regularisation", {"optimisers": optimiser_results, "regularisation": regularisation_results}
+)

@@ -15,25 +15,33 @@
 
 # %%
 import math
-import numpy as np
-import matplotlib.pyplot as plt
+
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 conv2d_forward, conv2d_backward, max_pool2d_forward, max_pool2d_backward = lab.use(
-    "conv", "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward")
+    "conv", "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward"
+)
 affine_forward, affine_backward, relu_forward, relu_backward = lab.use(
-    "backprop", "affine_forward", "affine_backward", "relu_forward", "relu_backward")
+    "backprop", "affine_forward", "affine_backward", "relu_forward", "relu_backward"
+)
 softmax_cross_entropy = lab.use("losses", "softmax_cross_entropy")
 data = labdata.digits(seed=0)
 images = {part: data[f"X_{part}"].reshape(-1, 1, 8, 8) for part in ("train", "val", "test")}
 FILTERS = 16
 
+
 # %%
 def init(seed):
     rng = np.random.default_rng(seed)
-    return {"w": math.sqrt(2 / 9) * rng.standard_normal((FILTERS, 1, 3, 3)), "b": np.zeros(FILTERS),
-            "W": 0.01 * rng.standard_normal((FILTERS * 16, 10)),
-            "c": np.zeros(10)}
+    return {
+        "w": math.sqrt(2 / 9) * rng.standard_normal((FILTERS, 1, 3, 3)),
+        "b": np.zeros(FILTERS),
+        "W": 0.01 * rng.standard_normal((FILTERS * 16, 10)),
+        "c": np.zeros(10),
+    }
+
 
 def forward(p, x):
     conv, conv_cache = conv2d_forward(x, p["w"], p["b"], stride=1, padding=1)
@@ -41,6 +49,7 @@ def forward(p, x):
     pooled, pool_cache = max_pool2d_forward(act, 2)
     scores, fc_cache = affine_forward(pooled.reshape(len(x), -1), p["W"], p["c"])
     return scores, (conv_cache, relu_cache, pool_cache, pooled.shape, fc_cache)
+
 
 def loss_and_grads(p, x, y):
     scores, (conv_cache, relu_cache, pool_cache, pooled_shape, fc_cache) = forward(p, x)
@@ -50,8 +59,10 @@ def loss_and_grads(p, x, y):
     _, dw, db = conv2d_backward(relu_backward(dact, relu_cache), conv_cache)
     return loss, {"w": dw, "b": db, "W": dW, "c": dc}
 
+
 def accuracy(p, part):
     return labdata.accuracy(forward(p, images[part])[0], data[f"y_{part}"])
+
 
 # %% [markdown]
 # Sanity check first: the output layer starts with tiny weights, so the loss
@@ -104,9 +115,17 @@ for f in range(SHOWN):
     axes[0, f + 1].set_title(f"filter {f}", fontsize=9)
     axes[1, f + 1].imshow(maps[f], cmap="viridis")
 for ax in axes.ravel():
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_yticks([])
 lab.show(fig, "cnn_filters")
 
 # %%
-lab.save_results("05_cnn", {"initial_loss": initial_loss, "final_loss": float(np.mean(losses[-30:])),
-                            "val_accuracy": val_curve[-1], "test_accuracy": test_accuracy})
+lab.save_results(
+    "05_cnn",
+    {
+        "initial_loss": initial_loss,
+        "final_loss": float(np.mean(losses[-30:])),
+        "val_accuracy": val_curve[-1],
+        "test_accuracy": test_accuracy,
+    },
+)

@@ -19,28 +19,42 @@
 
 # %%
 import math
-import numpy as np
-import matplotlib.pyplot as plt
+
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 conv2d_forward, conv2d_backward = lab.use("conv", "conv2d_forward", "conv2d_backward")
 conv_transpose2d_forward, conv_transpose2d_backward = lab.use(
-    "transposed_conv", "conv_transpose2d_forward", "conv_transpose2d_backward")
+    "transposed_conv", "conv_transpose2d_forward", "conv_transpose2d_backward"
+)
 relu_forward, relu_backward, sigmoid_forward, sigmoid_backward = lab.use(
-    "backprop", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward")
+    "backprop", "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward"
+)
 mse_loss = lab.use("losses", "mse_loss")
 data = labdata.digits(seed=0)
 images = {part: data[f"X_{part}"].reshape(-1, 1, 8, 8) for part in ("train", "test")}
 C, CODE, EPOCHS, LR, NOISE = 8, 8, 30, 1.0, 0.3
 
+
 # %%
 def init(seed):
     rng = np.random.default_rng(seed)
-    he = lambda fan_in, shape: math.sqrt(2 / fan_in) * rng.standard_normal(shape)
-    return {"w1": he(9, (C, 1, 3, 3)), "b1": np.zeros(C),
-            "w2": he(9 * C, (CODE, C, 3, 3)), "b2": np.zeros(CODE),
-            "u1": he(4 * CODE, (CODE, C, 4, 4)), "c1": np.zeros(C),
-            "u2": math.sqrt(1 / (4 * C)) * rng.standard_normal((C, 1, 4, 4)), "c2": np.zeros(1)}
+
+    def he(fan_in, shape):
+        return math.sqrt(2 / fan_in) * rng.standard_normal(shape)
+
+    return {
+        "w1": he(9, (C, 1, 3, 3)),
+        "b1": np.zeros(C),
+        "w2": he(9 * C, (CODE, C, 3, 3)),
+        "b2": np.zeros(CODE),
+        "u1": he(4 * CODE, (CODE, C, 4, 4)),
+        "c1": np.zeros(C),
+        "u2": math.sqrt(1 / (4 * C)) * rng.standard_normal((C, 1, 4, 4)),
+        "c2": np.zeros(1),
+    }
+
 
 def forward(p, x):
     h, cache1 = conv2d_forward(x, p["w1"], p["b1"], stride=2, padding=1)
@@ -53,6 +67,7 @@ def forward(p, x):
     out, sig = sigmoid_forward(out)
     return out, (cache1, relu1, cache2, relu2, cache3, relu3, cache4, sig)
 
+
 def backward(dout, caches):
     cache1, relu1, cache2, relu2, cache3, relu3, cache4, sig = caches
     g = {}
@@ -62,13 +77,14 @@ def backward(dout, caches):
     _, g["w1"], g["b1"] = conv2d_backward(relu_backward(dh, relu1), cache1)
     return g
 
+
 def train(noise, seed=0):
     """An autoencoder trained to map (image + noise) back to the clean image."""
     rng = np.random.default_rng(seed)
     p = init(seed)
     velocity = {k: np.zeros_like(v) for k, v in p.items()}
     losses = []
-    for epoch in range(EPOCHS):
+    for _epoch in range(EPOCHS):
         for batch in labdata.minibatches(len(images["train"]), 32, rng):
             clean = images["train"][batch]
             out, caches = forward(p, clean + noise * rng.standard_normal(clean.shape))
@@ -80,8 +96,10 @@ def train(noise, seed=0):
             losses.append(loss)
     return p, losses
 
+
 def mse(a, b):
     return float(np.mean((a - b) ** 2))
+
 
 # %% [markdown]
 # ## Reconstruction
@@ -103,7 +121,7 @@ ax.set(xlabel="minibatch", ylabel="mse_loss", yscale="log", title="training loss
 grid = fig.add_gridspec(2, 24, left=0.38, right=0.98)
 for i in range(10):
     for row, img in enumerate((test[i, 0], reconstructed[i, 0])):
-        a = fig.add_subplot(grid[row, 2 * i:2 * i + 2])
+        a = fig.add_subplot(grid[row, 2 * i : 2 * i + 2])
         a.imshow(img, cmap="gray_r", vmin=0, vmax=1)
         a.axis("off")
 fig.text(0.38, 0.92, "top: test digits; bottom: their reconstructions", fontsize=9)
@@ -131,7 +149,13 @@ axes[0, 0].set_title("clean / noisy / denoised", loc="left", fontsize=9)
 lab.show(fig, "autoencoder_denoising")
 
 # %%
-lab.save_results("06_autoencoder", {
-    "reconstruction_mse": reconstruction_mse, "baseline_mse": baseline_mse,
-    "final_loss": float(np.mean(losses[-30:])), "noisy_mse": noisy_mse, "denoised_mse": denoised_mse,
-})
+lab.save_results(
+    "06_autoencoder",
+    {
+        "reconstruction_mse": reconstruction_mse,
+        "baseline_mse": baseline_mse,
+        "final_loss": float(np.mean(losses[-30:])),
+        "noisy_mse": noisy_mse,
+        "denoised_mse": denoised_mse,
+    },
+)

@@ -16,9 +16,10 @@
 
 # %%
 import math
-import numpy as np
-import matplotlib.pyplot as plt
+
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 rnn_forward, rnn_backward = lab.use("rnn", "rnn_forward", "rnn_backward")
 
@@ -68,26 +69,34 @@ lstm_forward, lstm_backward = lab.use("rnn", "lstm_forward", "lstm_backward")
 softmax_cross_entropy = lab.use("losses", "softmax_cross_entropy")
 LENGTH, NOISE, HIDDEN, STEPS, BATCH, LR = 50, 0.5, 16, 400, 64, 0.03
 
+
 def task(n, seed):
     x, y = labdata.memory_task(n, LENGTH, seed=seed)
     x[:, 1:, 0] *= NOISE
     return x, y
 
+
 def init(kind, seed=0):
     rng = np.random.default_rng(seed)
     gates = 4 * HIDDEN if kind == "lstm" else HIDDEN
-    params = {"Wx": 0.5 * rng.standard_normal((2, gates)),
-              "Wh": rng.standard_normal((HIDDEN, gates)) / math.sqrt(HIDDEN),
-              "b": np.zeros(gates), "V": 0.1 * rng.standard_normal((HIDDEN, 2)), "c": np.zeros(2)}
+    params = {
+        "Wx": 0.5 * rng.standard_normal((2, gates)),
+        "Wh": rng.standard_normal((HIDDEN, gates)) / math.sqrt(HIDDEN),
+        "b": np.zeros(gates),
+        "V": 0.1 * rng.standard_normal((HIDDEN, 2)),
+        "c": np.zeros(2),
+    }
     if kind == "lstm":
-        params["b"][HIDDEN:2 * HIDDEN] = 3.0  # forget gate: the second block (i, f, g, o)
+        params["b"][HIDDEN : 2 * HIDDEN] = 3.0  # forget gate: the second block (i, f, g, o)
     return params
+
 
 def run(kind, params, x):
     h0 = np.zeros((len(x), HIDDEN))
     if kind == "lstm":
         return lstm_forward(x, h0, params["Wx"], params["Wh"], params["b"])
     return rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
+
 
 def train(kind):
     params = init(kind)
@@ -114,6 +123,7 @@ def train(kind):
     scores = run(kind, params, x_test)[0][:, -1] @ params["V"] + params["c"]
     return losses, labdata.accuracy(scores, y_test)
 
+
 memory = {}
 for kind in ("rnn", "lstm"):
     losses, test_accuracy = train(kind)
@@ -122,18 +132,23 @@ for kind in ("rnn", "lstm"):
 
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for kind, label in (("rnn", "vanilla RNN"), ("lstm", "LSTM")):
-    ax.plot(np.convolve(memory[kind]["losses"], np.ones(10) / 10, mode="valid"),
-            label=f"{label}, test accuracy {memory[kind]['test_accuracy']:.2f}")
+    ax.plot(
+        np.convolve(memory[kind]["losses"], np.ones(10) / 10, mode="valid"),
+        label=f"{label}, test accuracy {memory[kind]['test_accuracy']:.2f}",
+    )
 ax.axhline(math.log(2), color="gray", ls=":", label="ln 2: guessing")
 ax.set(xlabel="minibatch", ylabel="loss (moving average of 10)", title=f"remember a bit for {LENGTH} steps")
 ax.legend()
 lab.show(fig, "rnn_lstm_memory")
 
 # %%
-lab.save_results("07_rnn_lstm", {
-    "gradient_ratio_first_to_last": {str(s): float(n[0] / n[-1]) for s, n in gradient_norms.items()},
-    "rnn_test_accuracy": memory["rnn"]["test_accuracy"],
-    "lstm_test_accuracy": memory["lstm"]["test_accuracy"],
-    "rnn_final_loss": float(np.mean(memory["rnn"]["losses"][-20:])),
-    "lstm_final_loss": float(np.mean(memory["lstm"]["losses"][-20:])),
-})
+lab.save_results(
+    "07_rnn_lstm",
+    {
+        "gradient_ratio_first_to_last": {str(s): float(n[0] / n[-1]) for s, n in gradient_norms.items()},
+        "rnn_test_accuracy": memory["rnn"]["test_accuracy"],
+        "lstm_test_accuracy": memory["lstm"]["test_accuracy"],
+        "rnn_final_loss": float(np.mean(memory["rnn"]["losses"][-20:])),
+        "lstm_final_loss": float(np.mean(memory["lstm"]["losses"][-20:])),
+    },
+)

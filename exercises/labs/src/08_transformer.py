@@ -16,14 +16,17 @@
 
 # %%
 import math
-import numpy as np
-import matplotlib.pyplot as plt
+
 import labdata
+import matplotlib.pyplot as plt
+import numpy as np
 
 positional_encoding, scaled_dot_product_attention = lab.use(
-    "attention", "positional_encoding", "scaled_dot_product_attention")
+    "attention", "positional_encoding", "scaled_dot_product_attention"
+)
 transformer_block_forward, transformer_block_backward = lab.use(
-    "attention", "transformer_block_forward", "transformer_block_backward")
+    "attention", "transformer_block_forward", "transformer_block_backward"
+)
 softmax_cross_entropy = lab.use("losses", "softmax_cross_entropy")
 adam_step = lab.use("optim", "adam_step")
 VOCAB, LENGTH, E, FFN, HEADS = 10, 8, 32, 64, 2
@@ -45,21 +48,38 @@ lab.show(fig, "positional_encoding")
 # %%
 BLOCK = ("Wq", "Wk", "Wv", "Wo", "W1", "b1", "W2", "b2", "gamma1", "beta1", "gamma2", "beta2")
 
+
 def init(seed=0):
     rng = np.random.default_rng(seed)
-    normal = lambda shape, std: std * rng.standard_normal(shape)
+
+    def normal(shape, std):
+        return std * rng.standard_normal(shape)
+
     s = 1 / math.sqrt(E)
-    return {"emb": normal((VOCAB, E), 1.0),
-            "Wq": normal((E, E), s), "Wk": normal((E, E), s), "Wv": normal((E, E), s), "Wo": normal((E, E), s),
-            "W1": normal((E, FFN), math.sqrt(2 / E)), "b1": np.zeros(FFN),
-            "W2": normal((FFN, E), 1 / math.sqrt(FFN)), "b2": np.zeros(E),
-            "gamma1": np.ones(E), "beta1": np.zeros(E), "gamma2": np.ones(E), "beta2": np.zeros(E),
-            "Wout": normal((E, VOCAB), s), "bout": np.zeros(VOCAB)}
+    return {
+        "emb": normal((VOCAB, E), 1.0),
+        "Wq": normal((E, E), s),
+        "Wk": normal((E, E), s),
+        "Wv": normal((E, E), s),
+        "Wo": normal((E, E), s),
+        "W1": normal((E, FFN), math.sqrt(2 / E)),
+        "b1": np.zeros(FFN),
+        "W2": normal((FFN, E), 1 / math.sqrt(FFN)),
+        "b2": np.zeros(E),
+        "gamma1": np.ones(E),
+        "beta1": np.zeros(E),
+        "gamma2": np.ones(E),
+        "beta2": np.zeros(E),
+        "Wout": normal((E, VOCAB), s),
+        "bout": np.zeros(VOCAB),
+    }
+
 
 def forward(params, tokens):
     x = params["emb"][tokens] + pe
     out, cache = transformer_block_forward(x, {k: params[k] for k in BLOCK}, HEADS)
     return x, out, cache, out @ params["Wout"] + params["bout"]
+
 
 def loss_and_grads(params, tokens, targets):
     x, out, cache, logits = forward(params, tokens)
@@ -71,6 +91,7 @@ def loss_and_grads(params, tokens, targets):
     grads["emb"] = np.zeros_like(params["emb"])
     np.add.at(grads["emb"], tokens, dx)  # each token's row collects the gradients of its positions
     return loss, grads
+
 
 # %% [markdown]
 # ## Training
@@ -93,8 +114,10 @@ tokens, targets = labdata.reverse_task(1000, LENGTH, VOCAB, seed=10**6)
 predicted = forward(params, tokens)[3].argmax(axis=-1)
 token_accuracy = float(np.mean(predicted == targets))
 sequence_accuracy = float(np.mean((predicted == targets).all(axis=1)))
-print(f"loss {losses[0]:.3f} -> {np.mean(losses[-20:]):.4f}; on 1000 new sequences: "
-      f"token accuracy {token_accuracy:.3f}, whole sequences right {sequence_accuracy:.3f}")
+print(
+    f"loss {losses[0]:.3f} -> {np.mean(losses[-20:]):.4f}; on 1000 new sequences: "
+    f"token accuracy {token_accuracy:.3f}, whole sequences right {sequence_accuracy:.3f}"
+)
 print("input    ", tokens[0], "\npredicted", predicted[0])
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -122,15 +145,25 @@ anti_diagonal = [float(np.mean(m[np.arange(LENGTH), LENGTH - 1 - np.arange(LENGT
 fig, axes = plt.subplots(1, HEADS, figsize=(4 * HEADS, 3.6))
 for h, (ax, m) in enumerate(zip(axes, maps)):
     ax.imshow(m, cmap="viridis", vmin=0, vmax=1)
-    ax.set(title=f"head {h}: mean weight on the anti-diagonal {anti_diagonal[h]:.2f}",
-           xlabel="key position", ylabel="query position",
-           xticks=range(LENGTH), xticklabels=tokens[0], yticks=range(LENGTH))
+    ax.set(
+        title=f"head {h}: mean weight on the anti-diagonal {anti_diagonal[h]:.2f}",
+        xlabel="key position",
+        ylabel="query position",
+        xticks=range(LENGTH),
+        xticklabels=tokens[0],
+        yticks=range(LENGTH),
+    )
     ax.title.set_fontsize(9)
 lab.show(fig, "transformer_attention")
 
 # %%
-lab.save_results("08_transformer", {
-    "token_accuracy": token_accuracy, "sequence_accuracy": sequence_accuracy,
-    "initial_loss": losses[0], "final_loss": float(np.mean(losses[-20:])),
-    "max_head_anti_diagonal_weight": max(anti_diagonal),
-})
+lab.save_results(
+    "08_transformer",
+    {
+        "token_accuracy": token_accuracy,
+        "sequence_accuracy": sequence_accuracy,
+        "initial_loss": losses[0],
+        "final_loss": float(np.mean(losses[-20:])),
+        "max_head_anti_diagonal_weight": max(anti_diagonal),
+    },
+)

@@ -28,13 +28,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
-import nbformat  # noqa: E402 - the instructor extra is part of the test extra
-
-from grader.catalogue import EXERCISES, MODULES  # noqa: E402
-from grader.cli import main as nngrade  # noqa: E402
-from grader.notebooks import main as nngrade_notebooks  # noqa: E402
+from grader.catalogue import EXERCISES, MODULES
+from grader.cli import main as nngrade
+from grader.notebooks import main as nngrade_notebooks
 
 REPO = Path(__file__).resolve().parents[3]
 MODEL_DIR = REPO / "solutions" / "model"
@@ -62,8 +61,9 @@ def run(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["JUPYTER_CONFIG_DIR"] = str(course / ".jupyter")  # no user-level nbgrader config
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -104,13 +104,17 @@ def imports_solutions(module: str, source, release):
         return honest(module, source, release)
     nb = nbformat.from_dict(release)
     cells = solution_cells(nb)
-    for name, params in (("corr2d", "x, k, padding=0, stride=1"),
-                         ("conv2d_forward", "x, w, b, stride=1, padding=0"),
-                         ("conv2d_backward", "dout, cache")):
+    for name, params in (
+        ("corr2d", "x, k, padding=0, stride=1"),
+        ("conv2d_forward", "x, w, b, stride=1, padding=0"),
+        ("conv2d_backward", "dout, cache"),
+    ):
         args = ", ".join(p.split("=")[0] for p in params.split(", "))
-        cells[f"{name}-solution"].source = (
-            f"from solutions.model.conv import {name} as _{name}\n\n"
-            f"def {name}({params}):\n    return _{name}({args})\n")
+        cells[
+            f"{name}-solution"
+        ].source = (
+            f"from solutions.model.conv import {name} as _{name}\n\ndef {name}({params}):\n    return _{name}({args})\n"
+        )
     return nb
 
 
@@ -118,17 +122,24 @@ def fakes_the_grader(module: str, source, release):
     """Stubs left as released; a cell fakes grader.check, another patches NumPy's comparisons."""
     nb = nbformat.from_dict(release)
     if module == "activations":
-        nb.cells.insert(2, new_code(
-            "import sys, types\n\n"
-            "sys.modules['grader'] = types.SimpleNamespace(check=lambda *args, **kwargs: None)\n"))
+        nb.cells.insert(
+            2,
+            new_code(
+                "import sys, types\n\n"
+                "sys.modules['grader'] = types.SimpleNamespace(check=lambda *args, **kwargs: None)\n"
+            ),
+        )
     else:
-        nb.cells.insert(2, new_code(
-            "np.allclose = lambda *args, **kwargs: True\n"
-            "np.array_equal = lambda *args, **kwargs: True\n"
-            "np.testing.assert_allclose = lambda *args, **kwargs: None\n"))
+        nb.cells.insert(
+            2,
+            new_code(
+                "np.allclose = lambda *args, **kwargs: True\n"
+                "np.array_equal = lambda *args, **kwargs: True\n"
+                "np.testing.assert_allclose = lambda *args, **kwargs: None\n"
+            ),
+        )
         cells = solution_cells(nb)
-        cells["corr2d-solution"].source = (
-            "def corr2d(x, k, padding=0, stride=1):\n    return np.zeros((1, 1))\n")
+        cells["corr2d-solution"].source = "def corr2d(x, k, padding=0, stride=1):\n    return np.zeros((1, 1))\n"
     return nb
 
 
@@ -156,10 +167,11 @@ def course(tmp_path_factory):
     root = tmp_path_factory.mktemp("round-trip")
     course = root / "course"
     # init's defaults, the sandbox required: the grading must run in bubblewrap
-    assert nngrade_notebooks(["init", str(course), "--course-id", "nnfund-test",
-                              "--seed", str(SEED)]) == 0
-    assert nngrade_notebooks([str(course / "source"), "--modules", *ROUND_TRIP,
-                              "--exercises", str(REPO / "exercises")]) == 0
+    assert nngrade_notebooks(["init", str(course), "--course-id", "nnfund-test", "--seed", str(SEED)]) == 0
+    assert (
+        nngrade_notebooks([str(course / "source"), "--modules", *ROUND_TRIP, "--exercises", str(REPO / "exercises")])
+        == 0
+    )
     run(course, "generate_assignment", ASSIGNMENT, "--force")
     for student, make in STUDENTS.items():
         folder = course / "submitted" / student / ASSIGNMENT
@@ -176,8 +188,9 @@ def course(tmp_path_factory):
     for student, bug in (("alice", False), ("bob", True)):
         modules = module_submission(root / "modules" / student, bug)
         out = root / f"{student}.json"
-        nngrade(["--submission", str(modules), "--seed", str(SEED), "--format", "json",
-                 "--output", str(out), *ROUND_TRIP])
+        nngrade(
+            ["--submission", str(modules), "--seed", str(SEED), "--format", "json", "--output", str(out), *ROUND_TRIP]
+        )
         reports[student] = {e["name"]: e for e in json.loads(out.read_text())["exercises"]}
     return course, reports, autograde.stdout + autograde.stderr
 
@@ -195,8 +208,7 @@ def cell_scores(course: Path, student: str) -> dict[str, float]:
         for module in ROUND_TRIP:
             for name, ex in EXERCISES.items():
                 if ex.module == module:
-                    grade = gb.find_grade(f"test_{name}", notebook_file(module)[:-6], ASSIGNMENT,
-                                          student)
+                    grade = gb.find_grade(f"test_{name}", notebook_file(module)[:-6], ASSIGNMENT, student)
                     scores[name] = grade.score
     return scores
 
@@ -212,8 +224,7 @@ def test_grades_csv_totals_honest_and_cheating_students(course):
     path, _, _ = course
     rows = grades_csv(path)
     total = sum(points(m) for m in ROUND_TRIP)
-    expected = {"alice": total, "bob": total - EXERCISES[BUGGY].points,
-                "carol": points("activations"), "dave": 0}
+    expected = {"alice": total, "bob": total - EXERCISES[BUGGY].points, "carol": points("activations"), "dave": 0}
     assert {s: float(rows[s]["score"]) for s in STUDENTS} == expected
     assert {float(rows[s]["max_score"]) for s in STUDENTS} == {total}
 
@@ -243,8 +254,7 @@ def test_the_notebooks_are_not_executed_by_autograde(course):
     """No solution or setup cell has outputs or an execution count: nothing of it ran."""
     path, _, _ = course
     for module in ROUND_TRIP:
-        nb = nbformat.read(str(path / "autograded" / "alice" / ASSIGNMENT / notebook_file(module)),
-                           as_version=4)
+        nb = nbformat.read(str(path / "autograded" / "alice" / ASSIGNMENT / notebook_file(module)), as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code" and not cell.metadata["nbgrader"].get("grade"):
                 assert cell.outputs == [] and cell.execution_count is None
@@ -252,13 +262,12 @@ def test_the_notebooks_are_not_executed_by_autograde(course):
 
 def test_feedback_shows_nngrades_feedback_and_the_points(course):
     path, reports, _ = course
-    page = (path / "feedback" / "bob" / ASSIGNMENT / f"{notebook_file('activations')[:-6]}.html")
+    page = path / "feedback" / "bob" / ASSIGNMENT / f"{notebook_file('activations')[:-6]}.html"
     text = html.unescape(page.read_text())
     failed = reports["bob"][BUGGY]
     assert failed["status"] == "failed" and failed["message"]
     n = failed["cases_total"]
-    assert (f"{BUGGY}: failed, {failed['cases_passed']}/{n} cases, "
-            f"0/{EXERCISES[BUGGY].points} points") in text
+    assert (f"{BUGGY}: failed, {failed['cases_passed']}/{n} cases, 0/{EXERCISES[BUGGY].points} points") in text
     assert failed["message"] in text
     passed = reports["bob"]["relu"]
     assert f"relu: passed, {passed['cases_total']}/{passed['cases_total']} cases" in text
@@ -270,15 +279,16 @@ def test_nngrade_grades_the_submitted_folder_like_autograde(course, tmp_path):
     path, reports, _ = course
     for folder in (path / "submitted" / "bob" / ASSIGNMENT, path / "submitted" / "bob"):
         out = tmp_path / f"{folder.name}.json"
-        code = nngrade(["--submission", str(folder), "--seed", str(SEED), "--format", "json",
-                        "--output", str(out), *ROUND_TRIP])
+        code = nngrade(
+            ["--submission", str(folder), "--seed", str(SEED), "--format", "json", "--output", str(out), *ROUND_TRIP]
+        )
         report = json.loads(out.read_text())
         assert code == 1
         assert report["submission"] == str(folder.resolve())
         assert {e["name"]: e["score"] for e in report["exercises"]} == {
-            n: e["score"] for n, e in reports["bob"].items()}
-        assert {e["name"]: e["message"] for e in report["exercises"]}[BUGGY] == \
-            reports["bob"][BUGGY]["message"]
+            n: e["score"] for n, e in reports["bob"].items()
+        }
+        assert {e["name"]: e["message"] for e in report["exercises"]}[BUGGY] == reports["bob"][BUGGY]["message"]
 
 
 def test_the_students_self_check_prints_one_line_or_the_feedback(course, tmp_path):
@@ -290,9 +300,10 @@ def test_the_students_self_check_prints_one_line_or_the_feedback(course, tmp_pat
     name = notebook_file("activations")
     nb = nbformat.read(str(path / "submitted" / "bob" / ASSIGNMENT / name), as_version=4)
     shutil.copy(path / "submitted" / "bob" / ASSIGNMENT / name, tmp_path / name)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    tests = {c.id[:-len("-test")]: c for c in nb.cells if c.id.endswith("-test")}
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    tests = {c.id[: -len("-test")]: c for c in nb.cells if c.id.endswith("-test")}
     for exercise, cell in tests.items():
         if exercise == BUGGY:
             (error,) = [o for o in cell.outputs if o.output_type == "error"]
@@ -308,5 +319,7 @@ def test_the_students_self_check_prints_one_line_or_the_feedback(course, tmp_pat
         (line,) = cell.outputs[0].text.splitlines()
         n = reports["bob"][exercise]["cases_total"]
         pts = EXERCISES[exercise].points
-        assert line == (f"{exercise}: passed, {n}/{n} cases, {pts}/{pts} points "
-                        "(self-check only: your grade is computed when your notebook is graded)")
+        assert line == (
+            f"{exercise}: passed, {n}/{n} cases, {pts}/{pts} points "
+            "(self-check only: your grade is computed when your notebook is graded)"
+        )

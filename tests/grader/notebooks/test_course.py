@@ -36,8 +36,7 @@ def test_init_replaces_nbgraders_execute_by_the_sandboxed_grader(tmp_path, capsy
 
 
 def test_init_writes_the_course_id_exchange_and_sandbox_when_given(tmp_path):
-    assert main(["init", str(tmp_path), "--course-id", "nn101", "--exchange", "/srv/ex",
-                 "--sandbox", "auto"]) == 0
+    assert main(["init", str(tmp_path), "--course-id", "nn101", "--exchange", "/srv/ex", "--sandbox", "auto"]) == 0
     config = load(tmp_path)
     assert config.CourseDirectory.course_id == "nn101" and config.Exchange.root == "/srv/ex"
     assert config.SandboxGrades.sandbox == "auto"
@@ -69,5 +68,14 @@ def test_the_readme_shows_the_round_trip_in_order():
     block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
     steps = [line.split("#")[0].split()[:2] for line in block.splitlines() if line.strip()]
     assert [s[1] if s[0] in ("nbgrader", "nngrade-notebooks") else s[0] for s in steps] == [
-        "pip", "init", "cd", "source", "generate_assignment", "release_assignment", "collect",
-        "autograde", "export", "generate_feedback"]
+        "pip",
+        "init",
+        "cd",
+        "source",
+        "generate_assignment",
+        "release_assignment",
+        "collect",
+        "autograde",
+        "export",
+        "generate_feedback",
+    ]

@@ -7,16 +7,14 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
-import nbformat  # noqa: E402 - the instructor extra is part of the test extra
+from grader.catalogue import EXERCISES, MODULES
+from grader.notebooks import main as publish
+from grader.notebooks.extract import ExtractError, module_text, notebook_folder, notebook_module, notebook_modules
 
-from grader.catalogue import EXERCISES, MODULES  # noqa: E402
-from grader.notebooks import main as publish  # noqa: E402
-from grader.notebooks.extract import (ExtractError, module_text, notebook_folder,  # noqa: E402
-                                      notebook_module, notebook_modules)
-
-from ..conftest import by_name, grade_json  # noqa: E402
+from ..conftest import by_name, grade_json
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -29,8 +27,7 @@ def numbered(module: str) -> str:
 def source_dir(tmp_path_factory) -> Path:
     """The source notebooks (model answers in place) of two modules."""
     root = tmp_path_factory.mktemp("published")
-    assert publish([str(root), "--modules", "activations", "backprop",
-                    "--exercises", str(REPO / "exercises")]) == 0
+    assert publish([str(root), "--modules", "activations", "backprop", "--exercises", str(REPO / "exercises")]) == 0
     return root / "nnfund"
 
 
@@ -52,8 +49,9 @@ def test_module_text_is_every_code_cell_but_the_test_cells_in_order(source_dir):
     text = module_text(nb)
     assert text.startswith("# cell setup\nimport numpy as np")
     assert "grader.check" not in text and "import grader" not in text
-    assert text.index("# cell sigmoid-solution") < text.index("def _helper") \
-        < text.index("# cell sigmoid_grad-solution")
+    assert (
+        text.index("# cell sigmoid-solution") < text.index("def _helper") < text.index("# cell sigmoid_grad-solution")
+    )
     namespace: dict = {}
     exec(compile(text, "activations.py", "exec"), namespace)  # the module is valid Python
     assert {name for name, ex in EXERCISES.items() if ex.module == "activations"} <= set(namespace)
@@ -69,8 +67,7 @@ def test_ipython_commands_become_comments():
 
 
 def test_future_imports_of_any_cell_move_to_the_top_of_the_module():
-    nb = nbformat.v4.new_notebook(cells=[code("x = 1"),
-                                         code("from __future__ import annotations\ny: 'int' = 2")])
+    nb = nbformat.v4.new_notebook(cells=[code("x = 1"), code("from __future__ import annotations\ny: 'int' = 2")])
     text = module_text(nb)
     assert text.startswith("from __future__ import annotations\n# cell ")
     namespace: dict = {}
@@ -79,9 +76,12 @@ def test_future_imports_of_any_cell_move_to_the_top_of_the_module():
 
 
 def test_a_solution_cell_that_is_not_python_defines_its_function_to_say_why():
-    nb = nbformat.v4.new_notebook(cells=[
-        code("def relu(z)\n    return z", grade=False, grade_id="relu", solution=True),
-        code("y = (", grade_id="scratch")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            code("def relu(z)\n    return z", grade=False, grade_id="relu", solution=True),
+            code("y = (", grade_id="scratch"),
+        ]
+    )
     namespace: dict = {}
     exec(compile(module_text(nb), "m.py", "exec"), namespace)
     with pytest.raises(SyntaxError, match=r"is not valid Python: .* \(line 1 of the cell\)"):
@@ -91,8 +91,7 @@ def test_a_solution_cell_that_is_not_python_defines_its_function_to_say_why():
 
 @pytest.mark.parametrize("source", ["x = 1\x00", "(" * 100_000])
 def test_a_cell_the_parser_cannot_take_is_left_out_with_a_reason(source):
-    text = module_text(nbformat.v4.new_notebook(cells=[code(source, grade_id="relu",
-                                                            solution=True)]))
+    text = module_text(nbformat.v4.new_notebook(cells=[code(source, grade_id="relu", solution=True)]))
     assert "is not valid Python" in text and source not in text
     compile(text, "m.py", "exec")
 
@@ -142,8 +141,7 @@ def test_notebook_folder_finds_notebooks_or_the_single_assignment_of_a_student(t
 def test_nngrade_grades_a_folder_of_notebooks_like_the_same_modules(source_dir, tmp_path):
     folder = tmp_path / "submitted"
     shutil.copytree(source_dir, folder)
-    code_nb, report = grade_json(tmp_path, "--submission", str(folder), "--seed", "5",
-                                 "activations", "backprop")
+    code_nb, report = grade_json(tmp_path, "--submission", str(folder), "--seed", "5", "activations", "backprop")
     results = by_name(report)
     assert code_nb == 0, {n: r["message"] for n, r in results.items() if r["status"] != "passed"}
     assert report["submission"] == str(folder.resolve())
@@ -151,11 +149,11 @@ def test_nngrade_grades_a_folder_of_notebooks_like_the_same_modules(source_dir, 
     modules.mkdir()
     for module in ("activations", "backprop"):
         shutil.copy(REPO / "solutions" / "model" / f"{module}.py", modules / f"{module}.py")
-    code_py, expected = grade_json(tmp_path, "--submission", str(modules), "--seed", "5",
-                                   "activations", "backprop")
+    code_py, expected = grade_json(tmp_path, "--submission", str(modules), "--seed", "5", "activations", "backprop")
     assert code_py == 0
-    assert {n: (r["status"], r["score"]) for n, r in results.items()} == \
-        {n: (r["status"], r["score"]) for n, r in by_name(expected).items()}
+    assert {n: (r["status"], r["score"]) for n, r in results.items()} == {
+        n: (r["status"], r["score"]) for n, r in by_name(expected).items()
+    }
 
 
 def test_nngrade_reports_a_cheating_notebook_forbidden(source_dir, tmp_path):
@@ -169,11 +167,14 @@ def test_nngrade_reports_a_cheating_notebook_forbidden(source_dir, tmp_path):
     assert {r["status"] for r in report["exercises"]} == {"forbidden"}
 
 
-@pytest.mark.parametrize("files, message", [
-    ({"a.ipynb": "not json"}, "cannot read the notebook a.ipynb"),
-    ({"a.ipynb": json.dumps({"cells": "no"})}, "a.ipynb is not a Jupyter notebook"),
-    ({"lab.ipynb": json.dumps({"cells": []})}, "no notebook in .* holds an exercise module"),
-])
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"a.ipynb": "not json"}, "cannot read the notebook a.ipynb"),
+        ({"a.ipynb": json.dumps({"cells": "no"})}, "a.ipynb is not a Jupyter notebook"),
+        ({"lab.ipynb": json.dumps({"cells": []})}, "no notebook in .* holds an exercise module"),
+    ],
+)
 def test_unusable_notebooks_are_a_usage_error(tmp_path, capsys, files, message):
     from grader.cli import main
 

@@ -12,19 +12,18 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pytest
 
-import nbformat  # noqa: E402 - the instructor extra is part of the test extra
-
-from grader.catalogue import EXERCISES, MODULES  # noqa: E402
-from grader.notebooks import main  # noqa: E402
-from grader.notebooks.latex import to_latex  # noqa: E402
-from grader.notebooks.markdown import escape, to_markdown  # noqa: E402
+from grader.catalogue import EXERCISES, MODULES
+from grader.notebooks import main
+from grader.notebooks.latex import to_latex
+from grader.notebooks.markdown import escape, to_markdown
 
 REPO = Path(__file__).resolve().parents[3]
 EXERCISES_DIR = REPO / "exercises"
 
-DOC = '''Scale a vector.
+DOC = """Scale a vector.
 
     out[i] = a * x[i]
 
@@ -47,17 +46,19 @@ Worked example:
     scale([], 3)      -> []
 
 Pitfalls: ``x * a`` is fine; *never* write into `x`; costs $0.
-'''
+"""
 
 
 def test_parameters_and_returns_become_bullet_lists_of_code_names_and_types():
     md = to_markdown(DOC)
-    assert ("**Parameters**\n\n"
-            "- `x` (ndarray, shape (N,)): The input; entries may be 2\\*k or anything.\n"
-            "- `a, b` (float)\n"
-            "- `scale`\n\n"
-            "**Returns**\n\n"
-            "- `out` (ndarray, shape (N,))") in md
+    assert (
+        "**Parameters**\n\n"
+        "- `x` (ndarray, shape (N,)): The input; entries may be 2\\*k or anything.\n"
+        "- `a, b` (float)\n"
+        "- `scale`\n\n"
+        "**Returns**\n\n"
+        "- `out` (ndarray, shape (N,))"
+    ) in md
 
 
 def test_a_formula_block_becomes_latex_and_a_worked_example_one_code_block():
@@ -73,21 +74,27 @@ def test_prose_keeps_code_spans_and_escapes_what_markdown_would_interpret():
     assert escape(":func:`scale_forward` and ``x``") == "`scale_forward` and `x`"
 
 
-@pytest.mark.parametrize("lines, latex", [
-    (["y_hat = sigma(X w + b)"], r"\hat{y} &= \sigma\left(X w + b\right)"),
-    (["L = sum((y_hat - y)**2) / (2n)"],
-     r"L &= \sum\left(\left(\hat{y} - y\right)^{2}\right) / \left(2n\right)"),
-    (["PE = sin(pos / 10000**(2i/d_model))"],
-     r"\mathrm{PE} &= \sin\left(\mathrm{pos} / 10000^{2i/d_{\mathrm{model}}}\right)"),
-    (["dx = dout W^T"], r"\mathrm{dx} &= \mathrm{dout} W^{\top}"),
-    (["z1     = X W1 + b1           (N, H)   affine"],
-     r"z_{1} &= X W_{1} + b_{1} \qquad \text{(N, H)} \qquad \text{affine}"),
-    (["h = x @ W"], None),                        # code, not board notation
-    (["mu = mean(x, axis=-1, keepdims=True)"], None),  # keyword arguments: code
-    (["db = sum of dout over the N rows"], None),  # prose inside an equation
-    (["corr2d(x, k) -> [[4, -9]]"], None),         # a worked example
-    (["out = (a + b"], None),                      # unbalanced
-])
+@pytest.mark.parametrize(
+    "lines, latex",
+    [
+        (["y_hat = sigma(X w + b)"], r"\hat{y} &= \sigma\left(X w + b\right)"),
+        (["L = sum((y_hat - y)**2) / (2n)"], r"L &= \sum\left(\left(\hat{y} - y\right)^{2}\right) / \left(2n\right)"),
+        (
+            ["PE = sin(pos / 10000**(2i/d_model))"],
+            r"\mathrm{PE} &= \sin\left(\mathrm{pos} / 10000^{2i/d_{\mathrm{model}}}\right)",
+        ),
+        (["dx = dout W^T"], r"\mathrm{dx} &= \mathrm{dout} W^{\top}"),
+        (
+            ["z1     = X W1 + b1           (N, H)   affine"],
+            r"z_{1} &= X W_{1} + b_{1} \qquad \text{(N, H)} \qquad \text{affine}",
+        ),
+        (["h = x @ W"], None),  # code, not board notation
+        (["mu = mean(x, axis=-1, keepdims=True)"], None),  # keyword arguments: code
+        (["db = sum of dout over the N rows"], None),  # prose inside an equation
+        (["corr2d(x, k) -> [[4, -9]]"], None),  # a worked example
+        (["out = (a + b"], None),  # unbalanced
+    ],
+)
 def test_latex_translates_board_formulas_and_refuses_anything_else(lines, latex):
     result = to_latex(lines)
     if latex is None:
@@ -148,8 +155,7 @@ def rendered(tmp_path_factory):
 
 def stub_functions(module: str) -> dict[str, ast.FunctionDef]:
     tree = ast.parse((EXERCISES_DIR / f"{module}.py").read_text())
-    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)
-            and not n.name.startswith("_")}
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")}
 
 
 @pytest.mark.parametrize("module", MODULES)

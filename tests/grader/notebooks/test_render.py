@@ -21,14 +21,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
-import nbformat  # noqa: E402 - the instructor extra is part of the test extra
-
-import grader  # noqa: E402
-from grader.notebooks import NotebookError, Settings, main, write_assignment  # noqa: E402
-from grader.spec import Exercise  # noqa: E402
+import grader
+from grader.notebooks import NotebookError, Settings, main, write_assignment
+from grader.spec import Exercise
 
 REPO = Path(__file__).resolve().parents[3]
 EXERCISES_DIR = REPO / "exercises"
@@ -39,8 +38,8 @@ def numbered(module: str) -> str:
     """The file name of a module's notebook: its place in the catalogue, then its name."""
     return f"{MODULES.index(module) + 1:02d}-{module}.ipynb"
 
-SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION$",
-                             re.MULTILINE | re.DOTALL)
+
+SOLUTION_REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION$", re.MULTILINE | re.DOTALL)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -69,8 +68,9 @@ def run_code_cells(nb, cells=None) -> dict:
 
 def strip_solutions(source: str) -> str:
     """What nbgrader's ClearSolutions does to a code cell (its default stub)."""
-    return SOLUTION_REGION.sub(lambda m: f"{m.group(1)}# YOUR CODE HERE\n"
-                                         f"{m.group(1)}raise NotImplementedError()", source)
+    return SOLUTION_REGION.sub(
+        lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()", source
+    )
 
 
 # -- the toy module ------------------------------------------------------------------
@@ -153,10 +153,10 @@ def scale_backward(dout, cache):
 TOY_POINTS = {"double": 1, "scale_forward": 3, "scale_backward": 4}
 TOY_CATALOGUE = {
     "double": Exercise(name="double", module="toy", points=1, kind="function", cases=list),
-    "scale_forward": Exercise(name="scale_forward", module="toy", points=3, kind="forward",
-                              cases=list),
-    "scale_backward": Exercise(name="scale_backward", module="toy", points=4, kind="backward",
-                               cases=list, forward="scale_forward", wrt=(0,)),
+    "scale_forward": Exercise(name="scale_forward", module="toy", points=3, kind="forward", cases=list),
+    "scale_backward": Exercise(
+        name="scale_backward", module="toy", points=4, kind="backward", cases=list, forward="scale_forward", wrt=(0,)
+    ),
 }
 TOY_PACKAGE = "nnfund_toy_model_answers"
 
@@ -174,9 +174,13 @@ def make_toy(tmp_path, monkeypatch):
         (package / "__init__.py").write_text("")
         (package / "toy.py").write_text(model)
         importlib.invalidate_caches()
-        return Settings(source_dir=tmp_path / "source", modules=("toy",),
-                        exercises_dir=tmp_path / "exercises", solutions_package=TOY_PACKAGE,
-                        catalogue=catalogue)
+        return Settings(
+            source_dir=tmp_path / "source",
+            modules=("toy",),
+            exercises_dir=tmp_path / "exercises",
+            solutions_package=TOY_PACKAGE,
+            catalogue=catalogue,
+        )
 
     yield make
     sys.modules.pop(TOY_PACKAGE, None)
@@ -212,8 +216,7 @@ def test_cells_are_intro_setup_then_doc_solution_test_per_function_in_stub_order
     layout = [(cell.cell_type, cell.id) for cell in toy_nb.cells]
     expected = [("markdown", "intro"), ("code", "setup")]
     for name in ("double", "scale_forward", "scale_backward"):
-        expected += [("markdown", f"{name}-doc"), ("code", f"{name}-solution"),
-                     ("code", f"{name}-test")]
+        expected += [("markdown", f"{name}-doc"), ("code", f"{name}-solution"), ("code", f"{name}-test")]
     assert layout == expected
 
 
@@ -229,8 +232,14 @@ def test_setup_cell_is_locked_and_holds_the_stubs_imports_and_helpers(toy_nb):
     assert setup.source.startswith("import numpy as np\n\n")
     assert "def _shape_of(x):" in setup.source
     assert "def double" not in setup.source and "import math" not in setup.source
-    assert nbgrader_meta(setup) == {"grade": False, "grade_id": "setup", "locked": True,
-                                    "schema_version": 3, "solution": False, "task": False}
+    assert nbgrader_meta(setup) == {
+        "grade": False,
+        "grade_id": "setup",
+        "locked": True,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
 
 
 def test_doc_cell_shows_the_teaching_docstring_as_markdown_and_points(toy_nb):
@@ -241,8 +250,9 @@ def test_doc_cell_shows_the_teaching_docstring_as_markdown_and_points(toy_nb):
 
 def test_doc_cell_turns_a_numpydoc_section_into_a_bold_title_and_a_list(toy_nb):
     doc = cells_by_id(toy_nb)["scale_forward-doc"].source
-    assert doc == ("## `scale_forward` (3 points)\n\nReturn `(a * x, cache)`.\n\n"
-                   "**Returns**\n\n- `out` (ndarray, shape (N,))")
+    assert doc == (
+        "## `scale_forward` (3 points)\n\nReturn `(a * x, cache)`.\n\n**Returns**\n\n- `out` (ndarray, shape (N,))"
+    )
 
 
 def test_solution_cell_is_signature_pointer_then_model_body_and_helpers_between_markers(toy_nb):
@@ -266,14 +276,19 @@ def test_solution_cell_is_signature_pointer_then_model_body_and_helpers_between_
             # a comment that belongs to the answer
             return _times(x, _FACTOR * math.cos(0.0))
             ### END SOLUTION''')
-    assert nbgrader_meta(cell) == {"grade": False, "grade_id": "double", "locked": False,
-                                   "schema_version": 3, "solution": True, "task": False}
+    assert nbgrader_meta(cell) == {
+        "grade": False,
+        "grade_id": "double",
+        "locked": False,
+        "schema_version": 3,
+        "solution": True,
+        "task": False,
+    }
 
 
 def test_model_answer_without_docstring_keeps_its_whole_body(toy_nb):
     source = cells_by_id(toy_nb)["scale_backward-solution"].source
-    assert source.endswith("    ### BEGIN SOLUTION\n    a, _ = cache\n    return dout * a\n"
-                           "    ### END SOLUTION")
+    assert source.endswith("    ### BEGIN SOLUTION\n    a, _ = cache\n    return dout * a\n    ### END SOLUTION")
 
 
 def test_names_the_stub_provides_are_not_inlined(toy_nb):
@@ -286,16 +301,23 @@ def test_names_the_stub_provides_are_not_inlined(toy_nb):
 @pytest.mark.parametrize("name", sorted(TOY_POINTS))
 def test_test_cell_is_locked_autograded_and_worth_the_catalogues_points(toy_nb, name):
     cell = cells_by_id(toy_nb)[f"{name}-test"]
-    assert nbgrader_meta(cell) == {"grade": True, "grade_id": f"test_{name}", "locked": True,
-                                   "points": TOY_POINTS[name], "schema_version": 3,
-                                   "solution": False, "task": False}
+    assert nbgrader_meta(cell) == {
+        "grade": True,
+        "grade_id": f"test_{name}",
+        "locked": True,
+        "points": TOY_POINTS[name],
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
 
 
 def test_test_cell_calls_grader_check_and_a_backward_gets_its_forward_from_globals(toy_nb):
     cells = cells_by_id(toy_nb)
-    assert cells["double-test"].source == 'import grader\n\ngrader.check(\'double\', double)'
+    assert cells["double-test"].source == "import grader\n\ngrader.check('double', double)"
     assert cells["scale_backward-test"].source.endswith(
-        "grader.check('scale_backward', scale_backward, forward=scale_forward)")
+        "grader.check('scale_backward', scale_backward, forward=scale_forward)"
+    )
 
 
 def test_solution_cells_run_in_order_and_compute_the_model_answers(toy_nb):
@@ -316,8 +338,7 @@ def test_stripped_notebook_leaks_nothing_of_the_model_and_raises_not_implemented
     for model_only in ("_FACTOR", "_times", "_mul", "import math", "dout * a", "BEGIN SOLUTION"):
         assert model_only not in text
     ns = run_code_cells(stripped, [c for c in stripped.cells if not c.id.endswith("-test")])
-    calls = {"double": (np.ones(2),), "scale_forward": (np.ones(2),),
-             "scale_backward": (np.ones(2), (3.0, (2,)))}
+    calls = {"double": (np.ones(2),), "scale_forward": (np.ones(2),), "scale_backward": (np.ones(2), (3.0, (2,)))}
     for name, args in calls.items():
         with pytest.raises(NotImplementedError):
             ns[name](*args)
@@ -335,16 +356,23 @@ def test_labs_follow_the_graded_notebooks_numbered_after_them_with_their_helpers
     settings = make_toy()
     labs = tmp_path / "exercises" / "labs"
     labs.mkdir()
-    lab = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A lab"),
-                                          nbformat.v4.new_code_cell("import numpy as np\nimport labhelp")])
+    lab = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# A lab"),
+            nbformat.v4.new_code_cell("import numpy as np\nimport labhelp"),
+        ]
+    )
     nbformat.write(lab, str(labs / "01_first_look.ipynb"))
     nbformat.write(lab, str(labs / "02_second.ipynb"))
     (labs / "labhelp.py").write_text("X = 1\n")
     (labs / "build.py").write_text("# builds the labs; not imported by them\n")
     whole = Settings(**{**settings.__dict__, "modules": ()})
     out = tmp_path / "source" / "nnfund"
-    assert write_assignment(whole) == [out / "01-toy.ipynb", out / "02-lab-first_look.ipynb",
-                                       out / "03-lab-second.ipynb"]
+    assert write_assignment(whole) == [
+        out / "01-toy.ipynb",
+        out / "02-lab-first_look.ipynb",
+        out / "03-lab-second.ipynb",
+    ]
     assert (out / "02-lab-first_look.ipynb").read_bytes() == (labs / "01_first_look.ipynb").read_bytes()
     assert (out / "labhelp.py").read_text() == "X = 1\n" and not (out / "build.py").exists()
     # a selection of modules is not the whole course: no labs
@@ -358,33 +386,64 @@ def test_public_function_outside_the_catalogue_gets_a_solution_cell_but_no_test(
     assert "double-solution" in ids and "double-test" not in ids
 
 
-@pytest.mark.parametrize("edit, message", [
-    pytest.param(lambda stub, model: (stub, model.replace("def double(x):", "def double(x, y=1):")),
-                 r"double: the stub's parameters", id="signature-differs"),
-    pytest.param(lambda stub, model: (stub, model.replace("def scale_forward(x, a=3.0)",
-                                                          "def scale_forward(x, a=2.0)")),
-                 r"scale_forward: the stub's parameters", id="default-differs"),
-    pytest.param(lambda stub, model: (stub.replace("def double(", "def _double("), model),
-                 r"catalogue grades \['double'\], which the stub does not define",
-                 id="stub-misses-exercise"),
-    pytest.param(lambda stub, model: (stub, model.replace("def double(", "def _double(")),
-                 r"no model answer for double", id="model-misses-function"),
-    pytest.param(lambda stub, model: (stub, model.replace("import math", "from .other import math")),
-                 r"needs 'math' from another solutions module", id="model-imports-a-sibling"),
-    pytest.param(lambda stub, model: (stub, model.replace(
-        "import math", f"from {TOY_PACKAGE}.other import math")),
-                 r"needs 'math' from another solutions module", id="model-imports-its-package"),
-    pytest.param(lambda stub, model: (stub, model.replace("dout * a", "dout * a * undefined_k")),
-                 r"uses 'undefined_k'", id="model-uses-unknown-name"),
-    pytest.param(lambda stub, model: (stub.replace('"""Return ``dx`` for :func:`scale_forward`."""',
-                                                   "pass"), model),
-                 r"scale_backward has no teaching docstring", id="stub-without-docstring"),
-    pytest.param(lambda stub, model: (stub, model.replace("cache):\n    a, _ = cache\n    return",
-                                                          "cache): return cache[0] *")),
-                 r"write scale_backward's body below its def line", id="one-line-model"),
-    pytest.param(lambda stub, model: (stub, model.replace("# a comment", "# ### END SOLUTION")),
-                 r"already contains '### END SOLUTION'", id="source-holds-a-marker"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        pytest.param(
+            lambda stub, model: (stub, model.replace("def double(x):", "def double(x, y=1):")),
+            r"double: the stub's parameters",
+            id="signature-differs",
+        ),
+        pytest.param(
+            lambda stub, model: (stub, model.replace("def scale_forward(x, a=3.0)", "def scale_forward(x, a=2.0)")),
+            r"scale_forward: the stub's parameters",
+            id="default-differs",
+        ),
+        pytest.param(
+            lambda stub, model: (stub.replace("def double(", "def _double("), model),
+            r"catalogue grades \['double'\], which the stub does not define",
+            id="stub-misses-exercise",
+        ),
+        pytest.param(
+            lambda stub, model: (stub, model.replace("def double(", "def _double(")),
+            r"no model answer for double",
+            id="model-misses-function",
+        ),
+        pytest.param(
+            lambda stub, model: (stub, model.replace("import math", "from .other import math")),
+            r"needs 'math' from another solutions module",
+            id="model-imports-a-sibling",
+        ),
+        pytest.param(
+            lambda stub, model: (stub, model.replace("import math", f"from {TOY_PACKAGE}.other import math")),
+            r"needs 'math' from another solutions module",
+            id="model-imports-its-package",
+        ),
+        pytest.param(
+            lambda stub, model: (stub, model.replace("dout * a", "dout * a * undefined_k")),
+            r"uses 'undefined_k'",
+            id="model-uses-unknown-name",
+        ),
+        pytest.param(
+            lambda stub, model: (stub.replace('"""Return ``dx`` for :func:`scale_forward`."""', "pass"), model),
+            r"scale_backward has no teaching docstring",
+            id="stub-without-docstring",
+        ),
+        pytest.param(
+            lambda stub, model: (
+                stub,
+                model.replace("cache):\n    a, _ = cache\n    return", "cache): return cache[0] *"),
+            ),
+            r"write scale_backward's body below its def line",
+            id="one-line-model",
+        ),
+        pytest.param(
+            lambda stub, model: (stub, model.replace("# a comment", "# ### END SOLUTION")),
+            r"already contains '### END SOLUTION'",
+            id="source-holds-a-marker",
+        ),
+    ],
+)
 def test_inconsistent_sources_are_refused_and_nothing_is_written(make_toy, tmp_path, edit, message):
     stub, model = edit(TOY_STUB, TOY_MODEL)
     settings = make_toy(stub=stub, model=model)
@@ -413,16 +472,25 @@ def test_main_rejects_a_missing_exercises_folder_with_usage_error(tmp_path, caps
 
 def test_main_reports_inconsistent_sources_with_exit_status_1(tmp_path, capsys):
     (tmp_path / "stubs").mkdir()
-    code = main([str(tmp_path / "source"), "--modules", "activations",
-                 "--exercises", str(tmp_path / "stubs")])
+    code = main([str(tmp_path / "source"), "--modules", "activations", "--exercises", str(tmp_path / "stubs")])
     assert code == 1
     assert "error: no exercise stub" in capsys.readouterr().err
     assert not (tmp_path / "source").exists()
 
 
 def test_main_writes_the_named_modules_and_prints_their_paths(tmp_path, capsys):
-    code = main([str(tmp_path / "src"), "--assignment", "hw1", "--modules", "losses",
-                 "activations", "--exercises", str(EXERCISES_DIR)])
+    code = main(
+        [
+            str(tmp_path / "src"),
+            "--assignment",
+            "hw1",
+            "--modules",
+            "losses",
+            "activations",
+            "--exercises",
+            str(EXERCISES_DIR),
+        ]
+    )
     assert code == 0
     expected = [tmp_path / "src" / "hw1" / numbered(m) for m in ("losses", "activations")]
     assert capsys.readouterr().out.split() == [str(p) for p in expected]
@@ -430,8 +498,9 @@ def test_main_writes_the_named_modules_and_prints_their_paths(tmp_path, capsys):
 
 
 def test_module_runs_as_a_script():
-    proc = subprocess.run([sys.executable, "-m", "grader.notebooks", "--help"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.notebooks", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: nngrade-notebooks ") and "SOURCE_DIR" in proc.stdout
 
@@ -448,8 +517,7 @@ def published(tmp_path_factory):
     def publish(module: str):
         if module not in notebooks:
             assert main([str(source), "--modules", module, "--exercises", str(EXERCISES_DIR)]) == 0
-            notebooks[module] = nbformat.read(str(source / "nnfund" / numbered(module)),
-                                              as_version=4)
+            notebooks[module] = nbformat.read(str(source / "nnfund" / numbered(module)), as_version=4)
         return notebooks[module]
 
     return publish
@@ -468,8 +536,9 @@ def test_without_modules_every_catalogue_module_is_published_numbered_in_course_
     names = sorted(p.name for p in (tmp_path / "nnfund").glob("*.ipynb"))
     graded = [f"{i:02d}-{m}.ipynb" for i, m in enumerate(MODULES, 1)]
     labs = sorted((EXERCISES_DIR / "labs").glob("*.ipynb"))  # published after them, if any
-    assert names == graded + [f"{len(MODULES) + i:02d}-lab-{re.sub(r'^[0-9]+_', '', p.stem)}.ipynb"
-                              for i, p in enumerate(labs, 1)]
+    assert names == graded + [
+        f"{len(MODULES) + i:02d}-lab-{re.sub(r'^[0-9]+_', '', p.stem)}.ipynb" for i, p in enumerate(labs, 1)
+    ]
     assert names[0] == "01-perceptron.ipynb"  # the file browser lists them in course order
 
 
@@ -485,8 +554,9 @@ def test_published_notebook_validates(published, module):
 @pytest.mark.parametrize("module", MODULES)
 def test_published_points_are_the_catalogues(published, module):
     nb = published(module)
-    points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
-              for c in nb.cells if nbgrader_meta(c).get("grade")}
+    points = {
+        nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in nb.cells if nbgrader_meta(c).get("grade")
+    }
     assert points == {f"test_{n}": ex.points for n, ex in catalogue_of(module).items()}
 
 
@@ -519,4 +589,7 @@ def test_running_a_published_notebook_in_order_passes_every_check(published, mod
     assert set(results) == set(expected)
     for name, result in results.items():
         assert (result.status, result.score, result.max_score) == (
-            "passed", expected[name].points, expected[name].points), (name, result.message)
+            "passed",
+            expected[name].points,
+            expected[name].points,
+        ), (name, result.message)
