@@ -51,7 +51,7 @@ import os
 
 import numpy as np
 
-from . import _kern_generic
+from . import _kern_generic  # type: ignore[attr-defined]  # a compiled module: no stub
 
 __all__ = [
     "matmul",

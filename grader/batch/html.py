@@ -70,7 +70,7 @@ def plots(stats: ClassStats) -> list[tuple[str, str]]:
     return out
 
 
-def _table(head: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
+def _table(head: list[str], rows: list[list], numeric: frozenset[int] | set[int] = frozenset()) -> str:
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
     body = "".join(
         "<tr>"

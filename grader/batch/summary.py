@@ -51,7 +51,7 @@ class ClassStats:
     @property
     def isolation(self) -> list[tuple[str, int]]:
         """How the graded submissions' code was isolated: [("bubblewrap 0.11.0", 40), ...]."""
-        seen = Counter()
+        seen: Counter[str] = Counter()
         for o in self.graded:
             iso = o.report.get("isolation")
             iso = iso if isinstance(iso, dict) else {"mechanism": str(iso)}

@@ -135,7 +135,8 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 
 def _docstring_node(fn: ast.FunctionDef) -> ast.Expr | None:
-    return fn.body[0] if _is_docstring(fn.body[0]) else None
+    first = fn.body[0]
+    return first if isinstance(first, ast.Expr) and _is_docstring(first) else None
 
 
 def _bound_names(node: ast.stmt) -> list[str]:
@@ -155,7 +156,8 @@ def _free_names(node: ast.AST) -> set[str]:
     if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         # a module constant binds its targets; what it needs is what its value reads
         return _free_names(node.value) if node.value is not None else set()
-    loaded, bound = set(), set()
+    loaded: set[str] = set()
+    bound: set[str] = set()
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
             (loaded if isinstance(sub.ctx, ast.Load) else bound).add(sub.id)
@@ -201,7 +203,7 @@ class _AnswerBuilder:
     def helpers(self, fn: ast.FunctionDef) -> list[ast.stmt]:
         """The model module's top-level statements ``fn`` needs, transitively, in file order."""
         needed: dict[int, ast.stmt] = {}
-        pending = [fn]
+        pending: list[ast.stmt] = [fn]
         while pending:
             node = pending.pop()
             for name in sorted(_free_names(node) - self.provided):
