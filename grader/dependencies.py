@@ -89,30 +89,38 @@ MAX_ASK_STRING = 64
 
 class AskBounds:
     """What a legitimate ask of one exercise can look like, from its own cases: no
-    array larger than ``ASK_SCALE`` times its largest array, no integer (stride,
+    array larger than ``ASK_SCALE`` times its largest array (and no more values in all
+    than ``ASK_SCALE`` times its largest case holds), no integer (stride,
     padding, size) and no axis beyond ``ASK_SCALE`` times its largest integer or
     axis, no complex numbers, at most ``ASKS_PER_CASE`` asks per case. An ask
     beyond them is refused: the reference's cost stays that of grading the case."""
 
     def __init__(self, cases) -> None:
-        sizes, ints = [1], [1]
+        sizes, ints, totals = [1], [1], [1]
         for case in cases:
+            first = len(sizes)
             for value in (*case.args, *case.kwargs.values(), *case.upstream):
                 _measure(value, sizes, ints)
+            totals.append(sum(sizes[first:]))
         self.max_size, self.max_int = ASK_SCALE * max(sizes), ASK_SCALE * max(ints)
+        self.max_total = ASK_SCALE * max(totals)  # many arrays, each within bounds, are bounded too
         self.max_asks = ASKS_PER_CASE * max(1, len(cases))
 
-    def admits(self, value, depth: int = 0) -> bool:
+    def admits(self, value) -> bool:
+        return self._admits(value, 0, [self.max_total])
+
+    def _admits(self, value, depth: int, budget: list) -> bool:
         if depth > wire.MAX_DEPTH:
             return False
         t = type(value)
         if t is np.ndarray:
-            return (value.dtype.kind in "biuf" and value.size <= self.max_size
+            budget[0] -= value.size
+            return (value.dtype.kind in "biuf" and value.size <= self.max_size and budget[0] >= 0
                     and all(n <= self.max_int for n in value.shape))
-        if t in (list, tuple):
-            return len(value) <= self.max_size and all(self.admits(v, depth + 1) for v in value)
-        if t is dict:
-            return len(value) <= self.max_size and all(self.admits(v, depth + 1) for v in value.values())
+        if t in (list, tuple, dict):
+            budget[0] -= len(value)
+            items = value.values() if t is dict else value
+            return budget[0] >= 0 and all(self._admits(v, depth + 1, budget) for v in items)
         if t is bool or value is None:
             return True
         if t is int or isinstance(value, np.integer):

@@ -223,10 +223,30 @@ def test_asks_beyond_the_exercises_own_cases_are_refused():
 
 def test_an_answer_too_large_for_the_worker_servers_line_is_refused():
     bounds = bounds_of("perceptron_predict")
-    bounds.max_size = bounds.max_int = 10 ** 8  # as if the cases were huge
+    bounds.max_size = bounds.max_int = bounds.max_total = 10 ** 8  # as if the cases were huge
     answer = reference_answer(EXERCISES, frozenset({"step"}), "perceptron_predict", bounds)
     reply = answer(ask("step", np.zeros(600_000)))
     assert reply == {"error": "refused: the answer is too large"} and MAX_ANSWER_BYTES < wire.MAX_PAYLOAD
+
+
+#: (exercise, a declared dependency the model answer calls): stubbing the dependency
+#: must still leave the exercise its credit: the bounds on asks refuse no honest call.
+HONEST = [("perceptron_train", "step"), ("sigmoid_grad", "sigmoid"),
+          ("gradient_descent_step", "sigmoid_unit_mse_grad"), ("two_layer_net_loss", "affine_backward"),
+          ("rnn_forward", "rnn_cell_forward"), ("rnn_backward", "rnn_cell_backward"),
+          ("lstm_backward", "lstm_cell_backward"),
+          ("multi_head_attention_backward", "scaled_dot_product_attention_backward"),
+          ("transformer_block_backward", "feed_forward_backward")]
+
+
+@pytest.mark.parametrize("name, dep", HONEST, ids=[f"{n}-{d}" for n, d in HONEST])
+def test_honest_asks_stay_within_the_bounds_and_earn_the_credit(tmp_path, name, dep):
+    stub = f"def {dep}(*args, **kwargs):\n    raise NotImplementedError\n"
+    code, report = grade(tmp_path, submission(tmp_path, EXERCISES[dep].module, stub), name, dep)
+    entry = by_name(report)[name]
+    assert entry["blocked_by"] == [dep] and entry["right_once_fixed"] is True, entry["message"]
+    assert entry["score"] == entry["max_score"] and entry["credited"]
+    assert code == ExitCode.NOT_ALL_PASSED
 
 
 # -- F: asks that make the grader compute for minutes -----------------------------------------
