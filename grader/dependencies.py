@@ -6,19 +6,23 @@ functions each exercise called (``grader/worker/observe.py``); from those notes
 and the first verdicts, :func:`settle`:
 
 1. finds, for every exercise that failed, the failing functions it called
-   and among them the *root causes*: those that fail on their own (a function
-   that is right once its own dependencies are fixed is not a root cause; its
-   root causes are);
+   among those it declares it builds on (:func:`builds_on`; a failing call
+   outside them is named and earns nothing), and among them the *root
+   causes*: those that fail on their own (a function that is right once its
+   own dependencies are fixed is not a root cause; its root causes are);
 2. grades each such exercise once more with correct dependencies: the calls to
    its failing dependencies are answered by the grader with the reference's
    value (:func:`reference_answer`, over the worker's ask/answer pipes: plain
-   data only, no reference code or object enters the student's process). A
-   backward whose forward fails is judged instead by a numerical gradient
-   check against the student's own forward;
+   data only, bounded by :class:`AskBounds`, never the exercise itself; no
+   reference code or object enters the student's process). A backward whose
+   forward fails on its own gets a numerical gradient check against the
+   student's own forward, as a diagnostic line only (a wrong forward and a
+   wrong backward can agree);
 3. records the outcome (``blocked_by``, ``right_once_fixed``) and, under the
    credit policy ``independent``, gives the points of an exercise that is right
-   once its dependencies are fixed. The exercise keeps its status (it did not
-   pass), so the exit status still says the submission is not fully right.
+   once its dependencies are fixed, when those are in the report (so the
+   mistake costs its points there, once). The exercise keeps its status (it did
+   not pass), so the exit status still says the submission is not fully right.
 """
 
 from __future__ import annotations
