@@ -295,7 +295,8 @@ class WorkerPool:
         """A new server in place of a lost one; if none can start, a stand-in that reports it.
         None once the pool is closed: a grader thread that finishes an answer after the
         run (its server gone) must not start a server that outlives it."""
-        if self.closed:
+        if self.closed:  # a thread still waiting for a server gets one that says so, never hangs
+            self.idle.put(_NoServer("the run is over"))
             return
         try:
             server = WorkerServer(self.launch, self.memory_mb)
@@ -304,6 +305,7 @@ class WorkerPool:
                 late = self.closed
             if late:  # the pool closed while this one started
                 server.close(kill=True)
+                self.idle.put(_NoServer("the run is over"))
                 return
             server.wait_ready()
         except ServerFailed as exc:
