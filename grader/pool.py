@@ -152,7 +152,8 @@ class WorkerServer:
         *this* request is ever taken for it. Before the header, the child may ask
         (``{"ask": nbytes, "id"}`` and its bytes): ``answer`` computes each reply
         (see grader/dependencies.py); without it, every ask is refused."""
-        deadline = time.monotonic() + float(request["timeout"]) + SERVER_GRACE
+        child_deadline = time.monotonic() + float(request["timeout"])
+        deadline = child_deadline + SERVER_GRACE
         request = {**request, "id": secrets.token_hex(16)}
         self.proc.stdin.write(json.dumps(request, allow_nan=False).encode() + b"\n")
         self.proc.stdin.flush()
@@ -168,8 +169,12 @@ class WorkerServer:
                 raise ValueError("malformed ask")
             data = self._read(size, deadline)
             asks += 1
-            reply = answer(data) if answer is not None and asks <= MAX_ASKS else \
-                {"error": "no dependency is answered here" if answer is None else "too many calls"}
+            if answer is None or asks > MAX_ASKS or time.monotonic() > child_deadline:
+                # past the child's deadline nobody waits for the answer: none is computed
+                reply = {"error": "refused: no dependency is answered here" if answer is None else
+                         "refused: too many calls" if asks > MAX_ASKS else "refused: too late"}
+            else:
+                reply = answer(data)
             self.proc.stdin.write(json.dumps({"answer": reply, "id": request["id"]}, allow_nan=False).encode()
                                   + b"\n")
             self.proc.stdin.flush()
@@ -253,7 +258,7 @@ class _NoServer:
     def __init__(self, reason: str) -> None:
         self.reason = reason
 
-    def run(self, request: dict) -> tuple[dict, bytes]:
+    def run(self, request: dict, answer: Answer | None = None) -> tuple[dict, bytes]:
         raise EOFError(f"no worker server could start ({self.reason[:100]})")
 
     def close(self, kill: bool = False) -> None:
@@ -273,6 +278,7 @@ class WorkerPool:
         self.idle: queue.SimpleQueue = queue.SimpleQueue()
         self.all: list[WorkerServer] = []
         self.lock = threading.Lock()
+        self.closed = False
         try:
             for _ in range(jobs):
                 self.all.append(WorkerServer(launch, memory_mb))
@@ -286,11 +292,21 @@ class WorkerPool:
             self.idle.put(server)
 
     def _replace(self) -> None:
-        """A new server in place of a lost one; if none can start, a stand-in that reports it."""
+        """A new server in place of a lost one; if none can start, a stand-in that reports it.
+        None once the pool is closed: a grader thread that finishes an answer after the
+        run (its server gone) must not start a server that outlives it."""
+        if self.closed:  # a thread still waiting for a server gets one that says so, never hangs
+            self.idle.put(_NoServer("the run is over"))
+            return
         try:
             server = WorkerServer(self.launch, self.memory_mb)
             with self.lock:
                 self.all.append(server)
+                late = self.closed
+            if late:  # the pool closed while this one started
+                server.close(kill=True)
+                self.idle.put(_NoServer("the run is over"))
+                return
             server.wait_ready()
         except ServerFailed as exc:
             self.idle.put(_NoServer(str(exc)))
@@ -309,7 +325,10 @@ class WorkerPool:
         return result
 
     def close(self, kill: bool = False) -> None:
-        for server in self.all:
+        with self.lock:
+            self.closed = True
+            servers = list(self.all)
+        for server in servers:
             try:
                 server.close(kill)
             except OSError:

@@ -87,9 +87,11 @@ def credit_line(report: Report) -> str:
         return ""
     right = [r for r in report.results if r.right_once_fixed]
     if report.credit == "independent":
-        earned = sum(r.score for r in right if r.credited)
-        return (f"Credit independent: an exercise right once the functions it calls are fixed earns its "
-                f"points ({earned} point{'s' if earned != 1 else ''}, {_count(len(right))}).")
+        credited = [r for r in right if r.credited]
+        earned = sum(r.score for r in credited)
+        return (f"Credit independent: an exercise right once the functions it builds on are fixed earns its "
+                f"points when they are graded too ({earned} point{'s' if earned != 1 else ''}, "
+                f"{_count(len(credited))}).")
     return (f"Credit strict: only exercises that pass as submitted earn points ({_count(len(right))} right "
             "once the functions they call are fixed earned nothing).")
 

@@ -30,7 +30,7 @@ from grader.forbidden import StaticReport, check_source
 from grader.pool import ServerFailed, WorkerPool
 from grader.results import Report, Result, Status
 from grader.spec import Case, Exercise
-from grader.dependencies import DEFAULT_CREDIT, reference_answer, settle
+from grader.dependencies import DEFAULT_CREDIT, AskBounds, reference_answer, settle
 from grader.verdicts import (REFERENCE_LOCK, UNREADABLE, _fail, judge, judge_gradcheck, judge_worker_header,
                              read_document)
 from grader.worker import wire
@@ -222,7 +222,7 @@ class Grader:
         request.update(graded=self.graded, substitute=sorted(substitute))
         if self.sandboxed:  # nothing of the host's layout enters a sandbox
             request["protected"] = []
-        answer = reference_answer(self.catalogue, substitute, self.reference_package)
+        answer = reference_answer(self.catalogue, substitute, ex.name, AskBounds(cases), self.reference_package)
         if gradcheck:
             chosen = sorted(gradcheck_order(cases)[:REGRADE_CASES])
             request.update(mode="gradcheck", cases=[request["cases"][i] for i in chosen],
@@ -232,18 +232,27 @@ class Grader:
         doc = read_document(payload) if problem is None else None
         answered = [d for d in failing if d in substitute] + sorted(substitute.difference(failing))
         again = f"Graded again with correct {_listing(answered)}" if answered else "Graded again"
+        # Only fixed phrases from here on: the regrade's child held the reference's answers,
+        # so nothing it wrote (messages, warnings, values) may reach the report.
         if doc is None:
-            return False, f"{again}, it did not finish: " + (problem[1] if problem else f"{ex.name} {UNREADABLE}.")
+            return False, f"{again}, it did not finish ({problem[0] if problem else Status.ERROR})."
         if gradcheck:
             return judge_gradcheck(doc, ex)
         try:
             expected = reference_values(ex, cases, self.reference_package)
-        except ReferenceError_ as exc:
-            return False, f"{again}, the grader failed: {exc}."
+        except ReferenceError_:
+            return False, f"{again}, the grader failed."
         result = judge(ex, cases, expected, doc, module_file)
         if result.passed:
             return True, f"{again[0].lower()}{again[1:]}, all {len(cases)} cases pass"
-        return False, f"{again}, it still fails: {result.summary}"
+        case = _first(cases, result.failed_case)
+        where = f" in case {cases.index(case) + 1} of {len(cases)} ({case.label})" if case else ""
+        return False, f"{again}, it still fails ({result.status}{where})."
+
+
+def _first(cases: list[Case], label: str | None) -> Case | None:
+    """The case labelled ``label`` (labels come from the catalogue, never from a worker)."""
+    return next((c for c in cases if c.label == label), None)
 
 
 #: Coordinates per gradient of the regrade's gradient check, and how many cases it uses.
@@ -333,7 +342,7 @@ def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: L
                 lambda d: grader.grade_one(grader.catalogue[d], pool, where), extra)))
             settle({**results, **hidden}, grader.catalogue,
                    lambda ex, failing, substitute, check: grader.regrade(ex, failing, substitute, check, pool, where),
-                   credit, run=lambda fn, items: list(executor.map(fn, items)))
+                   credit, run=lambda fn, items: list(executor.map(fn, items)), reported=results)
         except BaseException:  # Ctrl-C: stop the servers now rather than wait for every exercise
             executor.shutdown(wait=False, cancel_futures=True)
             pool.close(kill=True)

@@ -97,6 +97,10 @@ class Exercise:
     stable:    for an exercise that promises numerically stable results: the hint
                naming the stable form. An overflow or invalid-value warning from
                the student's code on any of its cases then fails the exercise.
+    uses:      the graded functions the exercise may legitimately build on (a
+               backward's forward is implied): only calls to these, observed
+               while grading, are answered by the grader in a regrade and earn
+               credit (``grader/dependencies.py``).
     """
 
     name: str
@@ -112,9 +116,12 @@ class Exercise:
     hints: Sequence[Hint] = ()
     description: str = ""
     stable: str = ""
+    uses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: kind must be one of {KINDS}, not {self.kind!r}")
         if (self.kind == "backward") != (self.forward is not None):
             raise ValueError(f"{self.name}: a backward names its forward, nothing else does")
+        if self.name in self.uses:
+            raise ValueError(f"{self.name}: an exercise never builds on itself")

@@ -227,13 +227,14 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         warned = rec.get("warnings") or []
         unstable = [w for w in warned if ex.stable and w.startswith("RuntimeWarning") and STABILITY_WARNINGS.search(w)]
         if kind == "ok" and unstable:
-            res.calls.append(CallRecord(case.label, "failed", duration, unstable[0]))
+            res.calls.append(CallRecord(case.label, "failed", duration, warning_category(unstable[0])))
             res.failed_case = case.label
             res.hint = ex.stable
-            return _fail(res, Status.FAILED, f"Your code warned in {where}: {'; '.join(unstable)}; this exercise "
+            return _fail(res, Status.FAILED, f"Your code warned in {where}: "
+                         f"{'; '.join(dict.fromkeys(map(warning_category, unstable)))}; this exercise "
                          f"promises numerically stable results, without overflow or invalid values.\n"
                          f"Hint: {ex.stable}", gradcheck)
-        res.warnings += [f"{w} (in {where})" for w in warned][:MAX_WARNINGS - len(res.warnings)]
+        res.warnings += [f"{warning_category(w)} (in {where})" for w in warned][:MAX_WARNINGS - len(res.warnings)]
         if kind != "ok":
             status, message = _call_problem(ex, kind, str(rec.get("message", "")), rec, where)
             res.calls.append(CallRecord(case.label, kind, duration, message.splitlines()[0]))
@@ -281,6 +282,21 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
 
 #: Floating-point warnings that break a promise of stability (NumPy's wording).
 STABILITY_WARNINGS = re.compile(r"overflow encountered|invalid value encountered")
+#: NumPy's floating-point warnings, by what they say.
+FLOAT_WARNINGS = {"overflow": "overflow encountered", "invalid value": "invalid value encountered",
+                  "divide by zero": "divide by zero encountered", "underflow": "underflow encountered"}
+
+
+def warning_category(text: str) -> str:
+    """A warning as the feedback prints it: its category and, for NumPy's floating-point
+    warnings, what went wrong ("RuntimeWarning: overflow"); never the rest of its text,
+    which the student's code chose."""
+    category = re.match(r"[A-Za-z_][A-Za-z0-9_]{0,39}", text)
+    name = category.group(0) if category else "Warning"
+    found = next((k for k, phrase in FLOAT_WARNINGS.items() if phrase in text), None)
+    return f"{name}: {found}" if found and name == "RuntimeWarning" else name
+
+
 #: At most this many warnings are kept for an exercise's feedback.
 MAX_WARNINGS = 5
 

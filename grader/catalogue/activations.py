@@ -61,6 +61,7 @@ sigmoid = Ex(name="sigmoid", points=1, cases=_cases(magnitude=1e4),
 
 sigmoid_grad = Ex(
     name="sigmoid_grad", points=1, cases=_cases(magnitude=1e4), stable=STABLE_SIGMOID,
+    uses=("sigmoid",),
     hints=(non_finite(_ref["sigmoid_grad"], UNSTABLE),
            matches_variant(_ref["sigmoid_grad"], lambda c: _z(c) * (1 - _z(c)),
                            "s * (1 - s) needs s = sigmoid(z); the formula was applied to z itself.")),

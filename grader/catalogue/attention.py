@@ -240,6 +240,7 @@ def _mha_reshape_straight(case: Case):
 _ref_mha = reference("attention", "multi_head_attention_forward", "forward")
 multi_head_attention_forward = Ex(
     name="multi_head_attention_forward", points=2, kind="forward", cases=mha_cases,
+    uses=("scaled_dot_product_attention",),
     hints=(non_finite(_ref_mha, MASKED_ROW),
            with_inputs(_ref_mha, _mha_scale(lambda e, dh: np.sqrt(dh / e)),
                        "the scores were scaled by sqrt(E); each head scales by sqrt(dh), "
@@ -256,6 +257,7 @@ _ref_mha_b = reference("attention", "multi_head_attention_backward", "backward",
                        "multi_head_attention_forward")
 multi_head_attention_backward = Ex(
     name="multi_head_attention_backward", points=3, kind="backward",
+    uses=("scaled_dot_product_attention_backward", "scaled_dot_product_attention"),
     forward="multi_head_attention_forward", wrt=(0, 1, 2, 3, 4),
     outputs=("dx", "dWq", "dWk", "dWv", "dWo"),
     cases=lambda rng: upstream_for(mha_cases(rng), rng, lambda c: {"dout": np.shape(c.args[0])}),
@@ -400,6 +402,7 @@ def _block_backward_without_residuals(case: Case):
 _ref_block = reference("attention", "transformer_block_forward", "forward")
 transformer_block_forward = Ex(
     name="transformer_block_forward", points=2, kind="forward", cases=block_cases,
+    uses=("multi_head_attention_forward", "feed_forward_forward", "layer_norm_forward"),
     hints=(matches_variant(_ref_block, functools.partial(_block, order="norm_then_add"),
                            "each sub-layer's output was normalised before the residual sum: the "
                            "post-norm block adds first, h = layer_norm(x + MHA(x))."),
@@ -414,6 +417,7 @@ transformer_block_forward = Ex(
 _ref_block_b = reference("attention", "transformer_block_backward", "backward", "transformer_block_forward")
 transformer_block_backward = Ex(
     name="transformer_block_backward", points=3, kind="backward", forward="transformer_block_forward",
+    uses=("multi_head_attention_backward", "feed_forward_backward", "layer_norm_backward"),
     outputs=("dx", "grads"),  # no wrt: the parameters' gradients are a dict, which the worker's check cannot walk
     cases=lambda rng: upstream_for(block_cases(rng), rng, lambda c: {"dout": np.shape(c.args[0])}),
     hints=(matches_variant(_ref_block_b, _block_backward_without_residuals,

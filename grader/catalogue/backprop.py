@@ -153,6 +153,8 @@ def _broadcast_loss(case: Case):
 _ref_net = reference("backprop", "two_layer_net_loss")
 two_layer_net_loss = Ex(
     name="two_layer_net_loss", points=3, kind="function", cases=net_cases, outputs=("loss", "grads"),
+    uses=("affine_forward", "affine_backward", "sigmoid_forward", "sigmoid_backward",
+          "tanh_forward", "tanh_backward", "relu_forward", "relu_backward"),
     hints=(scaled_by(_ref_net, _n, "{factor} times the expected value: average the loss and "
                                    "dL/ds = (y_hat - y) / N over the batch."),
            scaled_by(_ref_net, -1, "the gradients have the wrong sign: dL/ds = (y_hat - y) / N."),

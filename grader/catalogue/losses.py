@@ -184,6 +184,7 @@ def _ascent(case: Case):
 _ref_step = reference("losses", "gradient_descent_step")
 gradient_descent_step = Ex(
     name="gradient_descent_step", points=1, cases=step_cases, outputs=("w_new", "b_new"),
+    uses=("sigmoid_unit_mse_grad",),
     stable=STABLE_SIGMOID,
     hints=(matches_variant(_ref_step, _ascent,
                            "the step goes uphill: subtract lr times the gradient."),),

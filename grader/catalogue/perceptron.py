@@ -72,6 +72,7 @@ def _predict_ge(case: Case):
 _ref_predict = reference("perceptron", "perceptron_predict")
 perceptron_predict = Ex(
     name="perceptron_predict", points=1, kind="function", cases=predict_cases,
+    uses=("step",),
     hints=(matches_variant(_ref_predict, _predict_ge, STEP_AT_ZERO),),
     description="step(X @ w + b) for one example (a scalar) or a batch (an int array)")
 
@@ -112,6 +113,7 @@ def _strict(z):
 _ref_update = reference("perceptron", "perceptron_update")
 perceptron_update = Ex(
     name="perceptron_update", points=1, kind="function", cases=update_cases,
+    uses=("perceptron_predict", "step"),
     outputs=("w_new", "b_new"),
     hints=(
         matches_variant(_ref_update, functools.partial(
@@ -196,6 +198,7 @@ def _fixed_order(order_of):
 _ref_train = reference("perceptron", "perceptron_train")
 perceptron_train = Ex(
     name="perceptron_train", points=2, kind="function", cases=train_cases,
+    uses=("perceptron_update", "perceptron_predict", "step"),
     outputs=("w", "b", "updates"),
     hints=(
         matches_variant(_ref_train, _no_early_stop,

@@ -145,12 +145,14 @@ lstm_cell_backward = Ex(
 _ref_lstm = reference("rnn", "lstm_forward", "forward")
 lstm_forward = Ex(
     name="lstm_forward", points=1, kind="forward", cases=lstm_seq_cases,
+    uses=("lstm_cell_forward",),
     hints=_gate_order_hints(_ref_lstm, 2),
     description="LSTM over a sequence (N, T, D) from h0 and a zero cell state")
 
 _ref_lstm_b = reference("rnn", "lstm_backward", "backward", "lstm_forward")
 lstm_backward = Ex(
     name="lstm_backward", points=3, kind="backward", forward="lstm_forward", wrt=(0, 1, 2, 3, 4),
+    uses=("lstm_cell_backward", "lstm_cell_forward"),
     outputs=("dx", "dh0", "dWx", "dWh", "db"),
     cases=_upstream(lstm_seq_cases, lambda c: {"dhs": np.shape(c.args[0])[:2] + np.shape(c.args[1])[1:]}),
     hints=(_db_summed(_ref_lstm_b),) + _gate_order_hints(_ref_lstm_b, 2, (2, 3, 4)),
@@ -201,6 +203,7 @@ def _bptt_without_later_steps(case: Case):
 _ref_rnn_seq = reference("rnn", "rnn_forward", "forward")
 rnn_forward = Ex(
     name="rnn_forward", points=1, kind="forward", cases=rnn_seq_cases,
+    uses=("rnn_cell_forward",),
     hints=(matches_variant(_ref_rnn_seq, lambda c: _rnn_seq(c, recurrent=False) if np.shape(c.args[0])[1] > 1
                            else None,
                            "every step started from h0: carry the state, each step's h_prev is the "
@@ -214,6 +217,7 @@ rnn_forward = Ex(
 _ref_rnn_seq_b = reference("rnn", "rnn_backward", "backward", "rnn_forward")
 rnn_backward = Ex(
     name="rnn_backward", points=3, kind="backward", forward="rnn_forward", wrt=(0, 1, 2, 3, 4),
+    uses=("rnn_cell_backward", "rnn_cell_forward"),
     outputs=("dx", "dh0", "dWx", "dWh", "db"),
     cases=_upstream(rnn_seq_cases, lambda c: {"dhs": np.shape(c.args[0])[:2] + np.shape(c.args[1])[1:]}),
     hints=(matches_variant(_ref_rnn_seq_b, _bptt_without_later_steps,

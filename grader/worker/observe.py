@@ -95,7 +95,7 @@ class Observer:
 
     def __init__(self, exercise: str, substitute=(), asker: Asker | None = None) -> None:
         self.exercise = exercise
-        self.substitute = frozenset(substitute)
+        self.substitute = frozenset(substitute) - {exercise}  # an exercise is never answered for itself
         self.asker = asker
         self.called: dict[str, None] = {}  # insertion-ordered set
 

@@ -256,5 +256,5 @@ def test_other_formats_carry_blocked_by_and_the_credit_policy(blocked_report):
     FORMATS["text"](width=80).write(blocked_report, out := io.StringIO(), False)
     text = " ".join(out.getvalue().split())
     assert "Fails because your `step` fails: fix `step` first. Right once `step` is fixed" in text
-    assert "Credit independent: an exercise right once the functions it calls are fixed earns its points " \
-           "(1 point, 1 exercise)." in text
+    assert "Credit independent: an exercise right once the functions it builds on are fixed earns its points " \
+           "when they are graded too (1 point, 1 exercise)." in text

@@ -129,7 +129,7 @@ def test_naive_sigmoid_fails_on_its_overflow_warning_with_the_stable_form(tmp_pa
     entry = by_name(report)["sigmoid"]
     assert entry["status"] == "failed" and entry["score"] == 0 and code == ExitCode.NOT_ALL_PASSED
     assert entry["message"].startswith("Your code warned in case")
-    assert "RuntimeWarning: overflow encountered in exp" in entry["message"]
+    assert "RuntimeWarning: overflow;" in entry["message"], "by category: the rest of a warning is the student's"
     assert "large |z|" in entry["failed_case"]
     assert entry["hint"] == EXERCISES["sigmoid"].stable and "np.exp(-np.abs(z))" in entry["hint"]
 
@@ -142,8 +142,8 @@ def test_a_warning_where_no_stability_is_promised_is_reported_not_failed(tmp_pat
     code, report = grade_json(tmp_path, "tanh_grad", "--submission", str(sub), "--seed", "1")
     entry = by_name(report)["tanh_grad"]
     assert entry["status"] == "passed" and code == ExitCode.ALL_PASSED
-    assert entry["warnings"] and entry["warnings"][0].startswith("RuntimeWarning: overflow encountered in exp (in case")
-    assert "Warning from your code: RuntimeWarning: overflow encountered in exp" in entry["message"]
+    assert entry["warnings"] and entry["warnings"][0].startswith("RuntimeWarning: overflow (in case")
+    assert "Warning from your code: RuntimeWarning: overflow (in case" in entry["message"]
 
 
 def test_a_stable_sigmoid_gives_no_warning_and_passes(tmp_path):
@@ -157,4 +157,4 @@ def test_the_notebook_check_fails_a_naive_sigmoid_the_same_way():
     exec("import numpy as np" + NAIVE_SIGMOID, namespace)
     with pytest.raises(AssertionError) as info:
         grader.check("sigmoid", namespace["sigmoid"])
-    assert "overflow encountered in exp" in str(info.value) and info.value.result.hint == EXERCISES["sigmoid"].stable
+    assert "RuntimeWarning: overflow" in str(info.value) and info.value.result.hint == EXERCISES["sigmoid"].stable
