@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -119,8 +119,12 @@ class AskBounds:
         t = type(value)
         if t is np.ndarray:
             budget[0] -= value.size
-            return (value.dtype.kind in "biuf" and value.size <= self.max_size and budget[0] >= 0
-                    and all(n <= self.max_int for n in value.shape))
+            return (
+                value.dtype.kind in "biuf"
+                and value.size <= self.max_size
+                and budget[0] >= 0
+                and all(n <= self.max_int for n in value.shape)
+            )
         if t in (list, tuple, dict):
             budget[0] -= len(value)
             items = value.values() if t is dict else value
@@ -151,8 +155,13 @@ def _measure(value, sizes: list, ints: list) -> None:
         ints.append(abs(int(value)))
 
 
-def reference_answer(catalogue: Mapping[str, Exercise], allowed: frozenset[str], exercise: str,
-                     bounds: AskBounds, package: str = "solutions") -> Callable[[bytes], dict]:
+def reference_answer(
+    catalogue: Mapping[str, Exercise],
+    allowed: frozenset[str],
+    exercise: str,
+    bounds: AskBounds,
+    package: str = "solutions",
+) -> Callable[[bytes], dict]:
     """The grader's side of the asks in the regrade of ``exercise``: ``{"name", "args",
     "kwargs"}`` from the child (untrusted bytes, decoded with the wire's bounds) ->
     ``{"value": ...}`` computed by the reference, or ``{"error": ...}``. Only the
@@ -180,7 +189,7 @@ def reference_answer(catalogue: Mapping[str, Exercise], allowed: frozenset[str],
             with REFERENCE_LOCK, warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 value = wire.encode(func(*args, **kwargs))
-        except Exception as exc:  # noqa: BLE001 - bad arguments from student code
+        except Exception as exc:
             return {"error": f"refused: the correct {name} rejected these arguments ({type(exc).__name__})"}
         if len(wire.dumps(value)) > MAX_ANSWER_BYTES:
             return {"error": "refused: the answer is too large"}
@@ -194,8 +203,14 @@ def _names(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
-def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], regrade: Regrade,
-           credit: str = DEFAULT_CREDIT, run=None, reported=None) -> None:
+def settle(
+    results: Mapping[str, Result],
+    catalogue: Mapping[str, Exercise],
+    regrade: Regrade,
+    credit: str = DEFAULT_CREDIT,
+    run=None,
+    reported=None,
+) -> None:
     """Root causes, regrades and credit, in place on ``results`` (every exercise
     graded, including dependencies graded only to learn their verdict).
 
@@ -210,8 +225,9 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
         raise ValueError(f"unknown credit policy {credit!r}")
     reported = set(results if reported is None else reported)
     failing = {name for name, r in results.items() if not r.passed}
-    called = {name: [d for d in dict.fromkeys(results[name].depends_on) if d in failing and d != name]
-              for name in failing}
+    called = {
+        name: [d for d in dict.fromkeys(results[name].depends_on) if d in failing and d != name] for name in failing
+    }
     allowed = {name: builds_on(name, catalogue) for name in failing}
     deps = {name: [d for d in called[name] if d in allowed[name]] for name in failing}
     stray = {name: [d for d in called[name] if d not in allowed[name]] for name in failing}
@@ -232,11 +248,16 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
         gradcheck = on_failing_forward(name) and outcomes.get(ex.forward, (False, ""))[0] is not True
         if gradcheck and (results[ex.forward].status is Status.NOT_IMPLEMENTED or not ex.wrt):
             return name, None, ""  # nothing to judge it against, or no way to: not graded again
-        substitute = frozenset() if gradcheck else substitution(
-            [d for d in deps[name] if d != ex.forward or not on_failing_forward(name)], catalogue, name)
+        substitute = (
+            frozenset()
+            if gradcheck
+            else substitution(
+                [d for d in deps[name] if d != ex.forward or not on_failing_forward(name)], catalogue, name
+            )
+        )
         try:
             right, how = regrade(ex, deps[name], substitute, gradcheck)
-        except Exception as exc:  # noqa: BLE001 - a grader bug costs the regrade, never the run
+        except Exception as exc:
             return name, None, f"It could not be graded again (grader problem: {type(exc).__name__})."
         if gradcheck:
             return name, None, (f"Diagnostic only, no credit: {how}." if right else f"Diagnostic: {how}")
@@ -269,24 +290,30 @@ def settle(results: Mapping[str, Result], catalogue: Mapping[str, Exercise], reg
             right, how = outcomes.get(name, (None, "It could not be graded again."))
             r.right_once_fixed = right
             blockers = _names(r.blocked_by)
-            first = (f"Fails because your {blockers} {'fails' if len(r.blocked_by) == 1 else 'fail'}: "
-                     f"fix {blockers} first.")
+            first = (
+                f"Fails because your {blockers} {'fails' if len(r.blocked_by) == 1 else 'fail'}: fix {blockers} first."
+            )
             unreported = [d for d in r.blocked_by if d not in reported]
             if right:
                 r.credited = credit == "independent" and not unreported
                 if r.credited:
                     r.score = r.max_score
-                first += (f" Right once {blockers} {'is' if len(r.blocked_by) == 1 else 'are'} fixed: {how} "
-                          + ("(credit independent: the points are yours)." if r.credited
-                             else f"(no credit: {_names(unreported)} {'is' if len(unreported) == 1 else 'are'} "
-                                  "not graded in this run; grade it too to earn these points)." if unreported
-                             else "(credit strict: no points until it passes as submitted)."))
+                first += f" Right once {blockers} {'is' if len(r.blocked_by) == 1 else 'are'} fixed: {how} " + (
+                    "(credit independent: the points are yours)."
+                    if r.credited
+                    else f"(no credit: {_names(unreported)} {'is' if len(unreported) == 1 else 'are'} "
+                    "not graded in this run; grade it too to earn these points)."
+                    if unreported
+                    else "(credit strict: no points until it passes as submitted)."
+                )
             elif how:
                 first += f" {how}"
             lines.append(first)
         if stray[name]:
-            lines.append(f"It calls your failing {_names(stray[name])}, which {name} is not meant to build on: "
-                         "that earns it nothing.")
+            lines.append(
+                f"It calls your failing {_names(stray[name])}, which {name} is not meant to build on: "
+                "that earns it nothing."
+            )
         if lines:
             r.message = clean_text("\n".join(lines + [r.message]))
 

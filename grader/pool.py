@@ -19,7 +19,7 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from grader.cgroup import Cgroup
 from grader.sandbox import WORKER_ENV, Launcher, worker_config
@@ -59,10 +59,14 @@ class WorkerServer:
             held, extra = (info_w, block_r), ("--info-fd", str(info_w), "--block-fd", str(block_r))
         try:
             self.proc = subprocess.Popen(
-                launch.command(wfd, json.dumps({**worker_config(launch.host), "run": str(launch.staging)}),
-                               extra),
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.errors.wfd,
-                pass_fds=(wfd, *held), env=dict(WORKER_ENV), start_new_session=True, cwd="/",
+                launch.command(wfd, json.dumps({**worker_config(launch.host), "run": str(launch.staging)}), extra),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self.errors.wfd,
+                pass_fds=(wfd, *held),
+                env=dict(WORKER_ENV),
+                start_new_session=True,
+                cwd="/",
                 **launch.popen_options(),
             )
         except OSError as exc:
@@ -128,7 +132,7 @@ class WorkerServer:
                 end = buf.find(b"\n")
                 if end >= 0:
                     line = bytes(buf[:end])
-                    del buf[:end + 1]
+                    del buf[: end + 1]
                     return line
                 if len(buf) > MAX_HEADER:
                     raise ValueError("header line too long")
@@ -171,12 +175,16 @@ class WorkerServer:
             asks += 1
             if answer is None or asks > MAX_ASKS or time.monotonic() > child_deadline:
                 # past the child's deadline nobody waits for the answer: none is computed
-                reply = {"error": "refused: no dependency is answered here" if answer is None else
-                         "refused: too many calls" if asks > MAX_ASKS else "refused: too late"}
+                reply = {
+                    "error": "refused: no dependency is answered here"
+                    if answer is None
+                    else "refused: too many calls"
+                    if asks > MAX_ASKS
+                    else "refused: too late"
+                }
             else:
                 reply = answer(data)
-            self.proc.stdin.write(json.dumps({"answer": reply, "id": request["id"]}, allow_nan=False).encode()
-                                  + b"\n")
+            self.proc.stdin.write(json.dumps({"answer": reply, "id": request["id"]}, allow_nan=False).encode() + b"\n")
             self.proc.stdin.flush()
         nbytes = header.get("nbytes")
         if type(nbytes) is not int or not 0 <= nbytes <= MAX_PAYLOAD:

@@ -45,17 +45,25 @@ class TextReport:
         from rich.markup import escape
         from rich.table import Table
 
-        console = Console(file=stream, force_terminal=terminal, no_color=not terminal or None, emoji=False,
-                          highlight=False, width=self.width or (None if terminal else self.FILE_WIDTH))
+        console = Console(
+            file=stream,
+            force_terminal=terminal,
+            no_color=not terminal or None,
+            emoji=False,
+            highlight=False,
+            width=self.width or (None if terminal else self.FILE_WIDTH),
+        )
         results = report.results
-        widths = [max((len(r.name) for r in results), default=0) or len("exercise"),
-                  max([len("points"), *(len(_points(r)) for r in results)]),
-                  max([len("status"), *(len(str(r.status)) for r in results)])]
+        widths = [
+            max((len(r.name) for r in results), default=0) or len("exercise"),
+            max([len("points"), *(len(_points(r)) for r in results)]),
+            max([len("status"), *(len(str(r.status)) for r in results)]),
+        ]
         # 4 columns: 5 vertical rules and one space of padding on each side of each column
         reasons_in_table = console.width - sum(widths) - 13 >= self.MIN_REASON
         table = Table(title=f"nngrade: {escape(report.submission)}", title_justify="left")
         for title, width, justify in zip(("exercise", "points", "status"), widths, ("left", "right", "left")):
-            table.add_column(title, no_wrap=True, min_width=width, justify=justify)
+            table.add_column(title, no_wrap=True, min_width=width, justify=justify)  # type: ignore[arg-type]
         if reasons_in_table:
             table.add_column("reason", overflow="fold")
         for r in results:
@@ -65,16 +73,16 @@ class TextReport:
 
         stubs = [r for r in results if _at_stub(r)]
         if stubs and not reasons_in_table:
-            console.print(f"\n[{STATUS_STYLE[Status.NOT_IMPLEMENTED]}]{_count(len(stubs))} not implemented "
-                          "yet[/]: the function, or the forward it needs, raises NotImplementedError.")
-        for names, status, text in detail_groups(results, skip_first_line=reasons_in_table,
-                                                 skip=set(map(id, stubs))):
+            console.print(
+                f"\n[{STATUS_STYLE[Status.NOT_IMPLEMENTED]}]{_count(len(stubs))} not implemented "
+                "yet[/]: the function, or the forward it needs, raises NotImplementedError."
+            )
+        for names, status, text in detail_groups(results, skip_first_line=reasons_in_table, skip=set(map(id, stubs))):
             head = escape(", ".join(names)) + (f" ({_count(len(names))})" if len(names) > 1 else "")
             console.print(f"\n[bold]{head}[/] [{STATUS_STYLE[status]}]{status}[/]")
             console.print(escape(text))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
-        console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) "
-                      f"in {report.duration:.1f} s.")
+        console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) in {report.duration:.1f} s.")
         if credit_line(report):
             console.print(escape(credit_line(report)))
         console.print(f"Seed {report.seed}: rerun with --seed {report.seed}.")
@@ -89,11 +97,15 @@ def credit_line(report: Report) -> str:
     if report.credit == "independent":
         credited = [r for r in right if r.credited]
         earned = sum(r.score for r in credited)
-        return (f"Credit independent: an exercise right once the functions it builds on are fixed earns its "
-                f"points when they are graded too ({earned} point{'s' if earned != 1 else ''}, "
-                f"{_count(len(credited))}).")
-    return (f"Credit strict: only exercises that pass as submitted earn points ({_count(len(right))} right "
-            "once the functions they call are fixed earned nothing).")
+        return (
+            f"Credit independent: an exercise right once the functions it builds on are fixed earns its "
+            f"points when they are graded too ({earned} point{'s' if earned != 1 else ''}, "
+            f"{_count(len(credited))})."
+        )
+    return (
+        f"Credit strict: only exercises that pass as submitted earn points ({_count(len(right))} right "
+        "once the functions they call are fixed earned nothing)."
+    )
 
 
 def _points(r: Result) -> str:
@@ -160,18 +172,31 @@ class JunitReport:
 
     def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
         not_passed = [r for r in report.results if not r.passed]
-        suite = ET.Element("testsuite", {
-            "name": "nngrade", "tests": str(len(report.results)), "failures": str(len(not_passed)),
-            "errors": "0", "skipped": "0", "time": f"{report.duration:.3f}",
-        })
+        suite = ET.Element(
+            "testsuite",
+            {
+                "name": "nngrade",
+                "tests": str(len(report.results)),
+                "failures": str(len(not_passed)),
+                "errors": "0",
+                "skipped": "0",
+                "time": f"{report.duration:.3f}",
+            },
+        )
         props = ET.SubElement(suite, "properties")
-        for key, value in (("seed", report.seed), ("score", report.score), ("max_score", report.max_score),
-                           ("grader_version", report.grader_version), ("isolation", report.isolation_text),
-                           ("credit", report.credit)):
+        for key, value in (
+            ("seed", report.seed),
+            ("score", report.score),
+            ("max_score", report.max_score),
+            ("grader_version", report.grader_version),
+            ("isolation", report.isolation_text),
+            ("credit", report.credit),
+        ):
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
         for r in report.results:
-            case = ET.SubElement(suite, "testcase", {
-                "classname": f"nngrade.{r.module}", "name": r.name, "time": f"{r.duration:.3f}"})
+            case = ET.SubElement(
+                suite, "testcase", {"classname": f"nngrade.{r.module}", "name": r.name, "time": f"{r.duration:.3f}"}
+            )
             if r.blocked_by:
                 extra = ET.SubElement(case, "properties")
                 ET.SubElement(extra, "property", {"name": "blocked_by", "value": " ".join(r.blocked_by)})
@@ -194,21 +219,31 @@ class GradescopeReport:
             "score": report.score,
             "max_score": report.max_score,
             "output": f"nngrade {report.grader_version}: {report.score}/{report.max_score} (seed {report.seed}). "
-                      f"{report.isolation_text}",
+            f"{report.isolation_text}",
             "visibility": "visible",
             "stdout_visibility": "hidden",
-            "tests": [{
-                "name": r.name,
-                "score": r.score,
-                "max_score": r.max_score,
-                "status": "passed" if r.passed else "failed",
-                "output": f"[{r.status}] {r.message}",
-                "visibility": "visible",
-                "extra_data": {"status": str(r.status), "blocked_by": r.blocked_by,
-                               "right_once_fixed": r.right_once_fixed},
-            } for r in report.results],
-            "extra_data": {"seed": report.seed, "counts": report.counts(), "isolation": report.isolation,
-                           "credit": report.credit},
+            "tests": [
+                {
+                    "name": r.name,
+                    "score": r.score,
+                    "max_score": r.max_score,
+                    "status": "passed" if r.passed else "failed",
+                    "output": f"[{r.status}] {r.message}",
+                    "visibility": "visible",
+                    "extra_data": {
+                        "status": str(r.status),
+                        "blocked_by": r.blocked_by,
+                        "right_once_fixed": r.right_once_fixed,
+                    },
+                }
+                for r in report.results
+            ],
+            "extra_data": {
+                "seed": report.seed,
+                "counts": report.counts(),
+                "isolation": report.isolation,
+                "credit": report.credit,
+            },
         }
         json.dump(plain_json(doc), stream, indent=2, allow_nan=False)
         stream.write("\n")
@@ -222,21 +257,34 @@ class ClassroomReport:
     STATUS = {Status.PASSED: "pass"}
 
     def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
-        tests = [{
-            "name": r.name,
-            "status": "error" if r.internal else self.STATUS.get(r.status, "fail"),
-            "score": r.score,
-            "max_score": r.max_score,
-            "message": None if r.passed else f"[{r.status}] {r.message}",
-            "test_code": f"nngrade {r.name} --seed {report.seed}",
-            "filename": f"exercises/{r.module}.py",
-            "line_no": 0,
-            "duration": round(r.duration * 1000),
-        } for r in report.results]
-        overall = ("error" if any(t["status"] == "error" for t in tests)
-                   else "pass" if all(t["status"] == "pass" for t in tests) else "fail")
-        doc = {"version": 1, "status": overall, "max_score": report.max_score, "tests": tests,
-               "isolation": report.isolation}  # an extra key: the reporter reads the others
+        tests = [
+            {
+                "name": r.name,
+                "status": "error" if r.internal else self.STATUS.get(r.status, "fail"),
+                "score": r.score,
+                "max_score": r.max_score,
+                "message": None if r.passed else f"[{r.status}] {r.message}",
+                "test_code": f"nngrade {r.name} --seed {report.seed}",
+                "filename": f"exercises/{r.module}.py",
+                "line_no": 0,
+                "duration": round(r.duration * 1000),
+            }
+            for r in report.results
+        ]
+        overall = (
+            "error"
+            if any(t["status"] == "error" for t in tests)
+            else "pass"
+            if all(t["status"] == "pass" for t in tests)
+            else "fail"
+        )
+        doc = {
+            "version": 1,
+            "status": overall,
+            "max_score": report.max_score,
+            "tests": tests,
+            "isolation": report.isolation,
+        }  # an extra key: the reporter reads the others
         json.dump(plain_json(doc), stream, indent=2, allow_nan=False)
         stream.write("\n")
 
@@ -250,24 +298,46 @@ def _md(text: str) -> str:
 class MarkdownReport:
     """GitHub-flavoured Markdown for a CI job summary: total, table, folded details."""
 
-    ICON = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "💥", Status.NOT_IMPLEMENTED: "🚧",
-            Status.TIMEOUT: "⏱️", Status.FORBIDDEN: "⛔"}
+    ICON = {
+        Status.PASSED: "✅",
+        Status.FAILED: "❌",
+        Status.ERROR: "💥",
+        Status.NOT_IMPLEMENTED: "🚧",
+        Status.TIMEOUT: "⏱️",
+        Status.FORBIDDEN: "⛔",
+    }
 
     def write(self, report: Report, stream: TextIO, terminal: bool) -> None:
-        out = [f"## nngrade: {report.score}/{report.max_score} points", "",
-               f"Seed `{report.seed}` (rerun with `--seed {report.seed}`), "
-               f"grader {report.grader_version}, {report.duration:.1f} s.", "",
-               ("" if report.sandboxed else "> **Warning:** ") + _md(report.isolation_text), "",
-               *([_md(credit_line(report)), ""] if credit_line(report) else []),
-               "| exercise | points | status | blocked by | reason |", "|---|---:|---|---|---|"]
+        out = [
+            f"## nngrade: {report.score}/{report.max_score} points",
+            "",
+            f"Seed `{report.seed}` (rerun with `--seed {report.seed}`), "
+            f"grader {report.grader_version}, {report.duration:.1f} s.",
+            "",
+            ("" if report.sandboxed else "> **Warning:** ") + _md(report.isolation_text),
+            "",
+            *([_md(credit_line(report)), ""] if credit_line(report) else []),
+            "| exercise | points | status | blocked by | reason |",
+            "|---|---:|---|---|---|",
+        ]
         for r in report.results:
             blocked = ", ".join(f"`{n}`" for n in r.blocked_by)
-            out.append(f"| `{r.name}` | {r.score}/{r.max_score} | {self.ICON[r.status]} {r.status} "
-                       f"| {blocked} | {_md(r.summary)} |")
+            out.append(
+                f"| `{r.name}` | {r.score}/{r.max_score} | {self.ICON[r.status]} {r.status} "
+                f"| {blocked} | {_md(r.summary)} |"
+            )
         for r in report.results:
             if not r.passed:
-                out += ["", f"<details><summary><code>{r.name}</code>: {r.status}</summary>", "",
-                        "```text", r.message.replace("```", "'''"), "```", "", "</details>"]
+                out += [
+                    "",
+                    f"<details><summary><code>{r.name}</code>: {r.status}</summary>",
+                    "",
+                    "```text",
+                    r.message.replace("```", "'''"),
+                    "```",
+                    "",
+                    "</details>",
+                ]
         stream.write("\n".join(out) + "\n")
 
 

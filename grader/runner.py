@@ -18,21 +18,28 @@ import shutil
 import threading
 import time
 import zlib
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
-from grader.sandbox import MAX_MODULE_BYTES, Launcher, launcher, public, stage, unavailable
+from grader.dependencies import DEFAULT_CREDIT, AskBounds, reference_answer, settle
 from grader.forbidden import StaticReport, check_source
 from grader.pool import ServerFailed, WorkerPool
 from grader.results import Report, Result, Status
+from grader.sandbox import MAX_MODULE_BYTES, Launcher, launcher, public, stage, unavailable
 from grader.spec import Case, Exercise
-from grader.dependencies import DEFAULT_CREDIT, AskBounds, reference_answer, settle
-from grader.verdicts import (REFERENCE_LOCK, UNREADABLE, _fail, judge, judge_gradcheck, judge_worker_header,
-                             read_document)
+from grader.verdicts import (
+    REFERENCE_LOCK,
+    UNREADABLE,
+    _fail,
+    judge,
+    judge_gradcheck,
+    judge_worker_header,
+    read_document,
+)
 from grader.worker import wire
 from grader.worker.guard import FORBIDDEN_RULE
 from grader.worker.protocol import run_protocol
@@ -89,9 +96,8 @@ def _reference_values(ex, cases, package, func, forward) -> list:
         args, kwargs, upstream = copy.deepcopy((case.args, dict(case.kwargs), case.upstream))
         try:
             out.append(wire.plain(run_protocol(ex.kind, func, forward, args, kwargs, upstream)))
-        except Exception as exc:  # noqa: BLE001 - reported as a grader problem
-            raise ReferenceError_(f"the reference failed on case {case.label!r}: "
-                                  f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise ReferenceError_(f"the reference failed on case {case.label!r}: {type(exc).__name__}: {exc}") from None
     return out
 
 
@@ -102,9 +108,11 @@ def _size(case: Case) -> int:
 def gradcheck_order(cases: list[Case]) -> list[int]:
     """Case indices in the order a numerical gradient check prefers them: float64
     cases first (central differences need the precision), then the smallest."""
+
     def key(i: int):
         arrays = [a for a in (*cases[i].args, *cases[i].upstream) if isinstance(a, np.ndarray)]
         return (any(a.dtype.kind == "f" and a.dtype != np.float64 for a in arrays), _size(cases[i]))
+
     return sorted(range(len(cases)), key=key)
 
 
@@ -121,15 +129,22 @@ def gradcheck_request(ex: Exercise, cases: list[Case], seed: int) -> dict | None
 class Grader:
     """Grades exercises of one staged submission; see :func:`grade`."""
 
-    def __init__(self, submission: Path, staging: Path, exercises: Mapping[str, Exercise], seed: int,
-                 limits: Limits, reference_package: str = "solutions",
-                 catalogue: Mapping[str, Exercise] | None = None) -> None:
+    def __init__(
+        self,
+        submission: Path,
+        staging: Path,
+        exercises: Mapping[str, Exercise],
+        seed: int,
+        limits: Limits,
+        reference_package: str = "solutions",
+        catalogue: Mapping[str, Exercise] | None = None,
+    ) -> None:
         self.submission = Path(submission).resolve()
         self.staged = staging / "submission"
         self.exercises = exercises
         #: Every graded function (the worker observes calls to all of them).
         self.catalogue = {**(catalogue or {}), **exercises}
-        self.graded = {}
+        self.graded: dict[str, list[str]] = {}
         for name, ex in self.catalogue.items():
             self.graded.setdefault(ex.module, []).append(name)
         self.seed = seed
@@ -156,8 +171,9 @@ class Grader:
             return StaticReport(module_wide=[f"{name} links to a file outside the submission folder"])
         staged = self.staged / name
         if not staged.is_file():
-            return StaticReport(syntax_error=f"{name} cannot be read (not a regular file, "
-                                f"or larger than {MAX_MODULE_BYTES >> 20} MB)")
+            return StaticReport(
+                syntax_error=f"{name} cannot be read (not a regular file, or larger than {MAX_MODULE_BYTES >> 20} MB)"
+            )
         try:
             source = staged.read_bytes().decode("utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -169,9 +185,12 @@ class Grader:
         start = time.perf_counter()
         try:
             result = self._grade_one(ex, pool, worker_dir)
-        except Exception as exc:  # noqa: BLE001 - a grader bug: one line, never a traceback
-            result = _fail(Result(ex.name, ex.module, 0, ex.points, Status.ERROR), Status.ERROR,
-                           f"Grader problem, not yours: {type(exc).__name__}: {exc}.")
+        except Exception as exc:
+            result = _fail(
+                Result(ex.name, ex.module, 0, ex.points, Status.ERROR),
+                Status.ERROR,
+                f"Grader problem, not yours: {type(exc).__name__}: {exc}.",
+            )
             result.internal = True
         result.duration = time.perf_counter() - start
         return result
@@ -186,8 +205,9 @@ class Grader:
             return _fail(res, Status.ERROR, static.syntax_error)
         found = static.violations_for(ex.name, ex.forward)
         if found:
-            return _fail(res, Status.FORBIDDEN, f"Forbidden in {module_file}: " + "; ".join(found)
-                         + ". " + FORBIDDEN_RULE)
+            return _fail(
+                res, Status.FORBIDDEN, f"Forbidden in {module_file}: " + "; ".join(found) + ". " + FORBIDDEN_RULE
+            )
         cases = ex.cases(case_rng(self.seed, ex.name))
         res.cases_total = len(cases)
         try:
@@ -195,8 +215,7 @@ class Grader:
         except ReferenceError_ as exc:
             res.internal = True
             return _fail(res, Status.ERROR, f"Grader problem, not yours: {exc}.")
-        request = build_request(ex, cases, f"{worker_dir}/{module_file}", self.modules, self.limits,
-                                self.seed)
+        request = build_request(ex, cases, f"{worker_dir}/{module_file}", self.modules, self.limits, self.seed)
         if self.sandboxed:  # nothing of the host's layout enters a sandbox
             request["protected"] = []
         request["graded"] = self.graded
@@ -206,12 +225,20 @@ class Grader:
             return _fail(res, *verdict)
         doc = read_document(payload)
         if doc is None:
-            return _fail(res, Status.ERROR, f"{ex.name} {UNREADABLE}: its results were malformed, "
-                         "too large or not finite.")
+            return _fail(
+                res, Status.ERROR, f"{ex.name} {UNREADABLE}: its results were malformed, too large or not finite."
+            )
         return judge(ex, cases, expected, doc, module_file)
 
-    def regrade(self, ex: Exercise, failing: list[str], substitute: frozenset, gradcheck: bool,
-                pool: WorkerPool, worker_dir: str) -> tuple[bool, str]:
+    def regrade(
+        self,
+        ex: Exercise,
+        failing: list[str],
+        substitute: frozenset,
+        gradcheck: bool,
+        pool: WorkerPool,
+        worker_dir: str,
+    ) -> tuple[bool, str]:
         """Grade ``ex`` once more with correct dependencies (see grader/dependencies.py):
         the calls to ``substitute`` are answered with the reference's values; with
         ``gradcheck``, a backward is judged by a gradient check against the
@@ -225,8 +252,11 @@ class Grader:
         answer = reference_answer(self.catalogue, substitute, ex.name, AskBounds(cases), self.reference_package)
         if gradcheck:
             chosen = sorted(gradcheck_order(cases)[:REGRADE_CASES])
-            request.update(mode="gradcheck", cases=[request["cases"][i] for i in chosen],
-                           gradcheck={**gradcheck_request(ex, cases, self.seed), "coords": REGRADE_COORDS})
+            request.update(
+                mode="gradcheck",
+                cases=[request["cases"][i] for i in chosen],
+                gradcheck={**gradcheck_request(ex, cases, self.seed), "coords": REGRADE_COORDS},
+            )
         header, payload = pool.run(request, answer)
         problem = judge_worker_header(header, self.limits)
         doc = read_document(payload) if problem is None else None
@@ -266,13 +296,24 @@ def _listing(names: list[str]) -> str:
 def build_request(ex: Exercise, cases: list[Case], path: str, siblings, limits: Limits, seed: int) -> dict:
     """What a worker gets: where the code is, the protocol, the case inputs, the limits."""
     return {
-        "path": path, "module": ex.module, "name": ex.name, "kind": ex.kind,
+        "path": path,
+        "module": ex.module,
+        "name": ex.name,
+        "kind": ex.kind,
         "forward": ex.forward,
-        "cases": [{"args": wire.encode(tuple(c.args)), "kwargs": wire.encode(dict(c.kwargs)),
-                   "upstream": wire.encode(tuple(c.upstream))} for c in cases],
+        "cases": [
+            {
+                "args": wire.encode(tuple(c.args)),
+                "kwargs": wire.encode(dict(c.kwargs)),
+                "upstream": wire.encode(tuple(c.upstream)),
+            }
+            for c in cases
+        ],
         "gradcheck": gradcheck_request(ex, cases, seed),
-        "timeout": limits.timeout, "memory_mb": limits.memory_mb,
-        "protected": list(PROTECTED_DIRS), "siblings": list(siblings),
+        "timeout": limits.timeout,
+        "memory_mb": limits.memory_mb,
+        "protected": list(PROTECTED_DIRS),
+        "siblings": list(siblings),
     }
 
 
@@ -296,17 +337,26 @@ def start_pool(jobs: int, mode: str, staging: Path, memory_mb: int = Limits.memo
         launch = unavailable(mode, staging, f"bubblewrap failed to start ({str(exc)[:300]})")
         pool = WorkerPool(jobs, launch, memory_mb)
     hello = pool.hello
-    launch.isolation.update({k: hello[k] for k in ("seccomp", "no_new_privs", "not_dumpable", "rlimits")
-                             if k in hello})
+    launch.isolation.update({k: hello[k] for k in ("seccomp", "no_new_privs", "not_dumpable", "rlimits") if k in hello})
     if launch.sandboxed:
         launch.isolation["cgroup"] = pool.cgroup
     return pool, launch
 
 
-def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: Limits = Limits(),
-          jobs: int | None = None, on_result: Callable[[Result], None] | None = None,
-          reference_package: str = "solutions", version: str = "", sandbox: str = "auto",
-          credit: str = DEFAULT_CREDIT, catalogue: Mapping[str, Exercise] | None = None) -> Report:
+def grade(
+    submission,
+    exercises: Mapping[str, Exercise],
+    *,
+    seed: int,
+    limits: Limits = Limits(),
+    jobs: int | None = None,
+    on_result: Callable[[Result], None] | None = None,
+    reference_package: str = "solutions",
+    version: str = "",
+    sandbox: str = "auto",
+    credit: str = DEFAULT_CREDIT,
+    catalogue: Mapping[str, Exercise] | None = None,
+) -> Report:
     """Grade ``exercises`` (name -> Exercise, in report order) of ``submission``.
 
     ``sandbox``: ``auto`` (the strongest isolation available, else plain
@@ -329,20 +379,30 @@ def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: L
         executor = ThreadPoolExecutor(max_workers=jobs)
         where = launch.submission_dir()
         try:
-            futures = {executor.submit(grader.grade_one, ex, pool, where): name
-                       for name, ex in exercises.items()}
+            futures = {executor.submit(grader.grade_one, ex, pool, where): name for name, ex in exercises.items()}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 if on_result is not None:
                     on_result(results[futures[future]])
             # The verdicts of the dependencies not asked for, to find the root causes.
-            extra = sorted({d for r in results.values() if not r.passed for d in r.depends_on
-                            if d not in results and d in grader.catalogue})
-            hidden = dict(zip(extra, executor.map(
-                lambda d: grader.grade_one(grader.catalogue[d], pool, where), extra)))
-            settle({**results, **hidden}, grader.catalogue,
-                   lambda ex, failing, substitute, check: grader.regrade(ex, failing, substitute, check, pool, where),
-                   credit, run=lambda fn, items: list(executor.map(fn, items)), reported=results)
+            extra = sorted(
+                {
+                    d
+                    for r in results.values()
+                    if not r.passed
+                    for d in r.depends_on
+                    if d not in results and d in grader.catalogue
+                }
+            )
+            hidden = dict(zip(extra, executor.map(lambda d: grader.grade_one(grader.catalogue[d], pool, where), extra)))
+            settle(
+                {**results, **hidden},
+                grader.catalogue,
+                lambda ex, failing, substitute, check: grader.regrade(ex, failing, substitute, check, pool, where),
+                credit,
+                run=lambda fn, items: list(executor.map(fn, items)),
+                reported=results,
+            )
         except BaseException:  # Ctrl-C: stop the servers now rather than wait for every exercise
             executor.shutdown(wait=False, cancel_futures=True)
             pool.close(kill=True)
@@ -351,5 +411,13 @@ def grade(submission, exercises: Mapping[str, Exercise], *, seed: int, limits: L
         pool.close(kill=True)  # every worker process has ended before the report exists
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Report([results[n] for n in exercises], seed, str(grader.submission), version,
-                  time.perf_counter() - start, limits.as_dict(), public(launch.isolation), credit)
+    return Report(
+        [results[n] for n in exercises],
+        seed,
+        str(grader.submission),
+        version,
+        time.perf_counter() - start,
+        limits.as_dict(),
+        public(launch.isolation),
+        credit,
+    )

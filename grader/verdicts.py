@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -47,8 +47,11 @@ def describe_gradcheck(doc) -> str | None:
             parts.append(f"{item['name']} rel. error {err:.1e}")
     if not parts:
         return None
-    verdict = ("your backward disagrees with central differences of your forward"
-               if bad else "your backward agrees with central differences of your forward")
+    verdict = (
+        "your backward disagrees with central differences of your forward"
+        if bad
+        else "your backward agrees with central differences of your forward"
+    )
     return f"Gradient check (diagnostic): {verdict}: " + ", ".join(parts) + "."
 
 
@@ -69,8 +72,8 @@ def modified_names(case: Case, after, params, upstream_only: bool = False) -> li
             continue
         # path looks like "[0][1]..." (args), "[1]['x']" (kwargs) or "[2][0]" (upstream)
         head, _, rest = path[1:].partition("]")
-        tail = rest[rest.index("]") + 1:] if rest.startswith("[") else ""
-        inner = rest[1:rest.index("]")] if rest.startswith("[") else ""
+        tail = rest[rest.index("]") + 1 :] if rest.startswith("[") else ""
+        inner = rest[1 : rest.index("]")] if rest.startswith("[") else ""
         if head == "0" and inner.isdigit():
             changed.append(_param_name(params, int(inner)) + tail)
         elif head == "1":
@@ -87,7 +90,7 @@ def _first_hint(ex: Exercise, case: Case, got) -> str | None:
         try:
             with REFERENCE_LOCK, np.errstate(all="ignore"):
                 text = hint(case, got)
-        except Exception:  # noqa: BLE001 - a hint never breaks grading
+        except Exception:
             continue
         if text:
             return text
@@ -117,11 +120,15 @@ def _text(value, limit: int = MAX_MESSAGE) -> bool:
 
 
 def _record_ok(rec: dict) -> bool:
-    return (type(rec.get("index")) is int and _text(rec.get("outcome"), 40)
-            and _number(rec.get("duration", 0.0))
-            and (rec.get("message") is None or _text(rec["message"]))
-            and (rec.get("traceback") is None or _text(rec["traceback"]))
-            and _list_of(rec.get("warnings", []), str, 8) and all(len(w) <= 240 for w in rec.get("warnings", [])))
+    return (
+        type(rec.get("index")) is int
+        and _text(rec.get("outcome"), 40)
+        and _number(rec.get("duration", 0.0))
+        and (rec.get("message") is None or _text(rec["message"]))
+        and (rec.get("traceback") is None or _text(rec["traceback"]))
+        and _list_of(rec.get("warnings", []), str, 8)
+        and all(len(w) <= 240 for w in rec.get("warnings", []))
+    )
 
 
 def _gradcheck_item(item) -> dict | None:
@@ -132,8 +139,7 @@ def _gradcheck_item(item) -> dict | None:
     if _text(item.get("problem"), 200):
         return {"name": name, "problem": clean_text(item["problem"])}
     if _number(item.get("max_rel_error"), 0.0, 1e300) and _number(item.get("coords", 0), 0, 1e6):
-        return {"name": name, "max_rel_error": float(item["max_rel_error"]),
-                "coords": int(item.get("coords", 0))}
+        return {"name": name, "max_rel_error": float(item["max_rel_error"]), "coords": int(item.get("coords", 0))}
     return None
 
 
@@ -176,14 +182,21 @@ def well_formed(doc) -> bool:
     load = doc["load"]
     if any(load.get(key) is not None and not _text(load[key]) for key in ("outcome", "message", "traceback")):
         return False
-    if not _list_of(doc.get("cases", []), dict) or not _list_of(doc.get("violations", []), str, 64) \
-            or not all(len(v) <= 200 for v in doc.get("violations", [])):
+    if (
+        not _list_of(doc.get("cases", []), dict)
+        or not _list_of(doc.get("violations", []), str, 64)
+        or not all(len(v) <= 200 for v in doc.get("violations", []))
+    ):
         return False
-    if doc.get("params") is not None and not (_list_of(doc["params"], str, 64)
-                                              and all(len(p) <= 80 for p in doc["params"])):
+    if doc.get("params") is not None and not (
+        _list_of(doc["params"], str, 64) and all(len(p) <= 80 for p in doc["params"])
+    ):
         return False
-    if not (_list_of(doc.get("observed", []), str, 64) and all(len(n) <= 80 for n in doc.get("observed", []))
-            and _gradcheck_all_ok(doc.get("gradcheck_all"))):
+    if not (
+        _list_of(doc.get("observed", []), str, 64)
+        and all(len(n) <= 80 for n in doc.get("observed", []))
+        and _gradcheck_all_ok(doc.get("gradcheck_all"))
+    ):
         return False
     return all(_record_ok(rec) for rec in doc.get("cases", [])) and _gradcheck_ok(doc.get("gradcheck"))
 
@@ -203,8 +216,11 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
     violations = doc.get("violations") or []
     load = doc.get("load") or {}
     if violations:
-        return _fail(res, Status.FORBIDDEN, "Forbidden: " + "; ".join(dict.fromkeys(map(str, violations)))
-                     + ". " + FORBIDDEN_RULE)
+        return _fail(
+            res,
+            Status.FORBIDDEN,
+            "Forbidden: " + "; ".join(dict.fromkeys(map(str, violations))) + ". " + FORBIDDEN_RULE,
+        )
     outcome = load.get("outcome")
     if outcome == "missing":
         return _fail(res, Status.NOT_IMPLEMENTED, f"{module_file} {load.get('message')}.")
@@ -220,8 +236,11 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
     for i, (case, exp, rec) in enumerate(zip(cases, expected, records)):
         where = f"case {i + 1} of {total} ({case.label})"
         if rec.get("index") != i:
-            return _fail(res, Status.ERROR, "The worker's results are out of order; "
-                         "did the code tamper with the grader's worker?")
+            return _fail(
+                res,
+                Status.ERROR,
+                "The worker's results are out of order; did the code tamper with the grader's worker?",
+            )
         duration = float(rec.get("duration", 0.0))
         kind = rec.get("outcome")
         warned = rec.get("warnings") or []
@@ -230,11 +249,16 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
             res.calls.append(CallRecord(case.label, "failed", duration, warning_category(unstable[0])))
             res.failed_case = case.label
             res.hint = ex.stable
-            return _fail(res, Status.FAILED, f"Your code warned in {where}: "
-                         f"{'; '.join(dict.fromkeys(map(warning_category, unstable)))}; this exercise "
-                         f"promises numerically stable results, without overflow or invalid values.\n"
-                         f"Hint: {ex.stable}", gradcheck)
-        res.warnings += [f"{warning_category(w)} (in {where})" for w in warned][:MAX_WARNINGS - len(res.warnings)]
+            return _fail(
+                res,
+                Status.FAILED,
+                f"Your code warned in {where}: "
+                f"{'; '.join(dict.fromkeys(map(warning_category, unstable)))}; this exercise "
+                f"promises numerically stable results, without overflow or invalid values.\n"
+                f"Hint: {ex.stable}",
+                gradcheck,
+            )
+        res.warnings += [f"{warning_category(w)} (in {where})" for w in warned][: MAX_WARNINGS - len(res.warnings)]
         if kind != "ok":
             status, message = _call_problem(ex, kind, str(rec.get("message", "")), rec, where)
             res.calls.append(CallRecord(case.label, kind, duration, message.splitlines()[0]))
@@ -250,8 +274,9 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
         atol = ex.atol if case.atol is None else case.atol
         mismatch = compare(exp, got, rtol, atol, ex.outputs)
         try:
-            changed = modified_names(case, wire.decode(rec.get("inputs_after")), params,
-                                     upstream_only=ex.kind == "backward")
+            changed = modified_names(
+                case, wire.decode(rec.get("inputs_after")), params, upstream_only=ex.kind == "backward"
+            )
         except wire.DecodeError:
             changed = ["an input"]
         if mismatch is None and not changed:
@@ -263,28 +288,38 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
             lines.append(f"Wrong output in {where}: {mismatch.describe()}.")
             res.hint = _first_hint(ex, case, got)
         if changed:
-            lines.append(f"You modified the input {', '.join(changed)} in place"
-                         + ("; " if mismatch else f" in {where}; ")
-                         + "copy it before changing it, a function must not modify its inputs.")
+            lines.append(
+                f"You modified the input {', '.join(changed)} in place"
+                + ("; " if mismatch else f" in {where}; ")
+                + "copy it before changing it, a function must not modify its inputs."
+            )
         if res.hint:
             lines.append(f"Hint: {res.hint}")
         res.calls.append(CallRecord(case.label, "failed", duration, lines[0]))
         res.failed_case = case.label
         return _fail(res, Status.FAILED, "\n".join(lines), gradcheck)
     if len(records) < total:  # only when the worker was tampered with
-        return _fail(res, Status.ERROR, "The worker returned fewer results than cases; "
-                     "did the code tamper with the grader's worker?")
+        return _fail(
+            res,
+            Status.ERROR,
+            "The worker returned fewer results than cases; did the code tamper with the grader's worker?",
+        )
     res.score = ex.points
-    res.message = clean_text(f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else "")
-                             + _warning_lines(res))
+    res.message = clean_text(
+        f"All {total} cases passed." + (f"\n{gradcheck}" if gradcheck else "") + _warning_lines(res)
+    )
     return res
 
 
 #: Floating-point warnings that break a promise of stability (NumPy's wording).
 STABILITY_WARNINGS = re.compile(r"overflow encountered|invalid value encountered")
 #: NumPy's floating-point warnings, by what they say.
-FLOAT_WARNINGS = {"overflow": "overflow encountered", "invalid value": "invalid value encountered",
-                  "divide by zero": "divide by zero encountered", "underflow": "underflow encountered"}
+FLOAT_WARNINGS = {
+    "overflow": "overflow encountered",
+    "invalid value": "invalid value encountered",
+    "divide by zero": "divide by zero encountered",
+    "underflow": "underflow encountered",
+}
 
 
 def warning_category(text: str) -> str:
@@ -311,8 +346,7 @@ CALL_PROBLEMS: Mapping[str, tuple[Status, str]] = {
     "raised": (Status.ERROR, "{name} {msg} in {where}:"),
     "memory": (Status.ERROR, "{name} {msg} in {where}."),
     "bad_return": (Status.FAILED, "{name} {msg} in {where}."),
-    "forward_not_implemented": (Status.NOT_IMPLEMENTED,
-                                "{name} needs your {forward} first: {forward} {msg}."),
+    "forward_not_implemented": (Status.NOT_IMPLEMENTED, "{name} needs your {forward} first: {forward} {msg}."),
     "forward_raised": (Status.ERROR, "{name} could not run: your {forward} {msg} in {where}:"),
     "forward_bad_return": (Status.FAILED, "{name} could not run: your {forward} {msg} in {where}."),
 }
@@ -329,8 +363,18 @@ def _call_problem(ex: Exercise, kind: str, msg: str, rec: dict, where: str) -> t
 #: Characters a student's text may not carry into a report, each replaced by "?": C0 and C1
 #: controls but newline and tab (terminal escapes), bidirectional overrides (text that reads
 #: otherwise than it is), and the non-characters XML refuses.
-_CONTROL = {c: "?" for c in (*range(0, 9), *range(11, 32), *range(127, 160), *range(0x202A, 0x202F),
-                             *range(0x2066, 0x206A), 0xFFFE, 0xFFFF)}
+_CONTROL = {
+    c: "?"
+    for c in (
+        *range(0, 9),
+        *range(11, 32),
+        *range(127, 160),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        0xFFFE,
+        0xFFFF,
+    )
+}
 
 
 def clean_text(text: str) -> str:
@@ -357,20 +401,24 @@ def judge_worker_header(header: dict, limits) -> tuple[Status, str] | None:
     if header.get("lost"):
         return Status.ERROR, f"The worker stopped responding ({header.get('detail', 'no answer')})."
     if header.get("timed_out"):
-        return Status.TIMEOUT, (f"Took longer than the limit of {limits.timeout:g} s "
-                                "(an endless loop? set the limit with --timeout).")
+        return Status.TIMEOUT, (
+            f"Took longer than the limit of {limits.timeout:g} s (an endless loop? set the limit with --timeout)."
+        )
     if header.get("too_large"):
         return Status.ERROR, "Returned far too much data."
     sig, code = header.get("signal"), header.get("exit_code")
     if sig is not None:
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         if sig == signal.SIGKILL:
-            return Status.ERROR, (f"The worker was killed ({name}); it probably exceeded the memory "
-                                  f"limit of {limits.memory_mb} MB.")
+            return Status.ERROR, (
+                f"The worker was killed ({name}); it probably exceeded the memory limit of {limits.memory_mb} MB."
+            )
         return Status.ERROR, f"The worker died (killed by signal {name}); a crash in native code?"
     if code == wire.EXIT_BROKEN:
-        return Status.ERROR, ("The worker could not send the results back (exit code 4); "
-                              "did the code change NumPy or the standard library?")
+        return Status.ERROR, (
+            "The worker could not send the results back (exit code 4); "
+            "did the code change NumPy or the standard library?"
+        )
     if code == wire.EXIT_MEMORY:
         return Status.ERROR, f"Exceeded the memory limit of {limits.memory_mb} MB."
     if code != 0 or not header.get("nbytes"):
@@ -399,5 +447,7 @@ def judge_gradcheck(doc: dict, ex: Exercise) -> tuple[bool, str]:
         return False, f"{against}, there was nothing to check."
     if worst > GRADCHECK_FLAG:
         return False, f"{against}, it disagrees with central differences (rel. error {worst:.1e})."
-    return True, (f"your {ex.name} agrees with central differences of your own {ex.forward} on "
-                  f"{len(found['reports'])} cases (rel. error at most {worst:.1e})")
+    return True, (
+        f"your {ex.name} agrees with central differences of your own {ex.forward} on "
+        f"{len(found['reports'])} cases (rel. error at most {worst:.1e})"
+    )

@@ -200,7 +200,7 @@ def lab_dependencies():
     """Import matplotlib (headless-safe) and NumPy; a clear sentence when the labs' extras are missing."""
     try:
         import matplotlib
-        import sklearn  # noqa: F401
+        import sklearn
     except ImportError as missing:
         raise LabStop(
             f"The labs need matplotlib and scikit-learn ({missing.name} is missing): "

@@ -22,8 +22,19 @@ import importlib
 
 from grader.spec import Exercise
 
-MODULES: tuple[str, ...] = ("perceptron", "activations", "losses", "gradcheck", "backprop", "optim",
-                            "regularization", "conv", "transposed_conv", "rnn", "attention")
+MODULES: tuple[str, ...] = (
+    "perceptron",
+    "activations",
+    "losses",
+    "gradcheck",
+    "backprop",
+    "optim",
+    "regularization",
+    "conv",
+    "transposed_conv",
+    "rnn",
+    "attention",
+)
 
 
 def _collect() -> dict[str, Exercise]:

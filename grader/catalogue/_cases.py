@@ -6,7 +6,7 @@ Everything here produces plain data (float64 arrays, ints, tuples) from a
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -62,8 +62,9 @@ def label(kind: str, arrays: dict[str, np.ndarray], **values) -> str:
     return " ".join(p for p in parts if p)
 
 
-def elementwise_cases(rng: np.random.Generator, *, with_zero: bool = False,
-                      magnitude: float | None = None, **kwargs) -> list[Case]:
+def elementwise_cases(
+    rng: np.random.Generator, *, with_zero: bool = False, magnitude: float | None = None, **kwargs
+) -> list[Case]:
     """Random cases for an elementwise function of ``z``: a scalar-like 1-D
     vector, a non-square matrix, a 3-D batch; optionally exact zeros and a
     large-|z| case. ``kwargs`` are passed to every call.
@@ -76,17 +77,25 @@ def elementwise_cases(rng: np.random.Generator, *, with_zero: bool = False,
     arrays = [randn(rng, 7), randn(rng, 3, 5, scale=3.0), randn(rng, 2, 3, 4)]
     if with_zero:
         arrays = [with_zeros(rng, a) for a in arrays]
-    cases += [Case(label("random", {"z": z}, **kwargs) + (" with exact zeros" if with_zero else ""),
-                   args=(z,), kwargs=dict(kwargs)) for z in arrays]
+    cases += [
+        Case(
+            label("random", {"z": z}, **kwargs) + (" with exact zeros" if with_zero else ""),
+            args=(z,),
+            kwargs=dict(kwargs),
+        )
+        for z in arrays
+    ]
     if magnitude is not None:
         z = extreme(rng, 4, 6, magnitude=magnitude)
-        cases.append(Case(label("large |z|", {"z": z}, **kwargs) + f" up to {magnitude:g}",
-                          args=(z,), kwargs=dict(kwargs)))
+        cases.append(
+            Case(label("large |z|", {"z": z}, **kwargs) + f" up to {magnitude:g}", args=(z,), kwargs=dict(kwargs))
+        )
     return cases
 
 
-def upstream_for(cases: Iterable[Case], rng: np.random.Generator,
-                 out_shapes: Callable[[Case], dict[str, tuple[int, ...]]]) -> list[Case]:
+def upstream_for(
+    cases: Iterable[Case], rng: np.random.Generator, out_shapes: Callable[[Case], dict[str, tuple[int, ...]]]
+) -> list[Case]:
     """Backward cases from forward cases: the same forward inputs plus a random
     upstream gradient for each output, ``out_shapes(case)`` mapping the
     upstream's name (``"dout"``, ``"dh"``) to its shape, in the backward's order."""
@@ -95,6 +104,14 @@ def upstream_for(cases: Iterable[Case], rng: np.random.Generator,
         named = out_shapes(case)
         ups = tuple(randn(rng, *s) for s in named.values())
         up_label = " ".join(f"{name}{tuple(s)}" for name, s in named.items())
-        result.append(Case(f"{case.label}, upstream {up_label}", args=case.args,
-                           kwargs=case.kwargs, upstream=ups, rtol=case.rtol, atol=case.atol))
+        result.append(
+            Case(
+                f"{case.label}, upstream {up_label}",
+                args=case.args,
+                kwargs=case.kwargs,
+                upstream=ups,
+                rtol=case.rtol,
+                atol=case.atol,
+            )
+        )
     return result

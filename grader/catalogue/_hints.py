@@ -27,19 +27,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from grader.worker.protocol import run_protocol
 from grader.spec import ATOL, RTOL, Case, Hint  # a variant matches within the grading tolerances
-
-
+from grader.worker.protocol import run_protocol
 
 # -- running a reference ---------------------------------------------------
 
-def reference(module: str, name: str, kind: str = "function",
-              forward: str | None = None) -> Callable[[Case], Any]:
+
+def reference(module: str, name: str, kind: str = "function", forward: str | None = None) -> Callable[[Case], Any]:
     """``ref(case)``: the model answer ``solutions.model.<module>.<name>`` run on
     ``case`` through the protocol of ``kind`` (the grader's one implementation
     of it).
@@ -92,6 +91,7 @@ def flip_kernel(index: int) -> Callable[[Case], Case]:
 
 # -- comparing plain outputs -----------------------------------------------
 
+
 def leaves(x: Any) -> list[np.ndarray]:
     """The arrays of a plain output, in order (dicts by sorted key)."""
     if isinstance(x, dict):
@@ -128,6 +128,7 @@ def matches_leafwise(got: Any, expected: Any, alternative: Any) -> bool:
 
 def guarded(hint: Callable[[Case, Any], str | None]) -> Hint:
     """``hint`` made safe: an exception inside it means "no hint"."""
+
     @functools.wraps(hint)
     def safe_hint(case: Case, got: Any) -> str | None:
         try:
@@ -140,6 +141,7 @@ def guarded(hint: Callable[[Case, Any], str | None]) -> Hint:
 
 
 # -- the factories ---------------------------------------------------------
+
 
 def matches_variant(ref: Callable[[Case], Any], variant: Callable[[Case], Any], why: str) -> Hint:
     """Fires when ``got`` equals ``variant(case)`` (what the bug produces) where
@@ -181,9 +183,12 @@ def scaled_by(ref: Callable[[Case], Any], factor: float | Callable[[Case], float
     return guarded(hint)
 
 
-def transposed(ref: Callable[[Case], Any], why: str = "the result is transposed "
-               "(its last two axes are swapped): check the order of a matrix product "
-               "or a reshape.") -> Hint:
+def transposed(
+    ref: Callable[[Case], Any],
+    why: str = "the result is transposed "
+    "(its last two axes are swapped): check the order of a matrix product "
+    "or a reshape.",
+) -> Hint:
     """An output array has its last two axes swapped."""
 
     def variant(case: Case) -> Any:

@@ -27,8 +27,12 @@ def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rel_error_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("small example: a = [1, 2, 0], b = [1, 2.2, 0] (0 / 0 floored by 1e-8)",
-                  args=(np.array([1.0, 2.0, 0.0]), np.array([1.0, 2.2, 0.0])))]
+    cases = [
+        Case(
+            "small example: a = [1, 2, 0], b = [1, 2.2, 0] (0 / 0 floored by 1e-8)",
+            args=(np.array([1.0, 2.0, 0.0]), np.array([1.0, 2.2, 0.0])),
+        )
+    ]
     for shape, noise in (((4, 3), 1e-6), ((7,), 1e-2), ((2, 3, 4), 1e-4)):
         a = randn(rng, *shape)
         b = a * (1 + noise * randn(rng, *shape))
@@ -55,15 +59,24 @@ def _one_sided(case: Case):
 
 _ref_rel = reference("gradcheck", "rel_error")
 rel_error = Ex(
-    name="rel_error", points=1, cases=rel_error_cases, atol=1e-18,
-    hints=(non_finite(_ref_rel, "NaN or inf where a and b are both 0: the denominator is "
-                                "max(1e-8, |a| + |b|), floored so it is never 0."),
-           matches_variant(_ref_rel, _mean_not_max,
-                           "the mean of the relative errors: rel_error is their MAXIMUM (one bad "
-                           "entry must show)."),
-           matches_variant(_ref_rel, _one_sided,
-                           "the denominator is |a| + |b| (symmetric in a and b), not |b| alone.")),
-    description="The largest relative difference max(|a - b| / max(1e-8, |a| + |b|))")
+    name="rel_error",
+    points=1,
+    cases=rel_error_cases,
+    atol=1e-18,
+    hints=(
+        non_finite(
+            _ref_rel,
+            "NaN or inf where a and b are both 0: the denominator is max(1e-8, |a| + |b|), floored so it is never 0.",
+        ),
+        matches_variant(
+            _ref_rel,
+            _mean_not_max,
+            "the mean of the relative errors: rel_error is their MAXIMUM (one bad entry must show).",
+        ),
+        matches_variant(_ref_rel, _one_sided, "the denominator is |a| + |b| (symmetric in a and b), not |b| alone."),
+    ),
+    description="The largest relative difference max(|a - b| / max(1e-8, |a| + |b|))",
+)
 
 
 EXERCISES = [rel_error]

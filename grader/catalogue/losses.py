@@ -7,8 +7,8 @@ import functools
 import numpy as np
 
 from grader.catalogue._cases import extreme, label, randn
-from grader.catalogue.activations import STABLE_SIGMOID
 from grader.catalogue._hints import matches_variant, non_finite, reference, scaled_by
+from grader.catalogue.activations import STABLE_SIGMOID
 from grader.spec import Case, Exercise
 
 Ex = functools.partial(Exercise, module="losses", kind="function")
@@ -34,9 +34,9 @@ def _sigmoid(z):
 
 # -- mse_loss ------------------------------------------------------------------
 
+
 def mse_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("small example: y_hat = [1, 2, 3], y = [1, 1, 1]",
-                  args=(np.array([1.0, 2.0, 3.0]), np.ones(3)))]
+    cases = [Case("small example: y_hat = [1, 2, 3], y = [1, 1, 1]", args=(np.array([1.0, 2.0, 3.0]), np.ones(3)))]
     for shape in ((6,), (4, 3), (1,)):
         y_hat, y = randn(rng, *shape), randn(rng, *shape)
         cases.append(Case(label("random", {"y_hat": y_hat, "y": y}), args=(y_hat, y)))
@@ -45,18 +45,29 @@ def mse_cases(rng: np.random.Generator) -> list[Case]:
 
 _ref_mse = reference("losses", "mse_loss")
 mse_loss = Ex(
-    name="mse_loss", points=1, cases=mse_cases, outputs=("loss", "dy_hat"),
-    hints=(scaled_by(_ref_mse, 2, "twice the expected value: the loss is mean((y_hat - y)**2) / 2."),
-           scaled_by(_ref_mse, _size, SUM_NOT_MEAN),
-           scaled_by(_ref_mse, -1, SIGN)),
-    description="Mean squared error mean((y_hat - y)**2) / 2 and its gradient")
+    name="mse_loss",
+    points=1,
+    cases=mse_cases,
+    outputs=("loss", "dy_hat"),
+    hints=(
+        scaled_by(_ref_mse, 2, "twice the expected value: the loss is mean((y_hat - y)**2) / 2."),
+        scaled_by(_ref_mse, _size, SUM_NOT_MEAN),
+        scaled_by(_ref_mse, -1, SIGN),
+    ),
+    description="Mean squared error mean((y_hat - y)**2) / 2 and its gradient",
+)
 
 
 # -- binary_cross_entropy ------------------------------------------------------
 
+
 def bce_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("small example: y_hat = [0.9, 0.2, 0.6], y = [1, 0, 0]",
-                  args=(np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 0.0])))]
+    cases = [
+        Case(
+            "small example: y_hat = [0.9, 0.2, 0.6], y = [1, 0, 0]",
+            args=(np.array([0.9, 0.2, 0.6]), np.array([1.0, 0.0, 0.0])),
+        )
+    ]
     for n in (8, 1):
         y_hat, y = rng.uniform(0.02, 0.98, n), rng.integers(0, 2, n).astype(np.float64)
         cases.append(Case(label("random", {"y_hat": y_hat, "y": y}), args=(y_hat, y)))
@@ -84,29 +95,39 @@ def _bce_clipped(case: Case, eps: float = 1e-7):
 
 _ref_bce = reference("losses", "binary_cross_entropy")
 binary_cross_entropy = Ex(
-    name="binary_cross_entropy", points=1, cases=bce_cases, outputs=("loss", "dy_hat"),
-    hints=(scaled_by(_ref_bce, _n, SUM_NOT_MEAN),
-           scaled_by(_ref_bce, -1, SIGN),
-           matches_variant(_ref_bce, _bce_wrt_logits,
-                           "(y_hat - y) / n is the gradient with respect to the logit; this one "
-                           "is with respect to y_hat: (y_hat - y) / (y_hat (1 - y_hat) n)."),
-           matches_variant(_ref_bce, _bce_clipped,
-                           "y_hat was clipped (to 1e-7 from 0 and 1): y_hat is strictly inside (0, 1), "
-                           "use it as given.")),
-    description="Mean binary cross-entropy and its gradient with respect to y_hat")
+    name="binary_cross_entropy",
+    points=1,
+    cases=bce_cases,
+    outputs=("loss", "dy_hat"),
+    hints=(
+        scaled_by(_ref_bce, _n, SUM_NOT_MEAN),
+        scaled_by(_ref_bce, -1, SIGN),
+        matches_variant(
+            _ref_bce,
+            _bce_wrt_logits,
+            "(y_hat - y) / n is the gradient with respect to the logit; this one "
+            "is with respect to y_hat: (y_hat - y) / (y_hat (1 - y_hat) n).",
+        ),
+        matches_variant(
+            _ref_bce,
+            _bce_clipped,
+            "y_hat was clipped (to 1e-7 from 0 and 1): y_hat is strictly inside (0, 1), use it as given.",
+        ),
+    ),
+    description="Mean binary cross-entropy and its gradient with respect to y_hat",
+)
 
 
 # -- softmax_cross_entropy -----------------------------------------------------
 
+
 def sce_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("small example: logits = [[2, 1, 0.1]], y = [0]",
-                  args=(np.array([[2.0, 1.0, 0.1]]), np.array([0])))]
+    cases = [Case("small example: logits = [[2, 1, 0.1]], y = [0]", args=(np.array([[2.0, 1.0, 0.1]]), np.array([0])))]
     for n, c, scale in ((5, 4, 1.0), (1, 3, 1.0), (8, 10, 3.0)):
         logits, y = randn(rng, n, c, scale=scale), rng.integers(0, c, n)
         cases.append(Case(label("random", {"logits": logits}, classes=c), args=(logits, y)))
     logits = extreme(rng, 4, 5)
-    cases.append(Case(label("large |logits| up to 1e4", {"logits": logits}),
-                      args=(logits, rng.integers(0, 5, 4))))
+    cases.append(Case(label("large |logits| up to 1e4", {"logits": logits}), args=(logits, rng.integers(0, 5, 4))))
     return cases
 
 
@@ -123,15 +144,26 @@ def _sce_softmax_axis0(case: Case):
 
 _ref_sce = reference("losses", "softmax_cross_entropy")
 softmax_cross_entropy = Ex(
-    name="softmax_cross_entropy", points=2, cases=sce_cases, outputs=("loss", "dlogits"),
-    stable=("exp overflows for large logits: use log-sum-exp with each row's maximum m subtracted, "
-            "log p = z - m - log(sum(exp(z - m))), and softmax as exp(z - m) / sum(exp(z - m))."),
-    hints=(non_finite(_ref_sce, "NaN or inf for large logits: subtract each row's maximum "
-                                "(or use log-sum-exp) before exponentiating."),
-           scaled_by(_ref_sce, _n, SUM_NOT_MEAN),
-           matches_variant(_ref_sce, _sce_softmax_axis0,
-                           "softmax was taken over the batch axis: normalise each row (axis=1).")),
-    description="Mean softmax cross-entropy of logits (N, C) with int labels, and dlogits")
+    name="softmax_cross_entropy",
+    points=2,
+    cases=sce_cases,
+    outputs=("loss", "dlogits"),
+    stable=(
+        "exp overflows for large logits: use log-sum-exp with each row's maximum m subtracted, "
+        "log p = z - m - log(sum(exp(z - m))), and softmax as exp(z - m) / sum(exp(z - m))."
+    ),
+    hints=(
+        non_finite(
+            _ref_sce,
+            "NaN or inf for large logits: subtract each row's maximum (or use log-sum-exp) before exponentiating.",
+        ),
+        scaled_by(_ref_sce, _n, SUM_NOT_MEAN),
+        matches_variant(
+            _ref_sce, _sce_softmax_axis0, "softmax was taken over the batch axis: normalise each row (axis=1)."
+        ),
+    ),
+    description="Mean softmax cross-entropy of logits (N, C) with int labels, and dlogits",
+)
 
 
 # -- sigmoid_unit_mse_grad and gradient_descent_step ---------------------------
@@ -140,8 +172,7 @@ WORKED_UNIT = (GATE_X, OR_Y, np.array([0.2, 0.1]), -0.1)
 
 
 def unit_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: OR inputs, y = [0, 1, 1, 1], w = [0.2, 0.1], b = -0.1",
-                  args=WORKED_UNIT)]
+    cases = [Case("worked example: OR inputs, y = [0, 1, 1, 1], w = [0.2, 0.1], b = -0.1", args=WORKED_UNIT)]
     for n, m in ((6, 3), (1, 2), (10, 4)):
         X, y = randn(rng, n, m), rng.integers(0, 2, n).astype(np.float64)
         w, b = randn(rng, m), float(randn(rng))
@@ -157,19 +188,30 @@ def _unit_without_sigmoid_derivative(case: Case):
 
 _ref_unit = reference("losses", "sigmoid_unit_mse_grad")
 sigmoid_unit_mse_grad = Ex(
-    name="sigmoid_unit_mse_grad", points=1, cases=unit_cases, outputs=("loss", "grad_w", "grad_b"),
+    name="sigmoid_unit_mse_grad",
+    points=1,
+    cases=unit_cases,
+    outputs=("loss", "grad_w", "grad_b"),
     stable=STABLE_SIGMOID,
-    hints=(scaled_by(_ref_unit, _n, SUM_NOT_MEAN),
-           scaled_by(_ref_unit, 2, "twice the expected value: the loss has a 1/(2n), "
-                                   "so the gradient has 1/n."),
-           matches_variant(_ref_unit, _unit_without_sigmoid_derivative,
-                           "the sigmoid's derivative y_hat * (1 - y_hat) is missing from the chain rule.")),
-    description="Loss and gradients of one sigmoid unit under the squared error")
+    hints=(
+        scaled_by(_ref_unit, _n, SUM_NOT_MEAN),
+        scaled_by(_ref_unit, 2, "twice the expected value: the loss has a 1/(2n), so the gradient has 1/n."),
+        matches_variant(
+            _ref_unit,
+            _unit_without_sigmoid_derivative,
+            "the sigmoid's derivative y_hat * (1 - y_hat) is missing from the chain rule.",
+        ),
+    ),
+    description="Loss and gradients of one sigmoid unit under the squared error",
+)
 
 
 def step_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("worked example: OR inputs, y = [0, 1, 1, 1], w = [0.2, 0.1], b = -0.1, lr = 0.1",
-                  args=WORKED_UNIT + (0.1,))]
+    cases = [
+        Case(
+            "worked example: OR inputs, y = [0, 1, 1, 1], w = [0.2, 0.1], b = -0.1, lr = 0.1", args=WORKED_UNIT + (0.1,)
+        )
+    ]
     for case, lr in zip(unit_cases(rng)[1:], (0.5, 1.0, 0.05)):
         cases.append(Case(f"{case.label} lr={lr}", args=case.args + (lr,)))
     return cases
@@ -183,15 +225,19 @@ def _ascent(case: Case):
 
 _ref_step = reference("losses", "gradient_descent_step")
 gradient_descent_step = Ex(
-    name="gradient_descent_step", points=1, cases=step_cases, outputs=("w_new", "b_new"),
+    name="gradient_descent_step",
+    points=1,
+    cases=step_cases,
+    outputs=("w_new", "b_new"),
     uses=("sigmoid_unit_mse_grad",),
     stable=STABLE_SIGMOID,
-    hints=(matches_variant(_ref_step, _ascent,
-                           "the step goes uphill: subtract lr times the gradient."),),
-    description="One batch gradient-descent step of the sigmoid unit")
+    hints=(matches_variant(_ref_step, _ascent, "the step goes uphill: subtract lr times the gradient."),),
+    description="One batch gradient-descent step of the sigmoid unit",
+)
 
 
 # -- sigmoid_unit_bce_grad (logistic regression) ----------------------------------
+
 
 def bce_unit_cases(rng: np.random.Generator) -> list[Case]:
     cases = [Case("small example: OR inputs, y = [0, 1, 1, 1], w = [0.2, 0.1], b = -0.1", args=WORKED_UNIT)]
@@ -214,16 +260,33 @@ def _bce_unit_with_sigmoid_derivative(case: Case):
 
 _ref_bce_unit = reference("losses", "sigmoid_unit_bce_grad")
 sigmoid_unit_bce_grad = Ex(
-    name="sigmoid_unit_bce_grad", points=2, cases=bce_unit_cases, outputs=("loss", "grad_w", "grad_b"),
-    hints=(non_finite(_ref_bce_unit, "NaN or inf for saturated units: log(sigmoid(z)) is log(0) there; "
-                                     "compute the loss from z, mean(logaddexp(0, z) - y * z)."),
-           scaled_by(_ref_bce_unit, _n, SUM_NOT_MEAN),
-           scaled_by(_ref_bce_unit, -1, "the sign is flipped: dz = a - y, not y - a."),
-           matches_variant(_ref_bce_unit, _bce_unit_with_sigmoid_derivative,
-                           "with the cross-entropy the sigmoid's derivative cancels: dz = a - y, "
-                           "without the factor a * (1 - a).")),
-    description="Logistic regression: mean cross-entropy of one sigmoid unit and its gradients")
+    name="sigmoid_unit_bce_grad",
+    points=2,
+    cases=bce_unit_cases,
+    outputs=("loss", "grad_w", "grad_b"),
+    hints=(
+        non_finite(
+            _ref_bce_unit,
+            "NaN or inf for saturated units: log(sigmoid(z)) is log(0) there; "
+            "compute the loss from z, mean(logaddexp(0, z) - y * z).",
+        ),
+        scaled_by(_ref_bce_unit, _n, SUM_NOT_MEAN),
+        scaled_by(_ref_bce_unit, -1, "the sign is flipped: dz = a - y, not y - a."),
+        matches_variant(
+            _ref_bce_unit,
+            _bce_unit_with_sigmoid_derivative,
+            "with the cross-entropy the sigmoid's derivative cancels: dz = a - y, without the factor a * (1 - a).",
+        ),
+    ),
+    description="Logistic regression: mean cross-entropy of one sigmoid unit and its gradients",
+)
 
 
-EXERCISES = [mse_loss, binary_cross_entropy, softmax_cross_entropy, sigmoid_unit_mse_grad,
-             gradient_descent_step, sigmoid_unit_bce_grad]
+EXERCISES = [
+    mse_loss,
+    binary_cross_entropy,
+    softmax_cross_entropy,
+    sigmoid_unit_mse_grad,
+    gradient_descent_step,
+    sigmoid_unit_bce_grad,
+]

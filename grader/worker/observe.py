@@ -77,7 +77,7 @@ class Asker:
         data = dumps({"name": name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))}) + b"\n"
         view = memoryview(data)
         while view:
-            view = view[os.write(self.ask_fd, view):]
+            view = view[os.write(self.ask_fd, view) :]
         line = self.answers.readline(MAX_ANSWER + 1)
         try:
             doc = loads(line.rstrip(b"\n"), MAX_ANSWER)

@@ -41,8 +41,10 @@ class BadReturn(Exception):
 def split_forward(res):
     """``(out..., cache)`` -> (outputs compared, cache); outputs unwrapped when one."""
     if type(res) is not tuple or len(res) < 2:
-        raise BadReturn(f"should return a tuple (out, cache), got {type_name(res)}"
-                        + (f" of length {len(res)}" if type(res) is tuple else ""))
+        raise BadReturn(
+            f"should return a tuple (out, cache), got {type_name(res)}"
+            + (f" of length {len(res)}" if type(res) is tuple else "")
+        )
     outs = res[:-1]
     return (outs[0] if len(outs) == 1 else outs), res[-1]
 
@@ -71,12 +73,12 @@ def loss_of_forward(forward, args, kwargs, upstream) -> float:
     """``sum(out_i * upstream_i)`` over the forward's outputs before the cache."""
     res = forward(*args, **kwargs)
     outs = res[:-1]
-    return float(sum(np.sum(np.asarray(o, dtype=np.float64) * np.asarray(u, dtype=np.float64))
-                     for o, u in zip(outs, upstream)))
+    return float(
+        sum(np.sum(np.asarray(o, dtype=np.float64) * np.asarray(u, dtype=np.float64)) for o, u in zip(outs, upstream))
+    )
 
 
-def numerical_gradient_check(forward, args, kwargs, upstream, grads, wrt, names, seed=0,
-                             coords=3, h=1e-6):
+def numerical_gradient_check(forward, args, kwargs, upstream, grads, wrt, names, seed=0, coords=3, h=1e-6):
     """Compare a backward's gradients with central differences of the forward.
 
     ``grads`` is what the backward returned (one array, or a tuple in ``wrt``
@@ -106,8 +108,9 @@ def numerical_gradient_check(forward, args, kwargs, upstream, grads, wrt, names,
             minus = [np.array(a, dtype=np.float64) if i == index else a for i, a in enumerate(args)]
             plus[index][idx] += h
             minus[index][idx] -= h
-            numeric = (loss_of_forward(forward, plus, kwargs, upstream)
-                       - loss_of_forward(forward, minus, kwargs, upstream)) / (2 * h)
+            numeric = (
+                loss_of_forward(forward, plus, kwargs, upstream) - loss_of_forward(forward, minus, kwargs, upstream)
+            ) / (2 * h)
             analytic = float(g[idx])
             denom = max(abs(numeric) + abs(analytic), 1e-7)
             worst = max(worst, abs(numeric - analytic) / denom)
@@ -165,7 +168,7 @@ def _warning_texts(caught) -> list[str]:
     for w in caught:
         try:
             text = f"{str(getattr(w.category, '__name__', 'Warning'))}: {str(w.message)}"
-        except BaseException:  # noqa: BLE001 - a student's warning class may misbehave
+        except BaseException:
             text = "a warning that cannot be printed"
         texts[text[:MAX_WARNING]] = None
         if len(texts) >= MAX_WARNINGS:
@@ -186,8 +189,7 @@ def run_cases(kind, func, forward, cases, keep, memory_mb=None) -> list[dict]:
     for index, (args, kwargs, upstream) in enumerate(cases):
         record = {"index": index, "outcome": "ok", "duration": 0.0}
         start = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught, \
-                np.errstate(over="warn", invalid="warn", divide="warn"):
+        with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", invalid="warn", divide="warn"):
             warnings.simplefilter("always")
             try:
                 value = run_protocol(kind, func, forward, args, kwargs, upstream)
@@ -203,7 +205,7 @@ def run_cases(kind, func, forward, cases, keep, memory_mb=None) -> list[dict]:
                 record["duration"] = time.perf_counter() - start
                 record["outcome"] = "bad_return"
                 record["message"] = str(exc)
-            except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, ... too
+            except BaseException as exc:
                 record["duration"] = time.perf_counter() - start
                 record["outcome"], record["message"] = describe_base_exception(exc, memory_mb)
                 record["traceback"] = trimmed_traceback(exc, keep)
@@ -225,9 +227,12 @@ def run_gradcheck(func, forward, encoded_case: dict, records: list, gc: dict):
     args, kwargs, upstream = (decode(encoded_case[k]) for k in ("args", "kwargs", "upstream"))
     try:
         grads = run_protocol("backward", func, forward, args, kwargs, upstream)
-        return {"report": numerical_gradient_check(forward, args, kwargs, upstream, grads,
-                                                   gc["wrt"], gc["names"], gc.get("seed", 0))}
-    except BaseException as exc:  # noqa: BLE001
+        return {
+            "report": numerical_gradient_check(
+                forward, args, kwargs, upstream, grads, gc["wrt"], gc["names"], gc.get("seed", 0)
+            )
+        }
+    except BaseException as exc:
         return {"error": f"{type(exc).__name__} during the check"}
 
 
@@ -244,8 +249,19 @@ def gradcheck_cases(func, forward, encoded_cases: list, gc: dict) -> dict:
         try:
             with np.errstate(all="ignore"):
                 grads = run_protocol("backward", func, forward, args, kwargs, upstream)
-                reports.append(numerical_gradient_check(forward, args, kwargs, upstream, grads, gc["wrt"],
-                                                        gc["names"], gc.get("seed", 0), int(gc.get("coords", 3))))
-        except BaseException as exc:  # noqa: BLE001
+                reports.append(
+                    numerical_gradient_check(
+                        forward,
+                        args,
+                        kwargs,
+                        upstream,
+                        grads,
+                        gc["wrt"],
+                        gc["names"],
+                        gc.get("seed", 0),
+                        int(gc.get("coords", 3)),
+                    )
+                )
+        except BaseException as exc:
             return {"error": f"{type(exc).__name__} during the check"}
     return {"reports": reports}

@@ -122,7 +122,7 @@ def _write_all(fd: int, data: bytes, deadline: float) -> bool:
         if not select.select([], [fd], [], remaining)[1]:
             continue
         try:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         except BlockingIOError:
             continue
         except OSError:  # the child closed its end: it will not read the answer

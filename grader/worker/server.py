@@ -41,12 +41,16 @@ import time
 from . import seccomp
 from .guard import install_guard
 from .observe import Asker, Observer
-from .relay import LineReader, Relay
 from .protocol import describe_base_exception, gradcheck_cases, run_cases, run_gradcheck, trimmed_traceback
+from .relay import LineReader, Relay
 from .wire import EXIT_BROKEN, EXIT_MEMORY, MAX_PAYLOAD, decode, dumps
 
-RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE,
-           "core": resource.RLIMIT_CORE, "nproc": resource.RLIMIT_NPROC}
+RLIMITS = {
+    "nofile": resource.RLIMIT_NOFILE,
+    "fsize": resource.RLIMIT_FSIZE,
+    "core": resource.RLIMIT_CORE,
+    "nproc": resource.RLIMIT_NPROC,
+}
 
 
 def load_student_module(path: str, module: str):
@@ -76,8 +80,7 @@ def run_exercise(req: dict, report_fd: int) -> dict:
     student_dir = os.path.realpath(os.path.dirname(os.path.abspath(req["path"])))
     keep = lambda fn: isinstance(fn, str) and os.path.realpath(fn).startswith(student_dir + os.sep)  # noqa: E731
     memory_mb = req.get("memory_mb")
-    result: dict = {"load": None, "cases": [], "violations": violations, "params": None,
-                    "gradcheck": None}
+    result: dict = {"load": None, "cases": [], "violations": violations, "params": None, "gradcheck": None}
     cases = [(decode(c["args"]), decode(c["kwargs"]), decode(c["upstream"])) for c in req["cases"]]
     sys.path.append(student_dir)  # after the standard library: a student's json.py shadows nothing
     if req.get("guard", True):  # off only in the tests that prove the sandbox holds without it
@@ -85,13 +88,16 @@ def run_exercise(req: dict, report_fd: int) -> dict:
 
     try:
         mod = load_student_module(req["path"], req["module"])
-        observer = Observer(req["name"], req.get("substitute") or (),
-                            Asker(req["ask_fd"], req["answer_fd"]) if "ask_fd" in req else None)
+        observer = Observer(
+            req["name"],
+            req.get("substitute") or (),
+            Asker(req["ask_fd"], req["answer_fd"]) if "ask_fd" in req else None,
+        )
         observer.install(req.get("graded") or {}, student_dir, os.path.dirname(os.path.abspath(req["path"])))
         # a module-level __getattr__ is student code too
         func = getattr(mod, req["name"], None)
         forward = getattr(mod, req["forward"], None) if req.get("forward") else None
-    except BaseException as exc:  # noqa: BLE001 - anything the student's import does
+    except BaseException as exc:
         result["load"] = _load_problem(exc, memory_mb, keep)
         return result
     if not callable(func):
@@ -102,9 +108,10 @@ def run_exercise(req: dict, report_fd: int) -> dict:
     result["load"] = {"outcome": "ok"}
     try:
         import inspect
+
         target = forward if req["kind"] == "backward" and forward is not None else func
         result["params"] = [str(p)[:80] for p in inspect.signature(target).parameters][:32]
-    except BaseException:  # noqa: BLE001 - names are a nicety; a student's __signature__ may misbehave
+    except BaseException:
         pass
 
     if req.get("mode") == "gradcheck":  # a backward judged against the student's own forward
@@ -140,7 +147,7 @@ def _child(req: dict, wfd: int) -> None:
             out.write(payload)
     except MemoryError:
         code = EXIT_MEMORY
-    except BaseException:  # noqa: BLE001 - the worker's own failure: exit code tells
+    except BaseException:
         code = EXIT_BROKEN
     os._exit(code)
 
@@ -274,9 +281,15 @@ def setup(config: dict) -> dict:
                     no_new_privs = line.split()[1] == "1"
     except OSError:
         pass
-    return {"seccomp": _probe_seccomp(), "not_dumpable": dumpable, "rlimits": applied,
-            "uid": os.getuid(), "no_new_privs": no_new_privs,
-            "python": sys.version.split()[0], "numpy": sys.modules["numpy"].__version__}
+    return {
+        "seccomp": _probe_seccomp(),
+        "not_dumpable": dumpable,
+        "rlimits": applied,
+        "uid": os.getuid(),
+        "no_new_privs": no_new_privs,
+        "python": sys.version.split()[0],
+        "numpy": sys.modules["numpy"].__version__,
+    }
 
 
 def main() -> None:

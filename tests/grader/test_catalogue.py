@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.worker import protocol
 from grader.catalogue import EXERCISES, MODULES, TOTAL_POINTS, UNGRADED
+from grader.catalogue._cases import pair
 from grader.compare import compare
 from grader.runner import case_rng, reference_values
-from grader.worker.wire import plain
 from grader.spec import Case
+from grader.worker import protocol
+from grader.worker.wire import plain
 from tests.solutions.gradcheck import numerical_gradient
-from grader.catalogue._cases import pair
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,8 +116,9 @@ def needs_reference(name: str):
         model = importlib.import_module(f"solutions.model.{module}")
         getattr(ref, name), getattr(model, name)
     except (ImportError, AttributeError) as exc:
-        pytest.fail(f"solutions for {module} cannot be imported ({exc}); are the kernels built? "
-                    "pip install -e . compiles them")
+        pytest.fail(
+            f"solutions for {module} cannot be imported ({exc}); are the kernels built? pip install -e . compiles them"
+        )
     return ref, model
 
 
@@ -152,6 +153,7 @@ def is_plain(x) -> bool:
 
 # -- the registry -----------------------------------------------------------------
 
+
 def test_registry_lists_every_api_function_module_by_module_in_course_order():
     """Every API function is graded or named in UNGRADED (with a reason); the
     catalogue lists the modules in course order (gradcheck before the first
@@ -159,10 +161,22 @@ def test_registry_lists_every_api_function_module_by_module_in_course_order():
     functions in the document's order."""
     assert set(EXERCISES) | set(UNGRADED) == set(API) and not set(EXERCISES) & set(UNGRADED)
     assert all(API[name][0] == module and reason.strip() for name, (module, reason) in UNGRADED.items())
-    assert MODULES == ("perceptron", "activations", "losses", "gradcheck", "backprop", "optim",
-                       "regularization", "conv", "transposed_conv", "rnn", "attention")
+    assert MODULES == (
+        "perceptron",
+        "activations",
+        "losses",
+        "gradcheck",
+        "backprop",
+        "optim",
+        "regularization",
+        "conv",
+        "transposed_conv",
+        "rnn",
+        "attention",
+    )
     assert [EXERCISES[n].module for n in EXERCISES] == sorted(
-        (EXERCISES[n].module for n in EXERCISES), key=MODULES.index)
+        (EXERCISES[n].module for n in EXERCISES), key=MODULES.index
+    )
     for module in MODULES:
         in_api = [n for n, (m, _) in API.items() if m == module and n in EXERCISES]
         assert [n for n, ex in EXERCISES.items() if ex.module == module] == in_api
@@ -180,11 +194,11 @@ def test_stub_module_defines_exactly_the_catalogued_functions(module):
     stub = ROOT / "exercises" / f"{module}.py"
     assert stub.exists(), f"exercises/{module}.py is missing"
     tree = ast.parse(stub.read_text())
-    public = [node.name for node in tree.body
-              if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
+    public = [node.name for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
     assert public == [name for name, (m, _) in API.items() if m == module]
     assert set(public) == {n for n, ex in EXERCISES.items() if ex.module == module} | {
-        n for n, (m, _) in UNGRADED.items() if m == module}
+        n for n, (m, _) in UNGRADED.items() if m == module
+    }
 
 
 def test_points_total_100_and_every_exercise_scores():
@@ -215,6 +229,7 @@ def test_backward_names_an_existing_forward_of_its_module(name):
 
 
 # -- the cases ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_cases_are_deterministic_for_a_seed(name):
@@ -257,8 +272,10 @@ def test_kink_gradients_are_probed_at_exactly_zero(name):
     assert any(np.any(a == 0) and np.any(a > 0) and np.any(a < 0) for a in _all_arrays(name))
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_grad", "softmax", "softmax_cross_entropy",
-                                  "sigmoid_forward", "relu", "sigmoid_unit_bce_grad"])
+@pytest.mark.parametrize(
+    "name",
+    ["sigmoid", "sigmoid_grad", "softmax", "softmax_cross_entropy", "sigmoid_forward", "relu", "sigmoid_unit_bce_grad"],
+)
 def test_stability_is_probed_at_large_magnitudes(name):
     assert max(float(np.max(np.abs(a))) for a in _all_arrays(name)) >= 1e4
 
@@ -291,19 +308,21 @@ def test_second_edition_cases_reach_the_classic_slips():
     assert any(c.args[0].ndim >= 3 for c in cases_of("layer_norm_forward"))
     assert any(c.args[0].ndim == 2 for c in cases_of("layer_norm_forward"))
     assert any(c.args[0].shape[1] >= 5 for c in cases_of("rnn_backward"))
-    assert any(pair(c.kwargs.get("stride", c.args[1]))[0] < pair(c.args[1])[0]
-               for c in cases_of("avg_pool2d_backward"))
+    assert any(pair(c.kwargs.get("stride", c.args[1]))[0] < pair(c.args[1])[0] for c in cases_of("avg_pool2d_backward"))
     assert any("mask" in c.kwargs for c in cases_of("transformer_block_forward"))
     assert any(np.any(np.abs(c.args[0]) > 1e3) for c in cases_of("sigmoid_unit_bce_grad"))
-
 
 
 def test_max_pool_cases_have_ties_in_windows():
     case = cases_of("max_pool2d_backward")[2]
     x = case.args[0]
     window = x[0, 0, :2, :2]
-    tied = [np.sum(x[n, c, i:i + 2, j:j + 2] == x[n, c, i:i + 2, j:j + 2].max()) > 1
-            for n, c in np.ndindex(*x.shape[:2]) for i in range(0, 5, 2) for j in range(0, 5, 2)]
+    tied = [
+        np.sum(x[n, c, i : i + 2, j : j + 2] == x[n, c, i : i + 2, j : j + 2].max()) > 1
+        for n, c in np.ndindex(*x.shape[:2])
+        for i in range(0, 5, 2)
+        for j in range(0, 5, 2)
+    ]
     assert window.dtype == np.float64 and sum(tied) >= 3
 
 
@@ -327,6 +346,7 @@ def test_training_runs_several_epochs_including_a_non_separable_problem():
 
 # -- references and model answers ---------------------------------------------------
 
+
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes_against_itself_and_keeps_inputs(name):
     ref, _ = needs_reference(name)
@@ -338,8 +358,7 @@ def test_reference_passes_against_itself_and_keeps_inputs(name):
     for case in cases:
         before = copy.deepcopy(case_data(case))
         forward = getattr(ref, ex.forward) if ex.forward else None
-        protocol.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs),
-                             case.upstream)
+        protocol.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs), case.upstream)
         assert same(before, case_data(case)), f"the reference modified an input: {case.label}"
 
 
@@ -355,8 +374,9 @@ def test_model_answer_is_within_tolerance_of_the_reference_on_every_case(name):
         atol = ex.atol if case.atol is None else case.atol
         mismatch = compare(e, g, rtol, atol, ex.outputs)
         assert mismatch is None, f"{case.label}: {mismatch.describe()}"
-        assert all(np.all(np.isfinite(np.asarray(leaf, dtype=np.float64)))
-                   for leaf in _leaves(e)), f"reference not finite on {case.label}"
+        assert all(np.all(np.isfinite(np.asarray(leaf, dtype=np.float64))) for leaf in _leaves(e)), (
+            f"reference not finite on {case.label}"
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -395,14 +415,15 @@ def test_wrt_matches_the_numerical_gradient_of_the_reference_forward(name):
     ex = EXERCISES[name]
     forward = getattr(ref, ex.forward)
     case = min(cases_of(name), key=lambda c: sum(np.size(a) for a in c.args if isinstance(a, np.ndarray)))
-    grads = protocol.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs),
-                                 case.upstream)
+    grads = protocol.run_protocol(ex.kind, getattr(ref, name), forward, case.args, dict(case.kwargs), case.upstream)
     grads = grads if isinstance(grads, tuple) else (grads,)
-    args = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
-            for a in case.args]
+    args = [
+        np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in case.args
+    ]
     for index, grad in zip(ex.wrt, grads):
         num = numerical_gradient(
-            lambda: protocol.loss_of_forward(forward, args, dict(case.kwargs), case.upstream), args[index])
+            lambda: protocol.loss_of_forward(forward, args, dict(case.kwargs), case.upstream), args[index]
+        )
         np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-6, err_msg=f"{case.label} arg {index}")
         assert np.any(np.abs(num) > 1e-6), f"{case.label}: the gradient of arg {index} is zero"
 
@@ -450,14 +471,16 @@ STATED = [
     ("batchnorm_forward", 0, np.array([[-1.0, -1.0], [1.0, 1.0]])),
     ("avg_pool2d_forward", 0, np.array([[[[2.5, 4.5], [10.5, 12.5]]]])),
     ("feed_forward_forward", 0, np.array([[1.5, 0.0]])),
-    ("rnn_forward", 0, np.array([[[np.tanh(1.0)], [np.tanh(0.5 * np.tanh(1.0))],
-                                  [np.tanh(0.5 * np.tanh(0.5 * np.tanh(1.0)))]]])),
+    (
+        "rnn_forward",
+        0,
+        np.array([[[np.tanh(1.0)], [np.tanh(0.5 * np.tanh(1.0))], [np.tanh(0.5 * np.tanh(0.5 * np.tanh(1.0)))]]]),
+    ),
     ("rel_error", 0, 0.2 / 4.2),
 ]
 
 
-@pytest.mark.parametrize("name, index, documented", WORKED + STATED,
-                         ids=[f"{w[0]}-{w[1]}" for w in WORKED + STATED])
+@pytest.mark.parametrize("name, index, documented", WORKED + STATED, ids=[f"{w[0]}-{w[1]}" for w in WORKED + STATED])
 def test_worked_example_gives_the_documented_result(name, index, documented):
     needs_reference(name)
     ex = EXERCISES[name]
@@ -475,15 +498,18 @@ def test_a_flipped_corr2d_kernel_fails_on_a_worked_example_with_its_hint():
     import grader
 
     namespace: dict = {}
-    exec("import numpy as np\n"
-         "def corr2d(x, k, padding=0, stride=1):\n"
-         "    k = np.asarray(k, dtype=float)[::-1, ::-1]\n"
-         "    (ph, pw) = (padding, padding) if np.isscalar(padding) else padding\n"
-         "    (sh, sw) = (stride, stride) if np.isscalar(stride) else stride\n"
-         "    xp = np.pad(np.asarray(x, dtype=float), ((ph, ph), (pw, pw)))\n"
-         "    oh, ow = (xp.shape[0] - k.shape[0]) // sh + 1, (xp.shape[1] - k.shape[1]) // sw + 1\n"
-         "    return np.array([[np.sum(xp[i*sh:i*sh+k.shape[0], j*sw:j*sw+k.shape[1]] * k)\n"
-         "                      for j in range(ow)] for i in range(oh)])\n", namespace)
+    exec(
+        "import numpy as np\n"
+        "def corr2d(x, k, padding=0, stride=1):\n"
+        "    k = np.asarray(k, dtype=float)[::-1, ::-1]\n"
+        "    (ph, pw) = (padding, padding) if np.isscalar(padding) else padding\n"
+        "    (sh, sw) = (stride, stride) if np.isscalar(stride) else stride\n"
+        "    xp = np.pad(np.asarray(x, dtype=float), ((ph, ph), (pw, pw)))\n"
+        "    oh, ow = (xp.shape[0] - k.shape[0]) // sh + 1, (xp.shape[1] - k.shape[1]) // sw + 1\n"
+        "    return np.array([[np.sum(xp[i*sh:i*sh+k.shape[0], j*sw:j*sw+k.shape[1]] * k)\n"
+        "                      for j in range(ow)] for i in range(oh)])\n",
+        namespace,
+    )
     with pytest.raises(AssertionError) as info:
         grader.check("corr2d", namespace["corr2d"])
     result = info.value.result

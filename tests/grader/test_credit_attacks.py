@@ -12,8 +12,15 @@ import numpy as np
 import pytest
 
 from grader.catalogue import EXERCISES
-from grader.dependencies import (ASKS_PER_CASE, MAX_ANSWER_BYTES, AskBounds, builds_on, reference_answer, settle,
-                                 substitution)
+from grader.dependencies import (
+    ASKS_PER_CASE,
+    MAX_ANSWER_BYTES,
+    AskBounds,
+    builds_on,
+    reference_answer,
+    settle,
+    substitution,
+)
 from grader.results import ExitCode, Result, Status
 from grader.worker import wire
 from grader.worker.observe import Observer
@@ -35,8 +42,9 @@ def submission(tmp_path: Path, module: str, extra: str, replace: tuple[str, str]
 
 
 def grade(tmp_path: Path, sub: Path, *names: str) -> tuple[int, dict]:
-    return grade_json(tmp_path, *names, "--submission", str(sub), "--seed", "3", "--sandbox", "require",
-                      "--credit", "independent")
+    return grade_json(
+        tmp_path, *names, "--submission", str(sub), "--seed", "3", "--sandbox", "require", "--credit", "independent"
+    )
 
 
 def ask(name: str, *args, **kwargs) -> bytes:
@@ -49,7 +57,7 @@ def bounds_of(name: str) -> AskBounds:
 
 # -- A: an exercise answered for itself ------------------------------------------------------
 
-SELF_ANSWER = '''
+SELF_ANSWER = """
 def affine_backward(dout, cache):
     raise NotImplementedError
 
@@ -60,7 +68,7 @@ def affine_forward(x, W, b):
     except Exception:
         pass
     raise NotImplementedError
-'''
+"""
 
 
 def test_a_forward_calling_its_failing_backward_earns_nothing(tmp_path):
@@ -74,8 +82,9 @@ def test_a_forward_calling_its_failing_backward_earns_nothing(tmp_path):
 
 def test_an_exercise_is_never_answered_for_itself():
     assert "affine_forward" not in substitution(["affine_backward"], EXERCISES, "affine_forward")
-    answer = reference_answer(EXERCISES, frozenset({"affine_forward", "affine_backward"}), "affine_forward",
-                              bounds_of("affine_forward"))
+    answer = reference_answer(
+        EXERCISES, frozenset({"affine_forward", "affine_backward"}), "affine_forward", bounds_of("affine_forward")
+    )
     x, W, b = np.ones((1, 2)), np.ones((2, 3)), np.ones(3)
     assert answer(ask("affine_forward", x, W, b)) == {"error": "refused: not a dependency the grader answers"}
     # the child's side: the exercise's own wrapper never asks, whatever it was told
@@ -86,7 +95,7 @@ def test_an_exercise_is_never_answered_for_itself():
 
 # -- B: a backward credited through a consistent wrong forward ---------------------------------
 
-CONSISTENT = '''
+CONSISTENT = """
 def affine_forward(x, W, b):
     return 0.0, (x, W, b)
 
@@ -94,7 +103,7 @@ def affine_forward(x, W, b):
 def affine_backward(dout, cache):
     x, W, b = cache
     return tuple(np.zeros_like(np.asarray(a, dtype=float)) for a in (x, W, b))
-'''
+"""
 
 
 def test_a_backward_agreeing_with_a_constant_forward_earns_nothing(tmp_path):
@@ -109,12 +118,14 @@ def test_a_backward_agreeing_with_a_constant_forward_earns_nothing(tmp_path):
 
 # -- C: credit through a function the exercise merely can be computed from ---------------------
 
+
 def test_a_function_built_on_a_graded_function_it_does_not_declare_earns_nothing(tmp_path):
     """Attack C: relu(z) = relu_forward(z)[0], relu_forward deliberately broken."""
     sub = submission(tmp_path, "backprop", "def relu_forward(z):\n    raise NotImplementedError\n")
-    (sub / "activations.py").write_text((sub / "activations.py").read_text()
-                                        + "\n\nfrom backprop import relu_forward\n\n\n"
-                                          "def relu(z):\n    return relu_forward(z)[0]\n")
+    (sub / "activations.py").write_text(
+        (sub / "activations.py").read_text() + "\n\nfrom backprop import relu_forward\n\n\n"
+        "def relu(z):\n    return relu_forward(z)[0]\n"
+    )
     code, report = grade(tmp_path, sub, "relu", "relu_forward")
     relu = by_name(report)["relu"]
     assert relu["depends_on"] == ["relu_forward"], "the call is observed"
@@ -140,6 +151,7 @@ def test_every_declared_dependency_is_a_graded_function_and_none_leads_back_to_i
 
 # -- D: the blocking dependency graded out of the report -----------------------------------
 
+
 def test_no_credit_when_the_blocking_dependency_is_not_in_the_report(tmp_path):
     """Attack D: ``nngrade perceptron_predict`` with a broken step gave full marks."""
     sub = submission(tmp_path, "perceptron", "", replace=STEP_SLIP)
@@ -159,7 +171,7 @@ def test_no_credit_when_the_blocking_dependency_is_not_in_the_report(tmp_path):
 
 # -- E: reference values leaking through a regrade's feedback -------------------------------
 
-LEAK = '''
+LEAK = """
 def sigmoid(z):
     raise NotImplementedError
 
@@ -171,7 +183,7 @@ def sigmoid_grad(z):
     if np.asarray(s).size > 3:
         raise ValueError("LEAK" + repr(np.asarray(s).tolist()))
     return s                            # wrong: "expected ..., got <the reference's values>"
-'''
+"""
 
 
 def test_a_regrade_reports_fixed_phrases_never_the_reference_values_it_held(tmp_path):
@@ -179,8 +191,10 @@ def test_a_regrade_reports_fixed_phrases_never_the_reference_values_it_held(tmp_
     entry = by_name(report)["sigmoid_grad"]
     assert entry["blocked_by"] == ["sigmoid"] and entry["right_once_fixed"] is False and entry["score"] == 0
     first = entry["message"].splitlines()[0]
-    assert first.endswith("Graded again with correct sigmoid, it still fails (error in case 1 of 6 "
-                          "(small example: z = [-2, -1, 0, 1, 2])).")
+    assert first.endswith(
+        "Graded again with correct sigmoid, it still fails (error in case 1 of 6 "
+        "(small example: z = [-2, -1, 0, 1, 2]))."
+    )
     text = json.dumps(report)
     reference = 1 / (1 + np.exp(-np.array([-2.0, -1.0, 1.0, 2.0])))
     assert "LEAK" not in text
@@ -190,14 +204,18 @@ def test_a_regrade_reports_fixed_phrases_never_the_reference_values_it_held(tmp_
 
 
 def test_warnings_are_reported_by_category_not_by_their_text(tmp_path):
-    sub = submission(tmp_path, "activations", '''
+    sub = submission(
+        tmp_path,
+        "activations",
+        """
 def sigmoid(z):
     import warnings
     warnings.warn("overflow encountered SECRET-42", RuntimeWarning)
     warnings.warn("SECRET-43", UserWarning)
     z = np.asarray(z, dtype=float)
     return 1 / (1 + np.exp(-z))
-''')
+""",
+    )
     _, report = grade(tmp_path, sub, "sigmoid")
     entry = by_name(report)["sigmoid"]
     assert entry["status"] == "failed" and "RuntimeWarning: overflow" in entry["message"]
@@ -208,10 +226,12 @@ def test_asks_beyond_the_exercises_own_cases_are_refused():
     answer = reference_answer(EXERCISES, frozenset({"conv2d_forward"}), "conv2d_backward", bounds_of("conv2d_backward"))
     x, w, b = np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), np.zeros(1)
     assert "value" in answer(ask("conv2d_forward", x, w, b, 1, 0)), "a fair ask is answered"
-    refused = [ask("conv2d_forward", x, np.ones((1, 1, 500, 500)), b, 1, 0),   # a huge kernel
-               ask("conv2d_forward", x, w, b, 1, 6000),                        # a huge padding
-               ask("conv2d_forward", x.astype(complex), w, b, 1, 0),           # complex values
-               ask("conv2d_forward", x, w, b, 1, 0, mode="x" * 1000)]
+    refused = [
+        ask("conv2d_forward", x, np.ones((1, 1, 500, 500)), b, 1, 0),  # a huge kernel
+        ask("conv2d_forward", x, w, b, 1, 6000),  # a huge padding
+        ask("conv2d_forward", x.astype(complex), w, b, 1, 0),  # complex values
+        ask("conv2d_forward", x, w, b, 1, 0, mode="x" * 1000),
+    ]
     for data in refused:
         assert answer(data)["error"].startswith("refused")
     limited = reference_answer(EXERCISES, frozenset({"step"}), "perceptron_predict", bounds_of("perceptron_predict"))
@@ -223,7 +243,7 @@ def test_asks_beyond_the_exercises_own_cases_are_refused():
 
 def test_an_answer_too_large_for_the_worker_servers_line_is_refused():
     bounds = bounds_of("perceptron_predict")
-    bounds.max_size = bounds.max_int = bounds.max_total = 10 ** 8  # as if the cases were huge
+    bounds.max_size = bounds.max_int = bounds.max_total = 10**8  # as if the cases were huge
     answer = reference_answer(EXERCISES, frozenset({"step"}), "perceptron_predict", bounds)
     reply = answer(ask("step", np.zeros(600_000)))
     assert reply == {"error": "refused: the answer is too large"} and MAX_ANSWER_BYTES < wire.MAX_PAYLOAD
@@ -231,12 +251,17 @@ def test_an_answer_too_large_for_the_worker_servers_line_is_refused():
 
 #: (exercise, a declared dependency the model answer calls): stubbing the dependency
 #: must still leave the exercise its credit: the bounds on asks refuse no honest call.
-HONEST = [("perceptron_train", "step"), ("sigmoid_grad", "sigmoid"),
-          ("gradient_descent_step", "sigmoid_unit_mse_grad"), ("two_layer_net_loss", "affine_backward"),
-          ("rnn_forward", "rnn_cell_forward"), ("rnn_backward", "rnn_cell_backward"),
-          ("lstm_backward", "lstm_cell_backward"),
-          ("multi_head_attention_backward", "scaled_dot_product_attention_backward"),
-          ("transformer_block_backward", "feed_forward_backward")]
+HONEST = [
+    ("perceptron_train", "step"),
+    ("sigmoid_grad", "sigmoid"),
+    ("gradient_descent_step", "sigmoid_unit_mse_grad"),
+    ("two_layer_net_loss", "affine_backward"),
+    ("rnn_forward", "rnn_cell_forward"),
+    ("rnn_backward", "rnn_cell_backward"),
+    ("lstm_backward", "lstm_cell_backward"),
+    ("multi_head_attention_backward", "scaled_dot_product_attention_backward"),
+    ("transformer_block_backward", "feed_forward_backward"),
+]
 
 
 @pytest.mark.parametrize("name, dep", HONEST, ids=[f"{n}-{d}" for n, d in HONEST])
@@ -251,14 +276,14 @@ def test_honest_asks_stay_within_the_bounds_and_earn_the_credit(tmp_path, name, 
 
 # -- F: asks that make the grader compute for minutes -----------------------------------------
 
-HUGE_ASKS = '''
+HUGE_ASKS = """
 def perceptron_predict(w, b, X):
     step(np.zeros(300_000))               # far beyond any case of perceptron_predict
     for _ in range(ASKS):                 # more asks than the budget
         step(np.zeros(1))
     X = np.asarray(X, dtype=float)
     return step(X @ np.asarray(w, dtype=float) + b)
-'''
+"""
 
 
 @pytest.mark.parametrize("asks", [0, ASKS_PER_CASE + 2], ids=["huge arguments", "too many asks"])
@@ -266,8 +291,9 @@ def test_oversized_or_too_many_asks_are_refused_and_earn_nothing(tmp_path, asks)
     extra = HUGE_ASKS.replace("ASKS", str(asks))
     if asks:  # only the count: no huge array
         extra = extra.replace("step(np.zeros(300_000))", "pass")
-    code, report = grade(tmp_path, submission(tmp_path, "perceptron", extra, replace=STEP_SLIP),
-                         "step", "perceptron_predict")
+    code, report = grade(
+        tmp_path, submission(tmp_path, "perceptron", extra, replace=STEP_SLIP), "step", "perceptron_predict"
+    )
     predict = by_name(report)["perceptron_predict"]
     assert predict["blocked_by"] == ["step"] and predict["right_once_fixed"] is False and predict["score"] == 0
     assert code == ExitCode.NOT_ALL_PASSED
@@ -286,17 +312,28 @@ def test_a_closed_pool_never_starts_a_server_for_a_late_grader_thread(tmp_path):
     servers = len(pool.all)
     pool._replace()  # what a thread finishing an answer after the run would do
     assert len(pool.all) == servers, "no new server"
-    assert pool.run({"timeout": 1})[0]["lost"] and pool.run({"timeout": 1})[0]["lost"], \
+    assert pool.run({"timeout": 1})[0]["lost"] and pool.run({"timeout": 1})[0]["lost"], (
         "a thread asking for a server after the run gets an answer that says so, it never waits forever"
+    )
 
 
 # -- the rest of the review --------------------------------------------------------------------
 
+
 def test_blocked_by_never_names_the_exercise_itself():
     ex = EXERCISES["perceptron_predict"]
-    results = {"step": Result("step", "perceptron", 0, 1, Status.FAILED, "Wrong."),
-               "perceptron_predict": Result("perceptron_predict", ex.module, 0, ex.points, Status.FAILED, "Wrong.",
-                                            depends_on=["perceptron_predict", "step"])}
+    results = {
+        "step": Result("step", "perceptron", 0, 1, Status.FAILED, "Wrong."),
+        "perceptron_predict": Result(
+            "perceptron_predict",
+            ex.module,
+            0,
+            ex.points,
+            Status.FAILED,
+            "Wrong.",
+            depends_on=["perceptron_predict", "step"],
+        ),
+    }
     settle(results, EXERCISES, lambda *a: (False, "Graded again, it still fails (failed)."))
     assert results["perceptron_predict"].blocked_by == ["step"]
     assert results["perceptron_predict"].right_once_fixed is False

@@ -16,18 +16,42 @@ from grader.results import CallRecord, Report, Result, Status
 @pytest.fixture
 def report() -> Report:
     results = [
-        Result("relu", "activations", 1, 1, Status.PASSED, "All 4 cases passed.", 4, 4,
-               calls=[CallRecord("random z(3, 4)", "passed", 0.001)]),
-        Result("softmax", "activations", 0, 2, Status.FAILED,
-               "Wrong output in case 2 of 7 (random z(3, 5)): wrong values | <tag> & \"quotes\"\nHint: axis.",
-               1, 7, failed_case="random z(3, 5)", hint="axis."),
+        Result(
+            "relu",
+            "activations",
+            1,
+            1,
+            Status.PASSED,
+            "All 4 cases passed.",
+            4,
+            4,
+            calls=[CallRecord("random z(3, 4)", "passed", 0.001)],
+        ),
+        Result(
+            "softmax",
+            "activations",
+            0,
+            2,
+            Status.FAILED,
+            'Wrong output in case 2 of 7 (random z(3, 5)): wrong values | <tag> & "quotes"\nHint: axis.',
+            1,
+            7,
+            failed_case="random z(3, 5)",
+            hint="axis.",
+        ),
         Result("sigmoid", "activations", 0, 2, Status.TIMEOUT, "Took longer than the limit of 10 s."),
         Result("step", "perceptron", 0, 1, Status.FORBIDDEN, "Forbidden in perceptron.py: line 1: imports torch."),
         Result("corr2d", "conv", 0, 2, Status.NOT_IMPLEMENTED, "There is no conv.py in the submission."),
         Result("mse_loss", "losses", 0, 1, Status.ERROR, "Importing losses.py called sys.exit(3)."),
     ]
-    return Report(results, seed=42, submission="/tmp/sub", grader_version="0.1.0", duration=1.5,
-                  limits={"timeout": 10.0, "memory_mb": 1024})
+    return Report(
+        results,
+        seed=42,
+        submission="/tmp/sub",
+        grader_version="0.1.0",
+        duration=1.5,
+        limits={"timeout": 10.0, "memory_mb": 1024},
+    )
 
 
 def render(fmt: str, report: Report, terminal: bool = False) -> str:
@@ -60,7 +84,7 @@ def test_junit_has_a_failure_per_exercise_not_passed(report):
     assert [c.get("name") for c in failing] == [r.name for r in report.results if not r.passed]
     assert suite.get("tests") == "6" and suite.get("failures") == "5"
     softmax = next(c for c in cases if c.get("name") == "softmax").find("failure")
-    assert softmax.get("type") == "failed" and "<tag> & \"quotes\"" in softmax.text
+    assert softmax.get("type") == "failed" and '<tag> & "quotes"' in softmax.text
     seed = next(p for p in suite.find("properties") if p.get("name") == "seed")
     assert seed.get("value") == "42"
 
@@ -80,10 +104,17 @@ def test_classroom_gives_each_exercise_its_own_points_in_the_reporter_format(rep
     doc = json.loads(render("classroom", report))
     assert (doc["version"], doc["status"], doc["max_score"]) == (1, "fail", 9)
     assert [(t["name"], t["score"], t["max_score"], t["status"]) for t in doc["tests"]] == [
-        ("relu", 1, 1, "pass"), ("softmax", 0, 2, "fail"), ("sigmoid", 0, 2, "fail"),
-        ("step", 0, 1, "fail"), ("corr2d", 0, 2, "fail"), ("mse_loss", 0, 1, "fail")]
+        ("relu", 1, 1, "pass"),
+        ("softmax", 0, 2, "fail"),
+        ("sigmoid", 0, 2, "fail"),
+        ("step", 0, 1, "fail"),
+        ("corr2d", 0, 2, "fail"),
+        ("mse_loss", 0, 1, "fail"),
+    ]
     assert doc["tests"][0]["message"] is None
-    assert doc["tests"][1]["message"].startswith("[failed] Wrong output") and "Hint: axis." in doc["tests"][1]["message"]
+    assert (
+        doc["tests"][1]["message"].startswith("[failed] Wrong output") and "Hint: axis." in doc["tests"][1]["message"]
+    )
     assert doc["tests"][4]["filename"] == "exercises/conv.py"
     assert doc["tests"][1]["test_code"] == "nngrade softmax --seed 42"
     report.results[1].internal = True  # the grader itself failed: an error, not the student's fail
@@ -130,25 +161,53 @@ LONG = "scaled_dot_product_attention_backward"
 @pytest.fixture
 def narrow_report() -> Report:
     """Long names and long messages: what a student's terminal has to hold."""
-    stub = [Result(name, "perceptron", 0, 1, Status.NOT_IMPLEMENTED,
-                   f"Not implemented yet: {name} raised NotImplementedError.",
-                   calls=[CallRecord("case", "not_implemented", 0.0, "Not implemented yet")])
-            for name in ("step", "perceptron_predict", "perceptron_update")]
-    backward_stub = Result(LONG, "attention", 0, 3, Status.NOT_IMPLEMENTED,
-                           f"{LONG} needs your scaled_dot_product_attention first: "
-                           "scaled_dot_product_attention raised NotImplementedError.",
-                           calls=[CallRecord("case", "forward_not_implemented", 0.0, "needs")])
-    failed = Result("corr2d", "conv", 0, 2, Status.FAILED,
-                    "Wrong output in case 3 of 8 (worked example: the chapter's 4x5 input and the "
-                    "asymmetric kernel [[1, 0, -1], [2, 1, 0]], padding 0): wrong values in 8 of 9 "
-                    "entries; first mismatch at index (0, 0): expected 14, got 5 (max abs error 29, "
-                    "max rel error 7).\nHint: this is a true convolution (the kernel is flipped): the "
-                    "exercise asks for cross-correlation, out[i, j] = sum(window * k) with k as given.")
-    missing = [Result(name, "rnn", 0, 2, Status.NOT_IMPLEMENTED, "There is no rnn.py in the submission.")
-               for name in ("rnn_cell_forward", "lstm_forward")]
+    stub = [
+        Result(
+            name,
+            "perceptron",
+            0,
+            1,
+            Status.NOT_IMPLEMENTED,
+            f"Not implemented yet: {name} raised NotImplementedError.",
+            calls=[CallRecord("case", "not_implemented", 0.0, "Not implemented yet")],
+        )
+        for name in ("step", "perceptron_predict", "perceptron_update")
+    ]
+    backward_stub = Result(
+        LONG,
+        "attention",
+        0,
+        3,
+        Status.NOT_IMPLEMENTED,
+        f"{LONG} needs your scaled_dot_product_attention first: "
+        "scaled_dot_product_attention raised NotImplementedError.",
+        calls=[CallRecord("case", "forward_not_implemented", 0.0, "needs")],
+    )
+    failed = Result(
+        "corr2d",
+        "conv",
+        0,
+        2,
+        Status.FAILED,
+        "Wrong output in case 3 of 8 (worked example: the chapter's 4x5 input and the "
+        "asymmetric kernel [[1, 0, -1], [2, 1, 0]], padding 0): wrong values in 8 of 9 "
+        "entries; first mismatch at index (0, 0): expected 14, got 5 (max abs error 29, "
+        "max rel error 7).\nHint: this is a true convolution (the kernel is flipped): the "
+        "exercise asks for cross-correlation, out[i, j] = sum(window * k) with k as given.",
+    )
+    missing = [
+        Result(name, "rnn", 0, 2, Status.NOT_IMPLEMENTED, "There is no rnn.py in the submission.")
+        for name in ("rnn_cell_forward", "lstm_forward")
+    ]
     passed = Result("relu", "activations", 1, 1, Status.PASSED, "All 4 cases passed.")
-    return Report([*stub, backward_stub, failed, *missing, passed], seed=7, submission="/home/student/nnfund/exercises",
-                  grader_version="0.1.0", duration=0.4, limits={"timeout": 10.0, "memory_mb": 1024})
+    return Report(
+        [*stub, backward_stub, failed, *missing, passed],
+        seed=7,
+        submission="/home/student/nnfund/exercises",
+        grader_version="0.1.0",
+        duration=0.4,
+        limits={"timeout": 10.0, "memory_mb": 1024},
+    )
 
 
 def flat(text: str) -> str:
@@ -159,6 +218,7 @@ def flat(text: str) -> str:
 @pytest.fixture(params=["width", "COLUMNS"])
 def render_80(request, monkeypatch):
     """The text report at 80 columns: given to rich directly, or by a terminal's COLUMNS."""
+
     def run(report: Report) -> str:
         stream = io.StringIO()
         if request.param == "width":
@@ -168,6 +228,7 @@ def render_80(request, monkeypatch):
             monkeypatch.setenv("NO_COLOR", "1")
             FORMATS["text"]().write(report, stream, True)
         return re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue())  # bold stays under NO_COLOR
+
     return run
 
 
@@ -216,16 +277,33 @@ def test_wide_text_report_wraps_reasons_in_the_table_and_adds_only_the_rest_belo
 
 # -- root causes and credit in every format -------------------------------------------
 
+
 @pytest.fixture
 def blocked_report() -> Report:
     step = Result("step", "perceptron", 0, 1, Status.FAILED, "Wrong output in case 1 of 5: wrong values.")
-    predict = Result("perceptron_predict", "perceptron", 1, 1, Status.FAILED,
-                     "Fails because your `step` fails: fix `step` first. Right once `step` is fixed: graded "
-                     "again with correct step, all 6 cases pass (credit independent: the points are yours).\n"
-                     "Wrong output in case 3 of 6: wrong values.",
-                     depends_on=["step"], blocked_by=["step"], right_once_fixed=True, credited=True)
-    return Report([step, predict], seed=3, submission="/tmp/sub", grader_version="0.1.0", duration=0.2,
-                  limits={"timeout": 10.0, "memory_mb": 1024}, credit="independent")
+    predict = Result(
+        "perceptron_predict",
+        "perceptron",
+        1,
+        1,
+        Status.FAILED,
+        "Fails because your `step` fails: fix `step` first. Right once `step` is fixed: graded "
+        "again with correct step, all 6 cases pass (credit independent: the points are yours).\n"
+        "Wrong output in case 3 of 6: wrong values.",
+        depends_on=["step"],
+        blocked_by=["step"],
+        right_once_fixed=True,
+        credited=True,
+    )
+    return Report(
+        [step, predict],
+        seed=3,
+        submission="/tmp/sub",
+        grader_version="0.1.0",
+        duration=0.2,
+        limits={"timeout": 10.0, "memory_mb": 1024},
+        credit="independent",
+    )
 
 
 def test_json_entries_carry_blocked_by_empty_when_none(blocked_report):
@@ -256,5 +334,7 @@ def test_other_formats_carry_blocked_by_and_the_credit_policy(blocked_report):
     FORMATS["text"](width=80).write(blocked_report, out := io.StringIO(), False)
     text = " ".join(out.getvalue().split())
     assert "Fails because your `step` fails: fix `step` first. Right once `step` is fixed" in text
-    assert "Credit independent: an exercise right once the functions it builds on are fixed earns its points " \
-           "when they are graded too (1 point, 1 exercise)." in text
+    assert (
+        "Credit independent: an exercise right once the functions it builds on are fixed earns its points "
+        "when they are graded too (1 point, 1 exercise)." in text
+    )

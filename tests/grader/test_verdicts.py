@@ -11,27 +11,29 @@ import pytest
 
 import grader
 from grader.catalogue import EXERCISES
-from grader.results import ExitCode
+from grader.results import ExitCode, Status
+from grader.runner import Limits
+from grader.spec import Case
+from grader.verdicts import describe_gradcheck, judge_worker_header, modified_names, read_document, well_formed
 from grader.worker import protocol, wire
 from tests.grader.conftest import by_name, copy_model, grade_json
-from grader.results import Status
-from grader.runner import Limits
-from grader.verdicts import describe_gradcheck, judge_worker_header, modified_names, read_document, well_formed
-from grader.spec import Case
 
 LIMITS = Limits(timeout=7, memory_mb=512)
 OK = {"timed_out": False, "too_large": False, "exit_code": 0, "signal": None, "nbytes": 10}
 
 
-@pytest.mark.parametrize("changes, status, phrase", [
-    ({"timed_out": True}, Status.TIMEOUT, "limit of 7 s"),
-    ({"signal": int(signal.SIGSEGV), "exit_code": None}, Status.ERROR, "killed by signal SIGSEGV"),
-    ({"signal": int(signal.SIGKILL), "exit_code": None}, Status.ERROR, "memory limit of 512 MB"),
-    ({"exit_code": 7, "nbytes": 0}, Status.ERROR, "exit code 7"),
-    ({"exit_code": 3, "nbytes": 0}, Status.ERROR, "memory limit of 512 MB"),
-    ({"too_large": True}, Status.ERROR, "too much data"),
-    ({"lost": True, "detail": "EOF"}, Status.ERROR, "stopped responding"),
-])
+@pytest.mark.parametrize(
+    "changes, status, phrase",
+    [
+        ({"timed_out": True}, Status.TIMEOUT, "limit of 7 s"),
+        ({"signal": int(signal.SIGSEGV), "exit_code": None}, Status.ERROR, "killed by signal SIGSEGV"),
+        ({"signal": int(signal.SIGKILL), "exit_code": None}, Status.ERROR, "memory limit of 512 MB"),
+        ({"exit_code": 7, "nbytes": 0}, Status.ERROR, "exit code 7"),
+        ({"exit_code": 3, "nbytes": 0}, Status.ERROR, "memory limit of 512 MB"),
+        ({"too_large": True}, Status.ERROR, "too much data"),
+        ({"lost": True, "detail": "EOF"}, Status.ERROR, "stopped responding"),
+    ],
+)
 def test_a_worker_that_did_not_answer_gets_a_status_and_a_reason(changes, status, phrase):
     got_status, message = judge_worker_header({**OK, **changes}, LIMITS)
     assert got_status is status and phrase in message
@@ -50,8 +52,12 @@ def test_modified_inputs_are_named_by_parameter():
 
 def test_gradient_check_line_flags_disagreement_only_beyond_tolerance():
     good = {"report": [{"name": "dx", "max_rel_error": 1e-9, "coords": 3}]}
-    bad = {"report": [{"name": "dx", "max_rel_error": 1e-9, "coords": 3},
-                      {"name": "dw", "max_rel_error": 0.5, "coords": 3}]}
+    bad = {
+        "report": [
+            {"name": "dx", "max_rel_error": 1e-9, "coords": 3},
+            {"name": "dw", "max_rel_error": 0.5, "coords": 3},
+        ]
+    }
     assert "agrees" in describe_gradcheck(good)
     assert "disagrees" in describe_gradcheck(bad) and "dw rel. error 5.0e-01" in describe_gradcheck(bad)
     assert describe_gradcheck(None) is None
@@ -71,31 +77,49 @@ def test_numerical_gradient_check_measures_a_wrong_gradient():
     assert off[1]["max_rel_error"] > 0.1 and off[0]["max_rel_error"] < 1e-6
 
 
-@pytest.mark.parametrize("doc", [
-    None, [], {"cases": []}, {"load": {}, "cases": ["x"]}, {"load": {}, "violations": [1]},
-    {"load": {}, "cases": [{"index": "0", "outcome": "ok"}]},
-    {"load": {}, "gradcheck": {"report": [{"name": "dx", "max_rel_error": "big"}]}},
-    {"load": {"outcome": 3}}, {"load": {}, "cases": [{"index": 0, "outcome": "ok", "duration": -1.0}]},
-    {"load": {}, "cases": [{"index": 0, "outcome": "raised", "message": ["not", "text"]}]},
-    {"load": {}, "violations": ["x"] * 65}, {"load": {}, "gradcheck": {"error": 1}},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        None,
+        [],
+        {"cases": []},
+        {"load": {}, "cases": ["x"]},
+        {"load": {}, "violations": [1]},
+        {"load": {}, "cases": [{"index": "0", "outcome": "ok"}]},
+        {"load": {}, "gradcheck": {"report": [{"name": "dx", "max_rel_error": "big"}]}},
+        {"load": {"outcome": 3}},
+        {"load": {}, "cases": [{"index": 0, "outcome": "ok", "duration": -1.0}]},
+        {"load": {}, "cases": [{"index": 0, "outcome": "raised", "message": ["not", "text"]}]},
+        {"load": {}, "violations": ["x"] * 65},
+        {"load": {}, "gradcheck": {"error": 1}},
+    ],
+)
 def test_malformed_worker_documents_are_rejected(doc):
     assert not well_formed(doc)
 
 
 def test_a_real_worker_document_is_well_formed():
-    doc = {"load": {"outcome": "ok"}, "violations": [], "params": ["z"], "cases": [
-        {"index": 0, "outcome": "ok", "duration": 0.1, "value": None, "inputs_after": None}],
-        "gradcheck": {"report": [{"name": "dx", "max_rel_error": 1e-9, "coords": 3}]}}
+    doc = {
+        "load": {"outcome": "ok"},
+        "violations": [],
+        "params": ["z"],
+        "cases": [{"index": 0, "outcome": "ok", "duration": 0.1, "value": None, "inputs_after": None}],
+        "gradcheck": {"report": [{"name": "dx", "max_rel_error": 1e-9, "coords": 3}]},
+    }
     assert well_formed(doc)
 
 
-@pytest.mark.parametrize("payload", [
-    b"", b"not json", b'{"load": {"outcome": "ok"}, "cases": [], "gradcheck": {"report": '
-    b'[{"name": "dx", "max_rel_error": NaN}]}}', b"[" * 100_000 + b"]" * 100_000,
-    b'{"load": {"outcome": "ok"}, "cases": [' + b"[]," * 600_000 + b"[]]}",
-    b'{"load": {"outcome": "ok"}, "cases": [{"index": 0, "outcome": "ok", "duration": 1e999}]}',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"not json",
+        b'{"load": {"outcome": "ok"}, "cases": [], "gradcheck": {"report": [{"name": "dx", "max_rel_error": NaN}]}}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"load": {"outcome": "ok"}, "cases": [' + b"[]," * 600_000 + b"[]]}",
+        b'{"load": {"outcome": "ok"}, "cases": [{"index": 0, "outcome": "ok", "duration": 1e999}]}',
+    ],
+)
 def test_a_payload_the_grader_cannot_read_is_rejected_not_raised(payload):
     assert read_document(payload) is None
 
@@ -107,8 +131,12 @@ def test_an_unreadable_value_is_the_students_error():
     case = Case("c", args=(np.zeros(2),))
     ex = Exercise("f", "m", 1, "function", lambda rng: [case])
     bad = {"t": "nd", "dtype": "<f8", "shape": [0, 10**20], "data": ""}
-    doc = {"load": {"outcome": "ok"}, "violations": [], "params": None,
-           "cases": [{"index": 0, "outcome": "ok", "duration": 0.0, "value": bad}]}
+    doc = {
+        "load": {"outcome": "ok"},
+        "violations": [],
+        "params": None,
+        "cases": [{"index": 0, "outcome": "ok", "duration": 0.0, "value": bad}],
+    }
     res = judge(ex, [case], [np.zeros(2)], doc, "m.py")
     assert res.status is Status.ERROR and "cannot read" in res.message and not res.internal
 
@@ -117,8 +145,9 @@ def test_an_unreadable_value_is_the_students_error():
 
 NAIVE_SIGMOID = "\n\ndef sigmoid(z):\n    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))\n"
 # right values (exp overflows to inf, 4 / inf is 0) but an overflow warning on |z| up to 1e4
-WARNING_TANH_GRAD = "\n\ndef tanh_grad(z):\n    z = np.asarray(z, dtype=float)\n" \
-                    "    return 4 / (np.exp(z) + np.exp(-z)) ** 2\n"
+WARNING_TANH_GRAD = (
+    "\n\ndef tanh_grad(z):\n    z = np.asarray(z, dtype=float)\n    return 4 / (np.exp(z) + np.exp(-z)) ** 2\n"
+)
 
 
 def test_naive_sigmoid_fails_on_its_overflow_warning_with_the_stable_form(tmp_path):
