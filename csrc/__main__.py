@@ -35,4 +35,9 @@ def report():
 
 
 if __name__ == "__main__":
-    print("\n".join(report()))
+    try:
+        print("\n".join(report()))
+    except BrokenPipeError:  # python -m csrc | head: the reader went away; end quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
