@@ -55,6 +55,24 @@ def _seed(text: str) -> int:
     return value
 
 
+def add_limit_options(p: argparse.ArgumentParser) -> None:
+    """``--timeout`` and ``--memory``: the per-exercise limits, the same for nngrade and nngrade batch."""
+    p.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=Limits.timeout,
+        metavar="SECONDS",
+        help=f"wall-clock limit per exercise (default: {Limits.timeout:g})",
+    )
+    p.add_argument(
+        "--memory",
+        type=_positive(int),
+        default=Limits.memory_mb,
+        metavar="MB",
+        help=f"address-space limit per exercise worker (default: {Limits.memory_mb})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nngrade", description="Grade a submission of the nnfund NumPy exercises.")
     p.add_argument(
@@ -71,20 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the exercises with their points and exit")
     p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    p.add_argument(
-        "--timeout",
-        type=_positive(float),
-        default=Limits.timeout,
-        metavar="SECONDS",
-        help=f"wall-clock limit per exercise (default: {Limits.timeout:g})",
-    )
-    p.add_argument(
-        "--memory",
-        type=_positive(int),
-        default=Limits.memory_mb,
-        metavar="MB",
-        help=f"address-space limit per exercise worker (default: {Limits.memory_mb})",
-    )
+    add_limit_options(p)
     p.add_argument(
         "--jobs",
         type=_positive(int),

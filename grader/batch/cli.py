@@ -23,7 +23,7 @@ from grader.batch.outputs import SUFFIXES, Outcome, grades_csv, report_paths, wr
 from grader.batch.sources import SourceError, Submission, discover
 from grader.batch.summary import class_stats, markdown
 from grader.batch.validate import BadAnswer, FatalAnswer, check_answer
-from grader.cli import MIN_MEMORY_MB, UsageError, _Parser, _positive, _seed, load_catalogue, select
+from grader.cli import MIN_MEMORY_MB, UsageError, _Parser, _positive, _seed, add_limit_options, load_catalogue, select
 from grader.runner import Limits, default_jobs
 from grader.sandbox import MODES as SANDBOX_MODES
 
@@ -73,20 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sandbox", choices=SANDBOX_MODES, default="auto", help="OS sandbox of the student code (default: auto)"
     )
-    p.add_argument(
-        "--timeout",
-        type=_positive(float),
-        default=Limits.timeout,
-        metavar="SECONDS",
-        help=f"wall-clock limit per exercise (default: {Limits.timeout:g})",
-    )
-    p.add_argument(
-        "--memory",
-        type=_positive(int),
-        default=Limits.memory_mb,
-        metavar="MB",
-        help=f"address-space limit per exercise (default: {Limits.memory_mb})",
-    )
+    add_limit_options(p)
     p.add_argument("--assignment", metavar="NAME", help="nbgrader: the assignment to grade")
     p.add_argument("--regrade", action="store_true", help="ignore the cached results in DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
