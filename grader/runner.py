@@ -172,7 +172,8 @@ class Grader:
         staged = self.staged / name
         if not staged.is_file():
             return StaticReport(
-                syntax_error=f"{name} cannot be read (not a regular file, or larger than {MAX_MODULE_BYTES >> 20} MB)"
+                syntax_error=f"{name} cannot be read (not a regular file of its own, "
+                f"or larger than {MAX_MODULE_BYTES >> 20} MB)"
             )
         try:
             source = staged.read_bytes().decode("utf-8-sig")

@@ -384,6 +384,23 @@ MAX_MODULES = 256
 WORKER_PACKAGE = Path(__file__).resolve().parent / "worker"
 
 
+@functools.lru_cache(maxsize=1)
+def _installed_files() -> frozenset[tuple[int, int]]:
+    """(device, inode) of every file of this project's packages: a hard link to one is not a
+    submission's own file."""
+    project = Path(__file__).resolve().parent.parent
+    found = set()
+    for package in ("solutions", "csrc", "grader"):
+        for dirpath, _, filenames in os.walk(project / package):
+            for name in filenames:
+                try:
+                    info = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
+
+
 def stage(submission: Path) -> Path:
     """A private folder for one grading run, owned by the grader.
 
@@ -429,6 +446,8 @@ def stage(submission: Path) -> Path:
             info = os.fstat(fd)
             if info.st_mode & 0o170000 != 0o100000 or info.st_size > MAX_MODULE_BYTES:
                 continue
+            if info.st_nlink > 1 and (info.st_dev, info.st_ino) in _installed_files():
+                continue  # a hard link to the grader's own files (its answers, say)
             data = os.read(fd, MAX_MODULE_BYTES + 1)
         finally:
             os.close(fd)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.grader.conftest import MODEL_MODULES, ROOT, by_name, copy_model
+from tests.grader.conftest import MODEL_MODULES, ROOT, by_name, copy_model, processes_mentioning
 
 MARK = f"nngrade-attack-{uuid.uuid4().hex[:12]}"
 SECRET = f"s3cret-{uuid.uuid4().hex}"
@@ -54,6 +54,16 @@ def _load_from(path, name):
 
 def _junk(z):
     return np.full(np.shape(z), 42.0)
+
+
+def _forge(doc):
+    # write doc on every descriptor the child holds (its result pipe among them), then exit
+    for fd in range(3, 64):
+        try:
+            _os.write(fd, doc)
+        except OSError:
+            pass
+    _os._exit(0)
 """
 
 #: module -> attacks appended to its model answer (each overrides one exercise).
@@ -170,22 +180,9 @@ ATTACKS = {
             doc = ('{"load": {"outcome": "ok"}, "violations": [], "params": null, "cases": '
                    '[{"index": 0, "outcome": "ok", "duration": NaN, "value": 1.0}], '
                    '"gradcheck": {"report": [{"name": "dx", "max_rel_error": NaN}]}}').encode()
-            for fd in range(3, 64):
-                try:
-                    _os.write(fd, doc)
-                except OSError:
-                    pass
-            _os._exit(0)
+            _forge(doc)
     """,
     "losses": """
-        def _forge(doc):
-            for fd in range(3, 64):
-                try:
-                    _os.write(fd, doc)
-                except OSError:
-                    pass
-            _os._exit(0)
-
         def mse_loss(y_hat, y):               # a shape whose product is 0 but whose axis is 1e20
             _forge(b'{"load": {"outcome": "ok"}, "violations": [], "params": null, "cases": '
                    b'[{"index": 0, "outcome": "ok", "duration": 0.0, "value": {"t": "nd", '
@@ -318,14 +315,6 @@ ATTACKS = {
             return w - lr * mh / (np.sqrt(vh) + eps), m, v
     """,
     "regularization": """
-        def _forge(doc):
-            for fd in range(3, 64):
-                try:
-                    _os.write(fd, doc)
-                except OSError:
-                    pass
-            _os._exit(0)
-
         def dropout_forward(x, p, train=True, seed=0):  # text no report format can carry
             raise ValueError("lone surrogate \\ud800, non-characters \\ufffe\\uffff, C1 \\x9b31m, "
                              "bidi \\u202egnissap, emoji :white_check_mark:, markup [bold]ok[/bold], "
@@ -342,14 +331,8 @@ ATTACKS = {
     """,
     "transposed_conv": """
         def trans_conv2d(x, k):               # a number no float can hold
-            for fd in range(3, 64):
-                try:
-                    _os.write(fd, ('{"load": {"outcome": "ok"}, "violations": [], "params": null, "cases": '
-                                   '[{"index": 0, "outcome": "ok", "duration": 1' + "0" * 400
-                                   + ', "value": 1.0}]}').encode())
-                except OSError:
-                    pass
-            _os._exit(0)
+            _forge(('{"load": {"outcome": "ok"}, "violations": [], "params": null, "cases": '
+                    '[{"index": 0, "outcome": "ok", "duration": 1' + "0" * 400 + ', "value": 1.0}]}').encode())
     """,
 }
 #: Whole modules replaced by an attack (module -> source).
@@ -453,18 +436,23 @@ def leftovers(tmp: Path) -> list[str]:
     return found
 
 
-def processes_mentioning(*needles: str) -> list[str]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if any(n in cmd for n in needles):
-            found.append(f"{pid}: {cmd[:200]}")
-    return found
+def graded_run(sub: Path, output: Path) -> list[str]:
+    """nngrade's arguments for both graded runs of the attacked submission."""
+    return [
+        "--submission",
+        str(sub),
+        "--sandbox",
+        "require",
+        "--seed",
+        "5",
+        "--timeout",
+        str(TIMEOUT),
+        "--format",
+        "json",
+        "--output",
+        str(output),
+        "--no-progress",
+    ]
 
 
 def host_devices() -> list:
@@ -527,24 +515,7 @@ def test_every_attack_fails_through_the_command_line(attack_env):
     scratch.mkdir()
     env = {**os.environ, "NNGRADE_TEST_SECRET": SECRET, "TMPDIR": str(scratch)}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "--submission",
-            str(sub),
-            "--sandbox",
-            "require",
-            "--seed",
-            "5",
-            "--timeout",
-            str(TIMEOUT),
-            "--format",
-            "json",
-            "--output",
-            str(output),
-            "--no-progress",
-        ],
+        [sys.executable, "-m", "grader", *graded_run(sub, output)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -574,23 +545,7 @@ def test_every_attack_fails_with_the_guard_switched_off(attack_env, monkeypatch,
     monkeypatch.setattr(runner, "build_request", lambda *a, **k: {**real(*a, **k), "guard": False})
     monkeypatch.setenv("NNGRADE_TEST_SECRET", SECRET)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    code = main(
-        [
-            "--submission",
-            str(sub),
-            "--sandbox",
-            "require",
-            "--seed",
-            "5",
-            "--timeout",
-            str(TIMEOUT),
-            "--format",
-            "json",
-            "--output",
-            str(output),
-            "--no-progress",
-        ]
-    )
+    code = main(graded_run(sub, output))
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     captured = capsys.readouterr()
     assert code == 1

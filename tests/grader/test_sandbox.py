@@ -16,7 +16,7 @@ from grader import sandbox
 from grader.catalogue import EXERCISES
 from grader.cli import main
 from grader.runner import grade
-from tests.grader.conftest import ROOT, by_name, copy_model, grade_json
+from tests.grader.conftest import ROOT, by_name, copy_model, grade_json, processes_mentioning
 
 #: A submission whose relu reports what its worker sees (as the exception's message).
 LOOKING_AROUND = """
@@ -198,32 +198,19 @@ def test_killing_the_grader_ends_every_sandboxed_process(tmp_path):
     )
     try:
         deadline = time.monotonic() + 30
-        while not _processes_mentioning(str(scratch)) and time.monotonic() < deadline:
+        while not processes_mentioning(str(scratch)) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)  # the endless loop is running in its worker
-        assert _processes_mentioning(str(scratch)), "no sandboxed worker was seen running"
+        assert processes_mentioning(str(scratch)), "no sandboxed worker was seen running"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 10
-        while _processes_mentioning(str(scratch)) and time.monotonic() < deadline:
+        while processes_mentioning(str(scratch)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _processes_mentioning(str(scratch))
+        assert not processes_mentioning(str(scratch))
     finally:
         if proc.poll() is None:
             proc.kill()
-
-
-def _processes_mentioning(needle: str) -> list[str]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if needle.encode() in cmd:
-                found.append(pid)
-    return found
 
 
 def test_a_submission_folder_inside_the_graders_installation_is_refused(tmp_path, capsys):
@@ -279,3 +266,12 @@ def test_a_root_grader_starts_bubblewrap_as_nobody_only_where_nobody_can_reach_t
 def test_kernel_interfaces_in_proc_are_read_only_in_the_sandbox():
     masks = sandbox.PROC_MASKS()
     assert masks[:3] == ["--ro-bind", "/proc/sys", "/proc/sys"]
+
+
+def test_a_hard_link_to_the_model_answers_is_not_the_students_file(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    os.link(ROOT / "solutions" / "model" / "activations.py", sub / "activations.py")
+    code, report = grade_json(tmp_path, "relu", "--submission", str(sub), "--sandbox", "require")
+    entry = by_name(report)["relu"]
+    assert entry["status"] == "error" and "not a regular file of its own" in entry["message"]
