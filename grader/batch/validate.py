@@ -93,7 +93,20 @@ def _check_entry(entry, name: str, points: int) -> None:
         _need(key in entry and ok(entry[key]), f"{name}: invalid {key!r}")
     _need(entry["max_score"] == points, f"{name}: max_score is not the exercise's {points} points")
     passed = entry["status"] == str(Status.PASSED)
-    _need(entry["score"] in ((0, points) if passed else (0,)), f"{name}: score does not match status")
+    # ``--credit independent``: an exercise right once its failing dependencies are fixed keeps
+    # its status and earns its points; only such an entry (credited, right once fixed, blocked
+    # by something) may carry points without having passed.
+    credited = entry.get("credited", False)
+    _need(type(credited) is bool, f"{name}: invalid 'credited'")
+    if credited:
+        _need(
+            not passed and entry.get("right_once_fixed") is True and bool(entry.get("blocked_by")),
+            f"{name}: credited without being right once its dependencies are fixed",
+        )
+    _need(
+        entry["score"] in ((0, points) if passed or credited else (0,)),
+        f"{name}: score does not match status",
+    )
 
 
 def check_answer(text: str | None, task_id: int, names: Mapping[str, int], seed: int) -> dict:

@@ -302,3 +302,21 @@ def test_real_command_shows_a_progress_bar_with_eta_only_on_a_terminal(tmp_path)
     assert proc.wait(timeout=120) == 0
     os.close(master)
     assert b"grading the class" in shown and b"ETA" in shown and b"2/2" in shown
+
+
+def test_a_credited_exercise_is_graded_in_a_batch_not_failed_to_grade(tmp_path):
+    """A classic bug in ``step`` under the default --credit independent: perceptron_update is
+    right once step is fixed and earns its point. The batch once refused that report ("score
+    does not match status") and the student failed to grade: one honest bug cost a whole grade."""
+    student = tmp_path / "class" / "fay"
+    student.mkdir(parents=True)
+    model = (ROOT / "solutions" / "model" / "perceptron.py").read_text()
+    buggy = model.replace("(np.asarray(z) > 0)", "(np.asarray(z) >= 0)", 1)
+    assert buggy != model
+    (student / "perceptron.py").write_text(buggy)
+    out = tmp_path / "out"
+    code = batch(str(tmp_path / "class"), "step", "perceptron_update", "--out", str(out), "--seed", "5")
+    grades = read_grades(out)
+    assert code == 0, grades["fay"]["problem"]
+    assert grades["fay"]["step"] == "0" and grades["fay"]["perceptron_update"] == "1"
+    assert read_report(out, "fay")["exercises"][1]["credited"] is True

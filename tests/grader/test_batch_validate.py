@@ -97,6 +97,11 @@ def _forged(change) -> dict:
             "the report nests too deep",
         ),
         (lambda r: r.update(isolation=3), "the report's isolation is malformed"),
+        (lambda r: r["exercises"][1].update(credited="yes"), "softmax: invalid 'credited'"),
+        (
+            lambda r: r["exercises"][1].update(score=2, credited=True),
+            "softmax: credited without being right once its dependencies are fixed",
+        ),
     ],
 )
 def test_a_forged_or_broken_report_is_refused_with_its_reason(change, reason):
@@ -126,3 +131,15 @@ def test_malformed_answers_are_refused(text, reason):
 def test_a_fatal_problem_stops_the_batch():
     with pytest.raises(FatalAnswer, match="no sandbox"):
         check_answer('{"id": 3, "problem": "no sandbox", "fatal": true}', 3, POINTS, 7)
+
+
+def test_a_credited_exercise_is_a_grade_not_a_failure_to_grade():
+    """--credit independent (the default, and the batch's): a failing exercise that is right
+    once its failing dependency is fixed earns its points; that report is genuine."""
+
+    def credit(r):
+        r["exercises"][1].update(score=2, credited=True, right_once_fixed=True, blocked_by=["relu"])
+        r["score"] = 3
+
+    report = check_answer(_answer(_forged(credit)), 3, POINTS, 7)
+    assert report["score"] == 3 and report["exercises"][1]["status"] == "failed"
