@@ -143,6 +143,8 @@ def write_kit(out: Path, source: Path, modules: Sequence[str], version: str, fin
     values = {
         "VERSION": version,
         "PYTHON": python_version(),
+        # the CI files name the modules they grade: nnfund-kit.json is the student's to edit
+        "MODULES": " ".join(modules),
         "EXERCISE_TABLE": exercise_table(modules),
         "FIND_LINKS": "".join(f"--find-links {link}\n" for link in find_links),
         "LABS": render("README-labs.md", {}) if has_labs else "",

@@ -151,6 +151,33 @@ def test_ci_files_grade_with_the_sandbox_and_publish_results(tmp_path):
     assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
 
 
+@pytest.mark.parametrize("ci", ["classroom", "gitlab"])
+def test_a_student_edited_kit_record_cannot_shrink_what_ci_grades(tmp_path, ci):
+    """nnfund-kit.json is in the student's repository: edited to list only the module they
+    pass, it once made the kit's CI grade that module alone (5/5, status pass) where the
+    kit holds 100 points. The CI files name the kit's modules themselves."""
+    kit = tmp_path / "kit"
+    assert release(kit) == 0
+    shutil.copy(MODEL_DIR / "perceptron.py", kit / "exercises" / "perceptron.py")
+    record = json.loads((kit / KIT_FILE).read_text())
+    (kit / KIT_FILE).write_text(json.dumps({**record, "modules": ["perceptron"]}))
+    if ci == "classroom":
+        workflow = yaml.safe_load((kit / ".github" / "workflows" / "classroom.yml").read_text())
+        script = next(s for s in workflow["jobs"]["grade"]["steps"] if s.get("id") == "nngrade")["run"]
+        report = kit / "nngrade-classroom.json"
+    else:
+        script = yaml.safe_load((kit / ".gitlab-ci.yml").read_text())["nngrade"]["script"][-1]
+        report = kit / "nngrade-junit.xml"
+    script = script.replace(".venv/bin/nngrade", f"{sys.executable} -m grader").replace("--sandbox require", "")
+    env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path / "out"), "NNGRADE_SANDBOX": "auto", "NNGRADE_SEED": SEED}
+    run(["bash", "-c", script], cwd=kit, env=env, check=False)
+    text = report.read_text()
+    if ci == "classroom":
+        assert json.loads(text)["max_score"] == TOTAL_POINTS
+    else:
+        assert f'<property name="max_score" value="{TOTAL_POINTS}" />' in text
+
+
 def test_nngrade_in_a_kit_grades_the_kit_modules_only(tmp_path, monkeypatch):
     assert release(tmp_path / "kit", "--modules", "perceptron") == 0
     done = run([sys.executable, "-m", "grader", "--format", "json", "--no-progress"], cwd=tmp_path / "kit", check=False)
