@@ -218,8 +218,9 @@ class GradescopeReport:
         doc = {
             "score": report.score,
             "max_score": report.max_score,
-            "output": f"nngrade {report.grader_version}: {report.score}/{report.max_score} (seed {report.seed}). "
-            f"{report.isolation_text}",
+            # no seed in what the student sees: Gradescope grades with the archive's secret seed,
+            # and knowing it gives every case's inputs (extra_data keeps it for the instructor)
+            "output": f"nngrade {report.grader_version}: {report.score}/{report.max_score}. {report.isolation_text}",
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": [

@@ -100,6 +100,16 @@ def test_gradescope_follows_the_results_json_spec(report):
         assert str(result.status) in test["output"]
 
 
+def test_gradescope_shows_students_no_seed(report):
+    """Gradescope grades with the autograder archive's secret seed; its visible texts once
+    said "(seed N)", and the seed gives every case's inputs: a student who knows it can
+    ship the reference's outputs as a lookup table and pass without solving anything."""
+    report.seed = 987654321
+    doc = json.loads(render("gradescope", report))
+    visible = json.dumps([doc["output"], [t["output"] for t in doc["tests"]]])
+    assert "987654321" not in visible and doc["extra_data"]["seed"] == 987654321
+
+
 def test_classroom_gives_each_exercise_its_own_points_in_the_reporter_format(report):
     doc = json.loads(render("classroom", report))
     assert (doc["version"], doc["status"], doc["max_score"]) == (1, "fail", 9)
