@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.dependencies import DEFAULT_CREDIT, AskBounds, reference_answer, settle
+from grader.dependencies import DEFAULT_CREDIT, AskBounds, builds_on, reference_answer, settle
 from grader.forbidden import StaticReport, check_source
 from grader.pool import ServerFailed, WorkerPool
 from grader.results import Report, Result, Status
@@ -385,14 +385,16 @@ def grade(
                 results[futures[future]] = future.result()
                 if on_result is not None:
                     on_result(results[futures[future]])
-            # The verdicts of the dependencies not asked for, to find the root causes.
+            # The verdicts of the dependencies not asked for, to find the root causes: only
+            # those the catalogue declares (the observed calls are the student's to forge, and
+            # each extra function graded costs up to a timeout).
             extra = sorted(
                 {
                     d
                     for r in results.values()
                     if not r.passed
                     for d in r.depends_on
-                    if d not in results and d in grader.catalogue
+                    if d not in results and d in builds_on(r.name, grader.catalogue)
                 }
             )
             hidden = dict(zip(extra, executor.map(lambda d: grader.grade_one(grader.catalogue[d], pool, where), extra)))

@@ -337,3 +337,54 @@ def test_blocked_by_never_names_the_exercise_itself():
     settle(results, EXERCISES, lambda *a: (False, "Graded again, it still fails (failed)."))
     assert results["perceptron_predict"].blocked_by == ["step"]
     assert results["perceptron_predict"].right_once_fixed is False
+
+
+# -- G: calls that multiply the grader's work ------------------------------------------------
+
+CALLS_EVERYTHING = """
+def sigmoid(z):
+    raise NotImplementedError
+
+
+def leaky_relu(z, alpha=0.01):
+    raise NotImplementedError
+
+
+def softmax(z):
+    raise NotImplementedError
+
+
+def relu(z):
+    for f in (sigmoid, leaky_relu, softmax):
+        try:
+            f(z)   # each call is observed: before, each failing callee was graded too
+        except Exception:
+            pass
+    raise NotImplementedError
+"""
+
+
+def test_only_declared_dependencies_are_graded_beyond_the_request(tmp_path, monkeypatch):
+    """A failing function that calls many failing graded functions it does not build on
+    made the grader grade each of them (up to a timeout apiece) to find root causes:
+    the observed calls are the student's to choose, so only declared ones are graded."""
+    from grader.runner import Grader
+
+    graded: list[str] = []
+    original = Grader.grade_one
+
+    def counting(self, ex, pool, where):
+        graded.append(ex.name)
+        return original(self, ex, pool, where)
+
+    monkeypatch.setattr(Grader, "grade_one", counting)
+    code, report = grade(tmp_path, submission(tmp_path, "activations", CALLS_EVERYTHING), "relu")
+    assert by_name(report)["relu"]["depends_on"] == ["sigmoid", "leaky_relu", "softmax"], "the calls are observed"
+    assert graded == ["relu"]
+    assert code == ExitCode.NOT_ALL_PASSED
+
+    graded.clear()  # a declared dependency is still graded to find the root cause
+    sub = submission(tmp_path / "b", "activations", "def sigmoid(z):\n    return 0.5 + 0 * z\n")
+    code, report = grade(tmp_path, sub, "sigmoid_grad")
+    assert sorted(graded) == ["sigmoid", "sigmoid_grad"]
+    assert by_name(report)["sigmoid_grad"]["blocked_by"] == ["sigmoid"]
