@@ -81,9 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--submission",
         metavar="DIR",
-        default="exercises",
         help="folder with the student's modules, or their notebooks (.ipynb, e.g. "
-        "nbgrader's submitted/<student>/<assignment>/) (default: ./exercises)",
+        "nbgrader's submitted/<student>/<assignment>/) (default: ./exercises; in a student kit, "
+        "only the kit's modules)",
     )
     p.add_argument("--seed", type=_seed, help="seed of the randomized cases (default: random, reported)")
     p.add_argument("--list", action="store_true", help="list the exercises with their points and exit")
@@ -289,9 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"the exercise catalogue could not be loaded ({type(exc).__name__}: {exc})") from None
         from grader.kitinfo import kit_modules
 
-        submission = Path(args.submission)
-        # in a student kit, "everything" is the kit's modules, not the whole catalogue
-        in_kit = kit_modules(submission, catalogue)
+        submission = Path(args.submission or "exercises")
+        # In a student kit, "everything" is the kit's modules, not the whole catalogue; but
+        # only for the student's own check (no --submission): nnfund-kit.json sits in the
+        # student's repository, and an edited one must not shrink what an instructor grades.
+        in_kit = [] if args.submission else kit_modules(submission, catalogue)
         if args.list:
             _quiet_on_broken_pipe(list_exercises, select(catalogue, in_kit), sys.stdout)
             return ExitCode.ALL_PASSED

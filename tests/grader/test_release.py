@@ -195,6 +195,24 @@ def test_nngrade_in_a_kit_grades_the_kit_modules_only(tmp_path, monkeypatch):
     assert [e["name"] for e in json.loads(done.stdout)["exercises"]] == ["sigmoid"]  # named: as asked
 
 
+def test_an_explicit_submission_is_graded_whole_whatever_kit_record_lies_beside_it(tmp_path):
+    """The instructor's final grading (``nngrade --submission clone/exercises``) must not
+    trust the student's nnfund-kit.json: edited to list one module, it once shrank the
+    report to that module's points. Only the student's own check (no --submission) is
+    narrowed to the kit's modules; the instructor names the modules to narrow it."""
+    kit = tmp_path / "kit"
+    assert release(kit, "--modules", "perceptron") == 0
+    shutil.copy(MODEL_DIR / "perceptron.py", kit / "exercises" / "perceptron.py")
+    sub = str(kit / "exercises")
+    whole = run([sys.executable, "-m", "grader", "--submission", sub, "--format", "json"], cwd=kit, check=False)
+    assert whole.returncode == 1 and json.loads(whole.stdout)["max_score"] == TOTAL_POINTS
+    named = [sys.executable, "-m", "grader", "perceptron", "--submission", sub, "--format", "json"]
+    done = run(named, cwd=tmp_path, check=False)
+    assert done.returncode == 0 and json.loads(done.stdout)["score"] == sum(
+        e.points for e in EXERCISES.values() if e.module == "perceptron"
+    )
+
+
 def test_cibuildwheel_workflow_builds_student_wheels_for_every_platform_and_checks_them():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "student-wheels.yml").read_text())
     job = workflow["jobs"]["wheels"]
