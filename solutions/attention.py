@@ -63,14 +63,22 @@ _row_max, _row_sum = np.maximum.reduce, np.add.reduce
 def _softmax_inplace(S, mask=None):
     """Row softmax of S over its last axis, written into S (a fresh array of the caller's), the
     entries where the boolean ``mask`` (broadcastable to S) is False excluded; a row with no
-    allowed entry becomes zeros. Values equal those of the model answer's _masked_softmax."""
-    if mask is not None:
-        np.copyto(S, -np.inf, where=~mask)
-    row_max = _row_max(S, -1, keepdims=True)
-    if mask is not None:
-        np.maximum(row_max, _LOWEST[S.dtype], out=row_max)
-    np.subtract(S, row_max, out=S)
-    np.exp(S, out=S)
+    allowed entry becomes zeros. Values equal those of the model answer's _masked_softmax.
+
+    Under a mask, exp runs only on the allowed entries and the others are set to 0 after it:
+    NumPy's exp takes a slow path for -inf (a causal mask's half of the matrix), which costs
+    more than the extra pass."""
+    if mask is None:
+        np.subtract(S, _row_max(S, -1, keepdims=True), out=S)
+        np.exp(S, out=S)
+    else:
+        excluded = ~mask
+        np.copyto(S, -np.inf, where=excluded)
+        row_max = _row_max(S, -1, keepdims=True)
+        np.maximum(row_max, _LOWEST[S.dtype], out=row_max)  # an empty row: -inf - (-inf) is NaN
+        np.subtract(S, row_max, out=S)
+        np.exp(S, out=S, where=mask)
+        np.copyto(S, 0.0, where=excluded)
     total = _row_sum(S, -1, keepdims=True)
     if mask is not None:  # a row with an allowed entry sums to at least exp(0) = 1; an empty one to 0
         np.maximum(total, 1.0, out=total)
