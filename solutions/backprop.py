@@ -35,17 +35,19 @@ __all__ = [
 def affine_forward(x, W, b):
     """out = x W + b, x (N, D), W (D, M), b (M,) -> out (N, M), cache (x, W, b)."""
     xf, Wf, bf = common_float(x, W, b)
-    out = csrc.matmul(xf, Wf) + bf
+    out = csrc.matmul(xf, Wf)
+    out += bf
     return out, (xf, Wf, bf)
 
 
 def affine_backward(dout, cache):
     """dout (N, M) -> dx (N, D) = dout W^T, dW (D, M) = x^T dout, db (M,)."""
     x, W, _ = cache
-    dout, x, W = common_float(dout, x, W)
+    if type(dout) is not np.ndarray or dout.dtype is not x.dtype:  # the cache's arrays are converted already
+        dout, x, W = common_float(dout, x, W)
     dx = csrc.matmul(dout, W.T)
     dW = csrc.matmul(x.T, dout)
-    return dx, dW, np.sum(dout, axis=0)
+    return dx, dW, np.add.reduce(dout, 0)  # np.sum's Python layer is a third of a small call
 
 
 def two_layer_net_loss(X, y, params, activation="tanh"):
