@@ -96,17 +96,10 @@ def build(spec: dict, x: np.ndarray) -> Callable[[np.ndarray], float]:
     """
     fn = SCALAR_FUNCTIONS[str(spec["name"])].fn
     params = {str(k): np.array(v, copy=True) for k, v in dict(spec.get("params") or {}).items()}
-    point = x
+    point, reads_x = x, bool(spec.get("reads_x"))
 
-    if spec.get("reads_x"):
-
-        def f(_ignored=None) -> float:
-            return fn(point, **params)
-
-    else:
-
-        def f(v) -> float:
-            return fn(v, **params)
+    def f(v) -> float:
+        return fn(point if reads_x else v, **params)
 
     f.__name__ = f.__qualname__ = str(spec["name"])
     return f

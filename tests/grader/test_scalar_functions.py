@@ -71,7 +71,7 @@ def test_a_function_that_reads_x_ignores_its_argument_and_sees_only_x_itself():
     f = build(describe("sum_of_cubes", reads_x=True), x)
     nudged_copy = x.copy()
     nudged_copy[0] += 1.0
-    assert f(nudged_copy) == f(x) == f() == 8.0
+    assert f(nudged_copy) == f(x) == f(None) == 8.0
     x[0] += 1.0
     assert f(np.zeros(3)) == 15.0
     x[0] -= 1.0
@@ -110,14 +110,14 @@ def test_unknown_names_are_refused():
 
 def test_the_callable_reaches_nothing_but_numpy_and_the_registry():
     """What a student can introspect in the f they get: its closure holds the registry
-    function, private arrays and x; its globals (this module's) hold NumPy, no other module."""
+    function, private arrays, x and a flag; its globals (this module's) hold NumPy, no other module."""
     spec, x = EXAMPLES["weighted_tanh"]
     f = build(spec, x)
     modules = {k for k, v in vars(sf).items() if isinstance(v, types.ModuleType) and k != "__builtins__"}
     assert modules == {"np"}
     for cell in f.__closure__ or ():
         value = cell.cell_contents
-        assert isinstance(value, (np.ndarray, dict, types.FunctionType)), type(value)
+        assert isinstance(value, (np.ndarray, dict, bool, types.FunctionType)), type(value)
         if isinstance(value, dict):
             assert all(isinstance(v, np.ndarray) for v in value.values())
         if isinstance(value, types.FunctionType):
