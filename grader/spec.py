@@ -12,6 +12,13 @@ Call protocols (``Exercise.kind``):
 ``"function"``
     ``got = student(*case.args, **case.kwargs)``; the whole return value is
     compared (a scalar, an array, or a tuple / list / dict of those).
+``"higher_order"``
+    for a function that takes a function (``numerical_gradient(f, x, h)``):
+    ``case.args[0]`` is the plain description of a scalar function of
+    ``case.args[1]`` (``grader/worker/scalar_functions.py``: a registry name
+    and plain arrays); ``got = student(build(args[0], args[1]), *args[1:],
+    **case.kwargs)``, where ``build`` makes the callable from the registry, in
+    the worker as in the grader. Compared like ``"function"``.
 ``"forward"``
     ``res = student(*case.args, **case.kwargs)`` must be a tuple whose last item
     is the cache; ``res[:-1]`` is compared (unwrapped when it has one item).
@@ -42,7 +49,7 @@ import numpy as np
 #: float, bool, str, None, and tuple / list / dict (str keys) of those.
 PlainData = Any
 
-KINDS = ("function", "forward", "backward")
+KINDS = ("function", "higher_order", "forward", "backward")
 
 
 #: The default tolerances of a float output: |got - expected| <= ATOL + RTOL * |expected|.
@@ -85,7 +92,8 @@ class Exercise:
     name:      the function's name, e.g. ``"conv2d_forward"``; also the CLI name.
     module:    the module's name without ``.py``, e.g. ``"conv"``.
     points:    what the exercise is worth.
-    kind:      ``"function"``, ``"forward"`` or ``"backward"`` (see module doc).
+    kind:      ``"function"``, ``"higher_order"``, ``"forward"`` or ``"backward"``
+               (see module doc).
     cases:     ``cases(rng) -> list[Case]``: deterministic given the generator;
                worked examples first, then seeded random cases.
     forward:   backward only: the name of the forward it consumes the cache of.
@@ -102,6 +110,9 @@ class Exercise:
                backward's forward is implied): only calls to these, observed
                while grading, are answered by the grader in a regrade and earn
                credit (``grader/dependencies.py``).
+    modified_advice: what to tell a student whose call left an input changed, for
+               an exercise that may change one only for a while (numerical_gradient
+               nudges x in place and restores it); empty: "copy it before changing it".
     """
 
     name: str
@@ -118,6 +129,7 @@ class Exercise:
     description: str = ""
     stable: str = ""
     uses: tuple[str, ...] = ()
+    modified_advice: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

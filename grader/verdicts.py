@@ -291,7 +291,7 @@ def judge(ex: Exercise, cases: list[Case], expected: list, doc: dict, module_fil
             lines.append(
                 f"You modified the input {', '.join(changed)} in place"
                 + ("; " if mismatch else f" in {where}; ")
-                + "copy it before changing it, a function must not modify its inputs."
+                + (ex.modified_advice or "copy it before changing it, a function must not modify its inputs.")
             )
         if res.hint:
             lines.append(f"Hint: {res.hint}")

@@ -302,7 +302,7 @@ def _mha_reshape_straight(case: Case):
 _ref_mha = reference("attention", "multi_head_attention_forward", "forward")
 multi_head_attention_forward = Ex(
     name="multi_head_attention_forward",
-    points=2,
+    points=1,
     kind="forward",
     cases=mha_cases,
     uses=("scaled_dot_product_attention",),
@@ -538,7 +538,7 @@ def _block_backward_without_residuals(case: Case):
 _ref_block = reference("attention", "transformer_block_forward", "forward")
 transformer_block_forward = Ex(
     name="transformer_block_forward",
-    points=2,
+    points=1,
     kind="forward",
     cases=block_cases,
     uses=("multi_head_attention_forward", "feed_forward_forward", "layer_norm_forward"),

@@ -7,8 +7,11 @@ NumPy, and its modules refer to each other by relative imports only:
 * :mod:`.wire` - the plain-data format that crosses the process boundary, and
   the bounded decoder the grader applies to everything a worker sends back
   (the trust boundary: read it first when auditing);
-* :mod:`.protocol` - how a graded call is made (function, forward, backward),
-  the numerical gradient check, trimmed tracebacks;
+* :mod:`.protocol` - how a graded call is made (function, higher-order,
+  forward, backward), the numerical gradient check, trimmed tracebacks;
+* :mod:`.scalar_functions` - the named scalar test functions a case may
+  describe, built into callables for ``numerical_gradient`` (in the worker for
+  the student, in the grader for the reference);
 * :mod:`.guard` - the import rules and the friendly first line of defence
   (an audit hook that reports ``forbidden``); not a security boundary;
 * :mod:`.seccomp` - the system-call filter a worker child installs before

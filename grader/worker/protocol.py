@@ -1,9 +1,11 @@
 """How a graded call is made, recorded and checked (the same in a worker and in-process).
 
 The protocol of each exercise kind is described in ``grader/spec.py``:
-``function`` compares the return value, ``forward`` compares the outputs
-before the cache, ``backward`` runs the student's forward for the cache, then
-the backward on the upstream gradients.
+``function`` compares the return value, ``higher_order`` too, after turning
+the first argument (a plain description) into the scalar function it names
+(:mod:`.scalar_functions`), ``forward`` compares the outputs before the cache,
+``backward`` runs the student's forward for the cache, then the backward on
+the upstream gradients.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from .scalar_functions import build
 from .wire import decode, encode, type_name
 
 #: At most this many of the student's frames, and characters, in a traceback.
@@ -53,6 +56,8 @@ def run_protocol(kind: str, func, forward, args, kwargs, upstream):
     """One graded call by the protocol of ``grader/spec.py``; returns the compared value."""
     if kind == "function":
         return func(*args, **kwargs)
+    if kind == "higher_order":  # args[0] describes a scalar function of args[1]
+        return func(build(args[0], args[1]), *args[1:], **kwargs)
     if kind == "forward":
         return split_forward(func(*args, **kwargs))[0]
     if forward is None:

@@ -21,8 +21,8 @@ from grader.catalogue import EXERCISES, MODULES, UNGRADED
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: The exercise API, from the catalogue: module -> its functions (graded or,
-#: like numerical_gradient, taught but not graded).
+#: The exercise API, from the catalogue: module -> its functions (graded, or named
+#: in a catalogue module's UNGRADED: taught but not graded; none today).
 API = {
     module: [name for name, ex in EXERCISES.items() if ex.module == module]
     + [name for name, (m, _) in UNGRADED.items() if m == module]

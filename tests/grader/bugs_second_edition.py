@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.catalogue._cases import pair
+from grader.worker.scalar_functions import build
 
 
 def A(case):
@@ -53,6 +54,53 @@ def rel_error_np(case, *, reduce=np.max, floor=1e-8, denominator="both"):
     denom = np.abs(a) + np.abs(b) if denominator == "both" else np.abs(b)
     with np.errstate(all="ignore"):
         return float(reduce(np.abs(a - b) / (np.maximum(floor, denom) if floor else denom)))
+
+
+def numgrad_np(case, *, step=None, one_sided=False, divide="(2 * h)", restore=True, nudge_copy=False, layout=""):
+    """A student's numerical_gradient with one slip, on a copy of the case's x (by flat index)."""
+    x = np.array(case.args[1], dtype=np.float64)
+    f = build(case.args[0], x)
+    h = step if step is not None else K(case, "h", case.args[2] if len(case.args) > 2 else 1e-5)
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        idx = np.unravel_index(i, x.shape)
+        target = x.copy() if nudge_copy else x
+        old = target[idx]
+        target[idx] = old + h
+        plus = f(target)
+        target[idx] = old if one_sided else old - h
+        minus = f(target)
+        if restore:
+            target[idx] = old
+        diff = plus - minus
+        grad[idx] = diff / h if one_sided or divide == "h" else diff / 2 * h if divide == "/ 2 * h" else diff / (2 * h)
+    if layout == "flat":
+        return grad.reshape(-1)
+    if layout == "transposed":
+        return np.swapaxes(grad, -1, -2) if grad.ndim >= 2 else None
+    return grad
+
+
+def exact_derivative(case):
+    """The analytic gradient of each scalar test function (what numerical_gradient approximates)."""
+    spec, x = case.args[0], A(case)[1]
+    params = spec["params"]
+    if spec["name"] == "sum_of_squares":
+        return 2 * x
+    if spec["name"] == "sum_of_cubes":
+        return 3 * x**2
+    if spec["name"] == "sin_exp":
+        e = np.exp(np.mean(x))
+        return np.cos(x) * e + np.sum(np.sin(x)) * e / x.size
+    if spec["name"] == "weighted_tanh":
+        return params["w"] * (1 - np.tanh(x) ** 2)
+    if spec["name"] == "softmax_loss":
+        labels = params["labels"][..., None]
+        p = np.exp(x - x.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        np.put_along_axis(p, labels, np.take_along_axis(p, labels, -1) - 1, -1)
+        return p / labels.size
+    return None
 
 
 # -- optim ----------------------------------------------------------------------------------
@@ -315,6 +363,15 @@ BUGS = [
     ("rel_error", "no 1e-8 floor", lambda c, e: rel_error_np(c, floor=None), "floored", True),
     ("rel_error", "mean of the errors", lambda c, e: rel_error_np(c, reduce=np.mean), "MAXIMUM", False),
     ("rel_error", "divided by |b|", lambda c, e: rel_error_np(c, denominator="b"), "|b| alone", False),
+    ("numerical_gradient", "a forward difference", lambda c, e: numgrad_np(c, one_sided=True), "one-sided", False),
+    ("numerical_gradient", "divided by h", lambda c, e: numgrad_np(c, divide="h"), "2h apart", False),
+    ("numerical_gradient", "/ 2 * h", lambda c, e: numgrad_np(c, divide="/ 2 * h"), "(2 * h)", False),
+    ("numerical_gradient", "x[i] not restored", lambda c, e: numgrad_np(c, restore=False), "not restored", False),
+    ("numerical_gradient", "a hard-coded step", lambda c, e: numgrad_np(c, step=1e-5), "another step", False),
+    ("numerical_gradient", "the exact derivative", lambda c, e: exact_derivative(c), "the exact derivative", False),
+    ("numerical_gradient", "a nudged copy", lambda c, e: numgrad_np(c, nudge_copy=True), "nudged copy", False),
+    ("numerical_gradient", "a flat array", lambda c, e: numgrad_np(c, layout="flat"), "flat array", False),
+    ("numerical_gradient", "grad[j, i]", lambda c, e: numgrad_np(c, layout="transposed"), "transposed", False),
     # optim
     ("sgd_momentum_step", "lr applied twice", lambda c, e: momentum_np(c, lr_twice=True), "applied twice", False),
     (

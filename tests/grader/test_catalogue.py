@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import copy
 import importlib
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,14 @@ import pytest
 
 from grader.catalogue import EXERCISES, MODULES, TOTAL_POINTS, UNGRADED
 from grader.catalogue._cases import pair
+from grader.catalogue.gradcheck import DEFAULT_H
 from grader.compare import compare
 from grader.runner import case_rng, reference_values
 from grader.spec import Case
 from grader.worker import protocol
+from grader.worker.scalar_functions import build
 from grader.worker.wire import plain
+from tests.grader.bugs_second_edition import exact_derivative
 from tests.solutions.gradcheck import numerical_gradient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +79,7 @@ API = {
     "multi_head_attention_backward": ("attention", "backward"),
     # second edition
     "sigmoid_unit_bce_grad": ("losses", "function"),
-    "numerical_gradient": ("gradcheck", "function"),
+    "numerical_gradient": ("gradcheck", "higher_order"),
     "rel_error": ("gradcheck", "function"),
     "sgd_momentum_step": ("optim", "function"),
     "rmsprop_step": ("optim", "function"),
@@ -311,6 +315,61 @@ def test_second_edition_cases_reach_the_classic_slips():
     assert any(pair(c.kwargs.get("stride", c.args[1]))[0] < pair(c.args[1])[0] for c in cases_of("avg_pool2d_backward"))
     assert any("mask" in c.kwargs for c in cases_of("transformer_block_forward"))
     assert any(np.any(np.abs(c.args[0]) > 1e3) for c in cases_of("sigmoid_unit_bce_grad"))
+
+
+def _step_of(case: Case) -> float:
+    return case.kwargs.get("h", case.args[2] if len(case.args) > 2 else DEFAULT_H)
+
+
+def _differences(case: Case, one_sided: bool = False) -> np.ndarray:
+    """Central (or forward) differences with x[i] nudged by += h, -= 2h, += h: a right answer
+    whose points may be an ulp away from the reference's (old + h, old - h)."""
+    x = np.array(case.args[1])
+    f, h = build(case.args[0], x), _step_of(case)
+    grad = np.zeros(x.shape)
+    for idx in np.ndindex(*x.shape):
+        x[idx] += h
+        plus = f(x)
+        x[idx] -= h if one_sided else 2 * h
+        grad[idx] = (plus - f(x)) / (h if one_sided else 2 * h)
+        x[idx] += 0.0 if one_sided else h
+    return grad
+
+
+@pytest.mark.parametrize("seed", [SEED, 1, 2])
+def test_numerical_gradient_tolerance_tells_central_differences_from_the_slips(seed):
+    """The tolerance reasoning of grader/catalogue/gradcheck.py, measured in units of each
+    case's tolerance: a right answer formed another way is within 1% of it on every case;
+    a one-sided difference is outside it on every case; the exact derivative, which a
+    difference with any other step approaches, is 10x outside it on every case with h = 0.01."""
+    ex = EXERCISES["numerical_gradient"]
+    cases = cases_of("numerical_gradient", seed)
+    for case, expected in zip(cases, reference_values(ex, cases)):
+        unit = ex.atol + ex.rtol * np.abs(expected)
+        assert np.max(np.abs(_differences(case) - expected) / unit) < 1e-2, case.label
+        assert np.max(np.abs(_differences(case, one_sided=True) - expected) / unit) > 1, case.label
+        if _step_of(case) == 1e-2:
+            assert np.max(np.abs(exact_derivative(case) - expected) / unit) > 10, case.label
+
+
+def test_numerical_gradient_cases_cover_shapes_steps_and_a_function_reading_x():
+    cases = cases_of("numerical_gradient")
+    assert {c.args[1].ndim for c in cases} == {1, 2, 3}
+    assert any(c.args[1].ndim == 2 and c.args[1].shape[0] == c.args[1].shape[1] for c in cases), "square: transposed"
+    steps = [("h" in c.kwargs, len(c.args) > 2) for c in cases]
+    assert {(False, False), (True, False), (False, True)} <= set(steps), "default h, by keyword, by position"
+    assert any(c.args[0]["reads_x"] for c in cases)
+    assert {c.args[0]["name"] for c in cases} >= {"sum_of_squares", "sin_exp", "weighted_tanh", "softmax_loss"}
+    assert all(c.args[1].dtype == np.float64 for c in cases)
+
+
+def test_the_catalogue_default_step_is_the_stubs_and_the_model_answers():
+    from solutions.model import gradcheck as model
+
+    stub = ast.parse((ROOT / "exercises" / "gradcheck.py").read_text())
+    (fn,) = [n for n in stub.body if isinstance(n, ast.FunctionDef) and n.name == "numerical_gradient"]
+    assert ast.literal_eval(fn.args.defaults[-1]) == DEFAULT_H
+    assert inspect.signature(model.numerical_gradient).parameters["h"].default == DEFAULT_H
 
 
 def test_max_pool_cases_have_ties_in_windows():
