@@ -85,7 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         "nbgrader's submitted/<student>/<assignment>/) (default: ./exercises; in a student kit, "
         "only the kit's modules)",
     )
-    p.add_argument("--seed", type=_seed, help="seed of the randomized cases (default: random, reported)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, help="seed of the randomized cases (default: random, reported)")
+    seeds.add_argument(
+        "--seed-env",
+        metavar="VAR",
+        help="take the seed from the environment variable VAR and keep it secret: no report shows it "
+        "(VAR unset or empty: a random seed, reported)",
+    )
     p.add_argument("--list", action="store_true", help="list the exercises with their points and exit")
     p.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -113,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
         "none, with a warning), require (refuse to grade without one), off",
     )
     return p
+
+
+def chosen_seed(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[int, bool]:
+    """(seed, secret): ``--seed``, else the secret one of ``--seed-env``'s variable, else a
+    random one. A bad secret is a usage error that does not repeat it."""
+    text = environ.get(args.seed_env, "").strip() if args.seed_env else ""
+    if text:
+        try:
+            return _seed(text), True
+        except argparse.ArgumentTypeError:
+            raise UsageError(
+                f"the environment variable {args.seed_env} does not hold a seed (an integer from 0 to 2**63 - 1)"
+            ) from None
+    return (args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)), False
 
 
 def load_catalogue() -> Mapping[str, Exercise]:
@@ -283,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.memory < MIN_MEMORY_MB:
             raise UsageError(f"--memory must be at least {MIN_MEMORY_MB} MB (NumPy needs room to import)")
+        seed, seed_secret = chosen_seed(args, os.environ)
         try:
             catalogue = load_catalogue()
         except Exception as exc:
@@ -314,7 +336,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     stale = version_warning(submission, __version__)
     if stale:
         print(f"nngrade: warning: {stale}", file=sys.stderr)
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     show = not args.no_progress and sys.stderr.isatty()
     advance, context = _progress(len(chosen), show)
     try:
@@ -331,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 credit=args.credit,
             )
         report.submission = str(submission.resolve())
+        report.seed_secret = seed_secret
         if not report.sandboxed and args.sandbox == "auto":
             print(f"nngrade: warning: {report.isolation_text}", file=sys.stderr)
         # Every worker has ended: only now is the report written, and only by this process.

@@ -8,7 +8,8 @@ pointing at one). ``OUT`` gets:
   its instructor tools), with ``requirements-labs.txt`` (the ``labs`` extra);
 * ``README.md`` (the student's journey), ``requirements.txt`` (the grader,
   pinned to this version, from ``wheelhouse/``), ``.gitignore``;
-* ``.github/workflows/classroom.yml`` (GitHub Classroom) and ``.gitlab-ci.yml``;
+* ``.github/workflows/classroom.yml`` (GitHub Classroom) and ``.gitlab-ci.yml``, which
+  hold the sha256 of the kit's wheels and install only those (:mod:`grader.kitci`);
 * ``nnfund-kit.json``: the grader version, the modules and their points;
 * with ``--wheel``: ``wheelhouse/nnfund-*.whl``, the student build of the grader
   for this platform (``NNFUND_BUILD=student``, see ``setup.py``): references,
@@ -38,6 +39,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from grader.kitci import CI_FILES, install_commands
 from grader.kitinfo import KIT_FILE
 
 #: Folders (with everything below them) that the student build ships compiled only, and the
@@ -81,13 +83,19 @@ def find_source(given: str | None) -> Path:
 
 
 def render(template: str, values: dict[str, str]) -> str:
-    """A kit template (``grader/kit/<template>``) with its ``@NAME@`` tokens filled in."""
+    """A kit template (``grader/kit/<template>``) with its ``@NAME@`` tokens filled in.
+
+    A token indented alone on its line (a YAML block) indents every line of its value so."""
     text = resources.files("grader").joinpath("kit", template).read_text(encoding="utf-8")
 
     def fill(match: re.Match) -> str:
         if match.group(1) not in values:
             raise KeyError(f"template {template}: no value for @{match.group(1)}@")
-        return values[match.group(1)]
+        indent = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+        if not indent or indent.strip():
+            return values[match.group(1)]
+        first, *rest = values[match.group(1)].split("\n")
+        return first + "".join(f"\n{indent}{line}" if line else "\n" for line in rest)
 
     return _TOKEN.sub(fill, text)
 
@@ -138,13 +146,12 @@ def _write(path: Path, text: str, executable: bool = False) -> None:
 
 
 def write_kit(out: Path, source: Path, modules: Sequence[str], version: str, find_links: Sequence[str] = ()) -> None:
-    """Every file of the kit but the wheelhouse's wheels and the Gradescope archive."""
+    """Every file of the kit but its CI files (:func:`write_ci`), the wheelhouse's wheels
+    and the Gradescope archive."""
     has_labs = (source / "exercises" / "labs").is_dir()
     values = {
         "VERSION": version,
         "PYTHON": python_version(),
-        # the CI files name the modules they grade: nnfund-kit.json is the student's to edit
-        "MODULES": " ".join(modules),
         "EXERCISE_TABLE": exercise_table(modules),
         "FIND_LINKS": "".join(f"--find-links {link}\n" for link in find_links),
         "LABS": render("README-labs.md", {}) if has_labs else "",
@@ -163,10 +170,24 @@ def write_kit(out: Path, source: Path, modules: Sequence[str], version: str, fin
     if has_labs:
         _write(out / "requirements-labs.txt", labs_requirements(source))
     _write(out / ".gitignore", render("gitignore", values))
-    _write(out / ".github" / "workflows" / "classroom.yml", render("classroom.yml", values))
-    _write(out / ".gitlab-ci.yml", render("gitlab-ci.yml", values))
     _write(out / KIT_FILE, json.dumps(kit_record(modules, version), indent=2) + "\n")
     (out / "wheelhouse").mkdir(exist_ok=True)
+
+
+def write_ci(
+    out: Path, modules: Sequence[str], version: str, wheels: Sequence[Path], find_links: Sequence[str]
+) -> None:
+    """The kit's CI files. They hold all they rely on (grader/kitci.py): the modules they
+    grade (nnfund-kit.json is the student's to edit) and how to install the grader, with
+    the sha256 of the ``wheels`` (requirements.txt and wheelhouse/ are the student's too)."""
+    values = {
+        "VERSION": version,
+        "PYTHON": python_version(),
+        "MODULES": " ".join(modules),
+        "INSTALL": install_commands(list({w.name: w for w in wheels}.values()), find_links, version),
+    }
+    for path, template in CI_FILES.items():
+        _write(out / path, render(template, values))
 
 
 def labs_requirements(source: Path) -> str:
@@ -313,15 +334,17 @@ def release(args: argparse.Namespace, log=None) -> Path:
             wheels.append(out / "wheelhouse" / wheel.name)
     if args.wheel or (args.gradescope and not wheels):
         wheels.append(build_student_wheel(source, out / "wheelhouse", log))
+    write_ci(out, modules, __version__, wheels, args.find_links)
     if args.gradescope:
         from grader.gradescope import write_autograder
 
         zip_path = write_autograder(out / "gradescope", wheels, __version__, modules)
         print(f"nngrade-release: {zip_path} (upload it as the assignment's autograder)", file=log)
-    if not any((out / "wheelhouse").glob("*.whl")) and not args.find_links:
+    if not wheels and not args.find_links:
         print(
-            "nngrade-release: warning: wheelhouse/ is empty and no --find-links was given: "
-            "put the student wheels there (--wheel, --wheel-from) before students install",
+            "nngrade-release: warning: no grader wheel (--wheel, --wheel-from) and no --find-links: "
+            "students cannot install the grader, and the kit's CI stops (it installs only wheels "
+            "whose sha256 the release wrote into it: release again rather than adding wheels later)",
             file=log,
         )
     print(

@@ -85,8 +85,19 @@ class TextReport:
         console.print(f"\n[bold]Total: {report.score}/{report.max_score}[/] ({counts}) in {report.duration:.1f} s.")
         if credit_line(report):
             console.print(escape(credit_line(report)))
-        console.print(f"Seed {report.seed}: rerun with --seed {report.seed}.")
+        console.print(seed_sentence(report))
         console.print(escape(report.isolation_text), style=None if report.sandboxed else "bold yellow")
+
+
+#: What every format says of a secret seed (``nngrade --seed-env``): never its value.
+SECRET_SEED = "secret"
+
+
+def seed_sentence(report: Report) -> str:
+    """The seed and how to rerun with it; for a secret seed, only that it is secret."""
+    if report.seed_secret:
+        return f"Seed: {SECRET_SEED} (the instructor's; not shown)."
+    return f"Seed {report.seed}: rerun with --seed {report.seed}."
 
 
 def credit_line(report: Report) -> str:
@@ -185,7 +196,7 @@ class JunitReport:
         )
         props = ET.SubElement(suite, "properties")
         for key, value in (
-            ("seed", report.seed),
+            ("seed", SECRET_SEED if report.seed_secret else report.seed),
             ("score", report.score),
             ("max_score", report.max_score),
             ("grader_version", report.grader_version),
@@ -218,8 +229,8 @@ class GradescopeReport:
         doc = {
             "score": report.score,
             "max_score": report.max_score,
-            # no seed in what the student sees: Gradescope grades with the archive's secret seed,
-            # and knowing it gives every case's inputs (extra_data keeps it for the instructor)
+            # no seed in what the student sees: knowing it gives every case's inputs; extra_data
+            # keeps a seed that is not secret (the archive's is: run_autograder uses --seed-env)
             "output": f"nngrade {report.grader_version}: {report.score}/{report.max_score}. {report.isolation_text}",
             "visibility": "visible",
             "stdout_visibility": "hidden",
@@ -240,7 +251,7 @@ class GradescopeReport:
                 for r in report.results
             ],
             "extra_data": {
-                "seed": report.seed,
+                "seed": report.public_seed,
                 "counts": report.counts(),
                 "isolation": report.isolation,
                 "credit": report.credit,
@@ -265,7 +276,7 @@ class ClassroomReport:
                 "score": r.score,
                 "max_score": r.max_score,
                 "message": None if r.passed else f"[{r.status}] {r.message}",
-                "test_code": f"nngrade {r.name} --seed {report.seed}",
+                "test_code": f"nngrade {r.name}" + ("" if report.seed_secret else f" --seed {report.seed}"),
                 "filename": f"exercises/{r.module}.py",
                 "line_no": 0,
                 "duration": round(r.duration * 1000),
@@ -285,7 +296,8 @@ class ClassroomReport:
             "max_score": report.max_score,
             "tests": tests,
             "isolation": report.isolation,
-        }  # an extra key: the reporter reads the others
+            "seed": report.public_seed,
+        }  # extra keys: the reporter reads the others
         json.dump(plain_json(doc), stream, indent=2, allow_nan=False)
         stream.write("\n")
 
@@ -312,8 +324,12 @@ class MarkdownReport:
         out = [
             f"## nngrade: {report.score}/{report.max_score} points",
             "",
-            f"Seed `{report.seed}` (rerun with `--seed {report.seed}`), "
-            f"grader {report.grader_version}, {report.duration:.1f} s.",
+            (
+                f"Seed {SECRET_SEED}"
+                if report.seed_secret
+                else f"Seed `{report.seed}` (rerun with `--seed {report.seed}`)"
+            )
+            + f", grader {report.grader_version}, {report.duration:.1f} s.",
             "",
             ("" if report.sandboxed else "> **Warning:** ") + _md(report.isolation_text),
             "",

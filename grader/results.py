@@ -117,6 +117,13 @@ class Report:
     isolation: dict = field(default_factory=lambda: {"mechanism": "none", "reason": "not recorded"})
     #: The credit policy (``--credit``): ``independent`` or ``strict`` (grader/dependencies.py).
     credit: str = "independent"
+    #: The seed is the instructor's secret (``nngrade --seed-env``): no report format shows it.
+    seed_secret: bool = False
+
+    @property
+    def public_seed(self) -> int | None:
+        """The seed a report may show: None when it is secret."""
+        return None if self.seed_secret else self.seed
 
     @property
     def score(self) -> int:
@@ -159,7 +166,8 @@ class Report:
         return {
             "score": self.score,
             "max_score": self.max_score,
-            "seed": self.seed,
+            "seed": self.public_seed,
+            "seed_secret": self.seed_secret,
             "grader_version": self.grader_version,
             "submission": self.submission,
             "duration": round(self.duration, 3),

@@ -182,6 +182,29 @@ def test_unwritable_output_is_a_usage_error(tmp_path, capsys):
     assert "cannot write" in capsys.readouterr().err
 
 
+def test_seed_env_grades_with_the_secret_seed_and_reports_none(tmp_path, monkeypatch, capsys):
+    """--seed-env VAR: the kit's CI passes the instructor's secret this way, so that neither a
+    report nor an artifact shows it; unset or empty, the seed is random and reported."""
+    sub = copy_model(tmp_path / "sub")
+    names = ["softmax", "perceptron_train"]
+    _, public = grade_json(tmp_path, *names, "--submission", str(sub), "--seed", "31415926")
+    monkeypatch.setenv("COURSE_SEED", "31415926")
+    _, secret = grade_json(tmp_path, *names, "--submission", str(sub), "--seed-env", "COURSE_SEED")
+    cases = lambda r: [[c["case"] for c in e["calls"]] for e in r["exercises"]]  # noqa: E731
+    assert cases(secret) == cases(public)  # graded with that seed ...
+    assert (secret["seed"], secret["seed_secret"], public["seed_secret"]) == (None, True, False)
+    assert "31415926" not in json.dumps(secret)  # ... which it does not show
+    monkeypatch.setenv("COURSE_SEED", "")
+    _, empty = grade_json(tmp_path, "relu", "--submission", str(sub), "--seed-env", "COURSE_SEED")
+    assert isinstance(empty["seed"], int) and empty["seed_secret"] is False
+    monkeypatch.setenv("COURSE_SEED", "not-a-seed-4242")
+    assert main(["relu", "--submission", str(sub), "--seed-env", "COURSE_SEED"]) == ExitCode.COULD_NOT_RUN
+    err = capsys.readouterr().err
+    assert "COURSE_SEED does not hold a seed" in err and "4242" not in err  # a bad secret is not repeated
+    assert main(["relu", "--seed", "1", "--seed-env", "COURSE_SEED"]) == ExitCode.COULD_NOT_RUN
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_real_command_grades_and_reports_the_random_seed(tmp_path):
     sub = copy_model(tmp_path / "sub")
     done = run_nngrade("relu", "softmax", "--submission", str(sub), "--format", "json")

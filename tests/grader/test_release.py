@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
@@ -96,12 +97,12 @@ def test_kit_has_the_stubs_of_the_chosen_modules_and_every_file_of_the_contract(
     readme = (out / "README.md").read_text()
     assert "| `conv` | `corr2d` |" in readme and "`sigmoid`" in readme and "`lstm_forward`" not in readme
     assert "@" + "VERSION@" not in readme and __version__ in readme
-    assert "wheelhouse/ is empty" not in capsys.readouterr().err  # --find-links says where the wheels are
+    assert "no grader wheel" not in capsys.readouterr().err  # --find-links says where the wheels are
 
 
 def test_default_kit_has_every_module_of_the_catalogue(tmp_path, capsys):
     assert release(tmp_path / "kit") == 0
-    assert "wheelhouse/ is empty" in capsys.readouterr().err
+    assert "no grader wheel" in capsys.readouterr().err
     assert sorted(p.stem for p in (tmp_path / "kit" / "exercises").glob("*.py")) == sorted(MODULES)
     labs, kit_labs = ROOT / "exercises" / "labs", tmp_path / "kit" / "exercises" / "labs"
     assert labs.is_dir(), "the labs have landed: this test checks how the kit carries them"
@@ -151,6 +152,18 @@ def test_ci_files_grade_with_the_sandbox_and_publish_results(tmp_path):
     assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter@")
 
 
+def grade_step(kit: Path, ci: str) -> tuple[str, Path]:
+    """The grading commands of a kit's CI file, run with this checkout's grader, and the report they write."""
+    if ci == "classroom":
+        workflow = yaml.safe_load((kit / ".github" / "workflows" / "classroom.yml").read_text())
+        script = next(s for s in workflow["jobs"]["grade"]["steps"] if s.get("id") == "nngrade")["run"]
+        report = kit / "nngrade-classroom.json"
+    else:
+        script = yaml.safe_load((kit / ".gitlab-ci.yml").read_text())["nngrade"]["script"][-1]
+        report = kit / "nngrade-junit.xml"
+    return script.replace(".venv/bin/nngrade", f"{sys.executable} -m grader").replace("--sandbox require", ""), report
+
+
 @pytest.mark.parametrize("ci", ["classroom", "gitlab"])
 def test_a_student_edited_kit_record_cannot_shrink_what_ci_grades(tmp_path, ci):
     """nnfund-kit.json is in the student's repository: edited to list only the module they
@@ -161,21 +174,186 @@ def test_a_student_edited_kit_record_cannot_shrink_what_ci_grades(tmp_path, ci):
     shutil.copy(MODEL_DIR / "perceptron.py", kit / "exercises" / "perceptron.py")
     record = json.loads((kit / KIT_FILE).read_text())
     (kit / KIT_FILE).write_text(json.dumps({**record, "modules": ["perceptron"]}))
-    if ci == "classroom":
-        workflow = yaml.safe_load((kit / ".github" / "workflows" / "classroom.yml").read_text())
-        script = next(s for s in workflow["jobs"]["grade"]["steps"] if s.get("id") == "nngrade")["run"]
-        report = kit / "nngrade-classroom.json"
-    else:
-        script = yaml.safe_load((kit / ".gitlab-ci.yml").read_text())["nngrade"]["script"][-1]
-        report = kit / "nngrade-junit.xml"
-    script = script.replace(".venv/bin/nngrade", f"{sys.executable} -m grader").replace("--sandbox require", "")
+    script, report = grade_step(kit, ci)
     env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path / "out"), "NNGRADE_SANDBOX": "auto", "NNGRADE_SEED": SEED}
+    env["PYTHONPATH"] = str(ROOT)
     run(["bash", "-c", script], cwd=kit, env=env, check=False)
     text = report.read_text()
     if ci == "classroom":
         assert json.loads(text)["max_score"] == TOTAL_POINTS
     else:
         assert f'<property name="max_score" value="{TOTAL_POINTS}" />' in text
+
+
+@pytest.mark.parametrize("ci", ["classroom", "gitlab"])
+def test_the_secret_seed_is_in_no_artifact_or_output_of_the_ci_job(tmp_path, ci):
+    """A masked GitLab variable is masked in the job log only: the JUnit artifact once carried
+    the seed as a property (and Classroom's results the rerun command with it). The CI files
+    pass the secret with --seed-env, and the job grades with it without showing it."""
+    kit = tmp_path / "kit"
+    assert release(kit, "--modules", "activations") == 0
+    write_buggy(tmp_path / "buggy")  # softmax sums over the wrong axis: its message shows random values
+    shutil.copy(tmp_path / "buggy" / "activations.py", kit / "exercises" / "activations.py")
+    script, report = grade_step(kit, ci)
+    output = tmp_path / "github_output"
+    env = {**os.environ, "GITHUB_OUTPUT": str(output), "NNGRADE_SANDBOX": "auto", "PYTHONPATH": str(ROOT)}
+    done = run(["bash", "-c", script], cwd=kit, env={**env, "NNGRADE_SEED": SEED}, check=False)
+    assert report.is_file(), done.stderr
+    everything = "\n".join(
+        [report.read_text(), done.stdout, done.stderr, output.read_text() if output.exists() else ""]
+    )
+    if ci == "classroom":
+        everything += base64.b64decode(output.read_text().split("=", 1)[1]).decode()
+    assert SEED not in everything
+    # graded with the secret seed all the same: the feedback is that of --seed SEED
+    fmt = {"classroom": "classroom", "gitlab": "junit"}[ci]
+    argv = [sys.executable, "-m", "grader", "activations", "--seed", SEED, "--format", fmt, "--no-progress"]
+    direct = run(argv, cwd=kit, env=env, check=False).stdout
+    message = "softmax" if ci == "gitlab" else '"name": "softmax"'
+    assert message in direct and "Wrong output" in direct
+    reported = report.read_text()
+    if ci == "classroom":
+        tests = lambda text: {x["name"]: x["message"] for x in json.loads(text)["tests"]}  # noqa: E731
+        assert tests(reported) == tests(direct)
+    else:
+        failures = lambda text: [f.text for f in ET.fromstring(text.encode()).iter("failure")]  # noqa: E731
+        assert failures(reported) == failures(direct) and failures(reported)
+        assert '<property name="seed" value="secret" />' in reported
+
+
+# -- the kit's CI install step, with small fake wheels --------------------------------------
+
+
+def fake_wheel(dest: Path, name: str, version: str, requires=(), says: str = "real") -> Path:
+    """A pure wheel of ``name`` whose module ``<name>_probe`` says which build it is."""
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"{dist}_probe.py": f"BUILD = {says!r}\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        + "".join(f"Requires-Dist: {r}\n" for r in requires),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in files.items():
+            archive.writestr(member, text)
+        archive.writestr(f"{info}/RECORD", "".join(f"{m},,\n" for m in [*files, f"{info}/RECORD"]))
+    return path
+
+
+def package_index(folder: Path, *wheels: Path) -> Path:
+    """A local package index (PEP 503 pages) serving ``wheels``: the CI's PyPI."""
+    for wheel in wheels:
+        project = folder / wheel.name.split("-")[0].replace("_", "-")
+        project.mkdir(parents=True, exist_ok=True)
+        shutil.copy(wheel, project / wheel.name)
+        (project / "index.html").write_text(f'<html><body><a href="{wheel.name}">{wheel.name}</a></body></html>\n')
+    return folder
+
+
+DEP = "nnfund-probe-dep"  # the fake grader's one dependency
+
+
+@pytest.fixture
+def fake_kit(tmp_path) -> tuple[Path, dict]:
+    """A kit released with a fake grader wheel (needing DEP 1.0, which the index serves), and
+    the environment of a CI job on this machine: no pip configuration, that index only."""
+    grader = fake_wheel(tmp_path / "built", "nnfund", __version__, requires=[f"{DEP}>=1.0"])
+    index = package_index(tmp_path / "index", fake_wheel(tmp_path / "deps", DEP, "1.0"))
+    kit = tmp_path / "kit"
+    assert release(kit, "--modules", "perceptron", "--wheel-from", grader.parent) == 0
+    env = {k: v for k, v in ci_env(tmp_path).items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=index.as_uri(), PIP_NO_CACHE_DIR="1")
+    return kit, env
+
+
+def install_step(kit: Path, ci: str) -> str:
+    """The commands of a kit's CI file that install the grader."""
+    if ci == "classroom":
+        workflow = yaml.safe_load((kit / ".github" / "workflows" / "classroom.yml").read_text())
+        return next(s for s in workflow["jobs"]["grade"]["steps"] if s.get("name") == "Install the grader")["run"]
+    return "\n".join(yaml.safe_load((kit / ".gitlab-ci.yml").read_text())["nngrade"]["before_script"])
+
+
+def installed(kit: Path) -> dict[str, str]:
+    """name -> version of what the CI's virtual environment holds, and which nnfund build."""
+    if not (kit / ".venv" / "bin" / "python").exists():
+        return {}
+    listed = run([kit / ".venv" / "bin" / "python", "-m", "pip", "list", "--format", "json"], cwd=kit).stdout
+    found = {p["name"]: p["version"] for p in json.loads(listed) if p["name"] not in ("pip", "setuptools")}
+    if "nnfund" in found:
+        probe = [kit / ".venv" / "bin" / "python", "-c", "import nnfund_probe; print(nnfund_probe.BUILD)"]
+        found["nnfund build"] = run(probe, cwd=tmp_cwd(kit)).stdout.strip()
+    return found
+
+
+def tmp_cwd(kit: Path) -> Path:
+    return kit.parent  # outside the kit: nothing of the student's on sys.path
+
+
+def ci_install(kit: Path, ci: str, env: dict) -> subprocess.CompletedProcess:
+    script = install_step(kit, ci)
+    return run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=kit, env=env, check=False)
+
+
+@pytest.mark.slow  # a virtual environment with pip: some 30 s on this loaded machine
+def test_ci_installs_the_released_wheel_whatever_the_student_edits(fake_kit):
+    """requirements.txt and wheelhouse/ are the student's: an edited requirements.txt asking
+    for a forged dependency from wheelhouse/, a forged higher version of that dependency
+    there, a committed pip.conf of the virtual environment and a folder `pip/` that a plain
+    `python -m pip` run from the repository would import instead of pip change nothing.
+    (GitLab's job runs the same commands: one run proves both.)"""
+    kit, env = fake_kit
+    assert install_step(kit, "gitlab").strip() == install_step(kit, "classroom").strip()
+    assert "requirements.txt" not in [
+        w for line in install_step(kit, "gitlab").splitlines() if not line.startswith("#") for w in line.split()
+    ]
+    shutil.copy(fake_wheel(kit.parent / "forged", DEP, "99.0", says="forged"), kit / "wheelhouse")
+    (kit / "requirements.txt").write_text(f"--find-links ./wheelhouse\n{DEP}==99.0\nnnfund=={__version__}\n")
+    (kit / ".venv").mkdir()
+    (kit / ".venv" / "pip.conf").write_text("[global]\nfind-links = ./wheelhouse\n")
+    (kit / "pip").mkdir()
+    (kit / "pip" / "__main__.py").write_text("open('hijacked', 'w').close()\n")
+    done = ci_install(kit, "classroom", env)
+    assert done.returncode == 0, done.stderr
+    assert installed(kit) == {"nnfund": __version__, "nnfund build": "real", DEP: "1.0"}
+    assert not (kit / "hijacked").exists()
+
+
+@pytest.mark.parametrize("ci", ["classroom", "gitlab"])
+def test_ci_refuses_a_forged_grader_wheel_and_installs_nothing(fake_kit, ci):
+    """A student's nnfund wheel of the same name and version (one that gives 100) in place of
+    the released one: its sha256 is not the one the CI file holds, the step fails."""
+    kit, env = fake_kit
+    (wheel,) = (kit / "wheelhouse").glob("nnfund-*.whl")
+    forged = fake_wheel(kit.parent / "forged", "nnfund", __version__, requires=[f"{DEP}>=1.0"], says="forged")
+    shutil.copy(forged, wheel)
+    done = ci_install(kit, ci, env)
+    assert done.returncode != 0 and f"{wheel.name}: FAILED" in done.stdout + done.stderr
+    assert "nnfund" not in installed(kit)
+
+
+@pytest.mark.slow  # a virtual environment with pip: some 30 s on this loaded machine
+def test_ci_of_a_kit_without_wheels_installs_from_the_instructor_locations_only(tmp_path):
+    """No wheel in the kit: CI takes nnfund from the --find-links of the release (trusted as
+    they are), never from wheelhouse/; with neither, it stops and says why."""
+    served = fake_wheel(tmp_path / "instructor", "nnfund", __version__, requires=[f"{DEP}>=1.0"])
+    index = package_index(tmp_path / "index", fake_wheel(tmp_path / "deps", DEP, "1.0"))
+    kit = tmp_path / "kit"
+    assert release(kit, "--modules", "perceptron", "--find-links", served.parent.as_uri()) == 0
+    fake_wheel(kit / "wheelhouse", "nnfund", __version__, requires=[f"{DEP}>=1.0"], says="forged")
+    env = {k: v for k, v in ci_env(tmp_path).items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=index.as_uri(), PIP_NO_CACHE_DIR="1")
+    done = ci_install(kit, "classroom", env)
+    assert done.returncode == 0, done.stderr
+    assert installed(kit) == {"nnfund": __version__, "nnfund build": "real", DEP: "1.0"}
+    bare = tmp_path / "bare"
+    assert release(bare, "--modules", "perceptron") == 0
+    shutil.copy(served, bare / "wheelhouse")
+    done = ci_install(bare, "gitlab", env)
+    assert done.returncode == 1 and "no grader wheel" in done.stderr and "nnfund" not in installed(bare)
 
 
 def test_nngrade_in_a_kit_grades_the_kit_modules_only(tmp_path, monkeypatch):
@@ -551,7 +729,7 @@ def test_classroom_workflow_steps_grade_and_report_each_exercise_points(kit_clon
     tests = {t["name"]: t for t in results["tests"]}
     assert tests["sigmoid"]["status"] == "pass" and tests["sigmoid"]["message"] is None
     assert tests["corr2d"]["status"] == "fail" and "Hint:" in tests["corr2d"]["message"]
-    assert f"--seed {SEED}" in tests["corr2d"]["test_code"]
+    assert SEED not in json.dumps(results) and SEED not in output.read_text()  # the secret seed (--seed-env)
     assert sum(t["score"] for t in results["tests"]) == sum(expected_points().values())
 
 
@@ -562,8 +740,7 @@ def test_gitlab_job_steps_write_the_junit_report(kit_clone, tmp_path):
     commands = job["before_script"] + job["script"]
     done = run(["bash", "-c", "\n".join(commands)], cwd=kit_clone, env=env, check=False)
     assert done.returncode == 1, done.stderr  # graded, not every exercise passed
-    import xml.etree.ElementTree as ET
-
+    assert SEED not in (kit_clone / job["artifacts"]["reports"]["junit"]).read_text()  # --seed-env
     suite = ET.parse(kit_clone / job["artifacts"]["reports"]["junit"]).getroot()
     cases = suite.iter("testcase")
     failed = {c.get("name") for c in cases if c.find("failure") is not None}
@@ -637,8 +814,8 @@ def test_gradescope_autograder_runs_on_a_simulated_autograder_tree(wheelhouse, t
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "results" / "results.json").read_text())
     seed = int((root / "source" / "seed").read_text())
-    assert results["extra_data"]["seed"] == seed  # for the instructor; never in what students see
-    assert str(seed) not in json.dumps([results["output"], results["tests"]])
+    assert results["extra_data"]["seed"] is None  # secret (--seed-env): in the archive only
+    assert str(seed) not in (root / "results" / "results.json").read_text()
     assert results["max_score"] == sum(EXERCISES[n].points for n in exercises) < TOTAL_POINTS
     assert [t["name"] for t in results["tests"]] == exercises
     instructor = json.loads(

@@ -110,6 +110,23 @@ def test_gradescope_shows_students_no_seed(report):
     assert "987654321" not in visible and doc["extra_data"]["seed"] == 987654321
 
 
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_secret_seed_is_in_no_format_and_a_public_one_in_every_format(report, fmt):
+    """nngrade --seed-env: the instructor's secret seed of a CI run must not reach what the
+    student reads (GitLab's artifacts, Classroom's results): whoever knows it knows every
+    case's inputs."""
+    report.seed = 918273645
+    assert "918273645" in render(fmt, report)  # Gradescope: in extra_data
+    report.seed_secret = True
+    text = render(fmt, report)
+    assert "918273645" not in text
+    if fmt in ("json", "gradescope", "classroom"):
+        doc = json.loads(text)
+        assert (doc.get("extra_data") or doc)["seed"] is None
+    else:
+        assert "secret" in text
+
+
 def test_classroom_gives_each_exercise_its_own_points_in_the_reporter_format(report):
     doc = json.loads(render("classroom", report))
     assert (doc["version"], doc["status"], doc["max_score"]) == (1, "fail", 9)
