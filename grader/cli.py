@@ -350,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 version=__version__,
                 sandbox=args.sandbox,
                 credit=args.credit,
+                secret_seed=seed_secret,
             )
         report.submission = str(submission.resolve())
         report.seed_secret = seed_secret

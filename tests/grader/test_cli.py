@@ -184,16 +184,23 @@ def test_unwritable_output_is_a_usage_error(tmp_path, capsys):
 
 def test_seed_env_grades_with_the_secret_seed_and_reports_none(tmp_path, monkeypatch, capsys):
     """--seed-env VAR: the kit's CI passes the instructor's secret this way, so that neither a
-    report nor an artifact shows it; unset or empty, the seed is random and reported."""
+    report nor an artifact shows it; unset or empty, the seed is random and reported.
+    The cases are drawn from the secret salted by the graded files: the same files are
+    graded the same way, and any edit (a table of answers for the cases an earlier run
+    showed, say) draws other cases."""
     sub = copy_model(tmp_path / "sub")
     names = ["softmax", "perceptron_train"]
     _, public = grade_json(tmp_path, *names, "--submission", str(sub), "--seed", "31415926")
     monkeypatch.setenv("COURSE_SEED", "31415926")
     _, secret = grade_json(tmp_path, *names, "--submission", str(sub), "--seed-env", "COURSE_SEED")
+    _, again = grade_json(tmp_path, *names, "--submission", str(sub), "--seed-env", "COURSE_SEED")
     cases = lambda r: [[c["case"] for c in e["calls"]] for e in r["exercises"]]  # noqa: E731
-    assert cases(secret) == cases(public)  # graded with that seed ...
+    assert cases(secret) == cases(again) != cases(public)  # reproducible, and not the bare seed's
     assert (secret["seed"], secret["seed_secret"], public["seed_secret"]) == (None, True, False)
     assert "31415926" not in json.dumps(secret)  # ... which it does not show
+    (sub / "activations.py").write_text((sub / "activations.py").read_text() + "\n# one more line\n")
+    _, edited = grade_json(tmp_path, *names, "--submission", str(sub), "--seed-env", "COURSE_SEED")
+    assert edited["score"] == secret["score"] and cases(edited) != cases(secret)
     monkeypatch.setenv("COURSE_SEED", "")
     _, empty = grade_json(tmp_path, "relu", "--submission", str(sub), "--seed-env", "COURSE_SEED")
     assert isinstance(empty["seed"], int) and empty["seed_secret"] is False
