@@ -107,7 +107,8 @@ def exercise_table(modules: Sequence[str]) -> str:
     rows = ["| module | exercise | points | what |", "| --- | --- | ---: | --- |"]
     chosen = [ex for ex in EXERCISES.values() if ex.module in modules]
     for ex in chosen:
-        rows.append(f"| `{ex.module}` | `{ex.name}` | {ex.points} | {ex.description.replace('|', '/')} |")
+        what = ex.description.replace("|", "\\|")  # a bare '|' (|z|) would end the cell: Markdown's escape
+        rows.append(f"| `{ex.module}` | `{ex.name}` | {ex.points} | {what} |")
     rows.append(f"| | **total** | **{sum(ex.points for ex in chosen)}** | {len(chosen)} exercises |")
     return "\n".join(rows)
 

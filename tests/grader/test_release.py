@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import yaml
 from grader import __version__
 from grader.catalogue import EXERCISES, MODULES, TOTAL_POINTS
 from grader.kitinfo import KIT_FILE, version_warning
+from grader.release import exercise_table
 from grader.release import main as release_main
 from tests.grader.conftest import MODEL_DIR, ROOT, copy_model
 
@@ -112,6 +114,17 @@ def test_default_kit_has_every_module_of_the_catalogue(tmp_path, capsys):
     requirements = (tmp_path / "kit" / "requirements-labs.txt").read_text().splitlines()
     assert "-r requirements.txt" in requirements and any(r.startswith("matplotlib") for r in requirements)
     assert "## The labs" in (tmp_path / "kit" / "README.md").read_text()
+
+
+def test_kit_exercise_table_keeps_every_description_whole_in_its_cell():
+    """A description's '|' (stable for |z| up to 1e4) is escaped, not turned into another character."""
+    rows = exercise_table(list(MODULES)).splitlines()[2:-1]
+    assert len(rows) == len(EXERCISES)
+    for row, ex in zip(rows, EXERCISES.values()):
+        cells = re.split(r"(?<!\\)\|", row)[1:-1]  # the cells between unescaped pipes
+        assert len(cells) == 4, row
+        assert cells[3].strip().replace("\\|", "|") == ex.description
+    assert any("|" in ex.description for ex in EXERCISES.values()), "no description to test the escape on"
 
 
 @pytest.mark.parametrize(
