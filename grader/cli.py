@@ -276,7 +276,7 @@ def notebook_modules(folder: Path, catalogue: Mapping[str, Exercise]):
     from grader.notebooks.extract import ExtractError, notebook_folder, write_modules
 
     try:
-        notebooks = notebook_folder(folder)
+        notebooks = notebook_folder(folder, {ex.module for ex in catalogue.values()})
         if notebooks is None:
             return None
         modules = tempfile.TemporaryDirectory(prefix="nngrade-notebooks-")
@@ -336,6 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stale = version_warning(submission, __version__)
     if stale:
         print(f"nngrade: warning: {stale}", file=sys.stderr)
+    wanted = dict.fromkeys(ex.module for ex in chosen.values())
+    if modules is None and wanted and not any((submission / f"{m}.py").is_file() for m in wanted):
+        inner = next((d for d in ("exercises", "submission") if (submission / d).is_dir()), None)
+        hint = f"; did you mean --submission {submission / inner}?" if inner else ""
+        print(
+            f"nngrade: warning: {submission} holds no {' or '.join(f'{m}.py' for m in wanted)}{hint}", file=sys.stderr
+        )
     show = not args.no_progress and sys.stderr.isatty()
     advance, context = _progress(len(chosen), show)
     try:

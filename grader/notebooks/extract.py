@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,15 +153,17 @@ def notebook_modules(paths: list[Path], catalogue: Mapping[str, Exercise]) -> li
     return list(found.values())
 
 
-def notebook_folder(folder: Path) -> Path | None:
+def notebook_folder(folder: Path, modules: Collection[str]) -> Path | None:
     """Where the notebooks of a submission folder are, or None when it holds modules.
 
-    ``folder`` itself when it holds ``.ipynb`` files and no ``.py`` module;
+    ``folder`` itself when it holds ``.ipynb`` files and none of the exercise
+    ``modules`` as ``.py`` files (other ``.py`` files, such as the labs' helper
+    modules that nbgrader releases beside the notebooks, do not count);
     nbgrader's ``submitted/<student>/``, holding one ``<assignment>/`` folder
     of notebooks, gives that folder. A student folder with several
     assignments is ambiguous: ExtractError.
     """
-    if any(folder.glob("*.py")):
+    if any((folder / f"{module}.py").is_file() for module in modules):
         return None
     if any(folder.glob("*.ipynb")):
         return folder

@@ -121,6 +121,17 @@ def test_missing_module_and_function_are_not_implemented(tmp_path):
     assert code == ExitCode.NOT_ALL_PASSED
 
 
+def test_a_folder_holding_none_of_the_graded_modules_is_pointed_to_the_one_inside(tmp_path, capsys):
+    """A kit's or a course's root instead of its exercises/ folder: 0 points, said out loud."""
+    copy_model(tmp_path / "kit" / "exercises")
+    code, _ = grade_json(tmp_path, "relu", "mse_loss", "--submission", str(tmp_path / "kit"), "--seed", "1")
+    err = capsys.readouterr().err
+    assert code == ExitCode.NOT_ALL_PASSED
+    assert f"holds no activations.py or losses.py; did you mean --submission {tmp_path / 'kit' / 'exercises'}?" in err
+    code, _ = grade_json(tmp_path, "relu", "--submission", str(tmp_path / "kit" / "exercises"), "--seed", "1")
+    assert code == ExitCode.ALL_PASSED and "holds no" not in capsys.readouterr().err
+
+
 def test_syntax_error_is_an_error_of_that_module_only(tmp_path):
     sub = copy_model(tmp_path / "sub")
     (sub / "losses.py").write_text("def mse_loss(y_hat, y):\n    return (\n")

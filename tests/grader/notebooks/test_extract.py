@@ -123,16 +123,18 @@ def test_notebook_folder_finds_notebooks_or_the_single_assignment_of_a_student(t
     (tmp_path / "mods").mkdir()
     (tmp_path / "mods" / "conv.py").write_text("")
     (tmp_path / "mods" / "x.ipynb").write_text("{}")
-    assert notebook_folder(tmp_path / "mods") is None  # modules win
+    assert notebook_folder(tmp_path / "mods", MODULES) is None  # modules win
     student = tmp_path / "alice"
     (student / "hw1").mkdir(parents=True)
     (student / "hw1" / "01-perceptron.ipynb").write_text("{}")
-    assert notebook_folder(student) == student / "hw1"
-    assert notebook_folder(student / "hw1") == student / "hw1"
+    # the labs' helper modules, released by nbgrader beside the notebooks, are not exercises
+    (student / "hw1" / "labkit.py").write_text("")
+    assert notebook_folder(student, MODULES) == student / "hw1"
+    assert notebook_folder(student / "hw1", MODULES) == student / "hw1"
     (student / "hw2").mkdir()
     (student / "hw2" / "01-perceptron.ipynb").write_text("{}")
     with pytest.raises(ExtractError, match=r"several assignments \(hw1, hw2\)"):
-        notebook_folder(student)
+        notebook_folder(student, MODULES)
 
 
 # -- nngrade --submission on notebooks -----------------------------------------------
