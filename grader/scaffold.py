@@ -17,7 +17,11 @@ import re
 import sys
 from pathlib import Path
 
-KINDS = ("function", "forward", "backward")
+from grader import spec
+
+#: The kinds of grader/spec.py a scaffold can write; a ``higher_order`` exercise takes a
+#: function named in grader/worker/scalar_functions.py, which a template cannot choose.
+KINDS = tuple(kind for kind in spec.KINDS if kind != "higher_order")
 ROOT = Path(__file__).resolve().parent.parent
 
 STUB = '''
