@@ -1,7 +1,6 @@
 """csrc.matmul against a naive row-by-column reference and against ``np.matmul``, on every build
 of the kernels this CPU runs (the `build` fixture), float32 and float64."""
 
-import importlib
 import itertools
 
 import numpy as np
@@ -29,21 +28,22 @@ EDGE_SHAPES = list(itertools.product(EDGE_SIZES, repeat=3)) + [
 ]
 
 
-def test_edge_shapes_reach_every_blocking_edge_of_every_build():
+def test_edge_shapes_reach_every_blocking_edge_of_every_build(build):
     """The sizes above really cross each build's tile and block sizes (they are read from the
-    compiled modules, so a retuned blocking cannot silently escape the tests)."""
-    for name, (module_name, _) in csrc._BUILDS.items():
-        blocking = importlib.import_module(f"csrc.{module_name}").BLOCKING
-        m_sizes = {m for m, _, _ in EDGE_SHAPES}
-        k_sizes = {k for _, k, _ in EDGE_SHAPES}
-        n_sizes = {n for _, _, n in EDGE_SHAPES}
-        assert any(m > blocking["MC"] for m in m_sizes), name
-        assert any(k > blocking["KC"] for k in k_sizes), name
-        assert any(n > blocking["NC"] for n in n_sizes), name
-        for dt in ("float32", "float64"):
-            mr, nr = blocking[f"MR_{dt}"], blocking[f"NR_{dt}"]
-            assert any(m % mr and m > mr for m in m_sizes), (name, dt)
-            assert any(n % nr and n > nr for n in n_sizes), (name, dt)
+    compiled modules, so a retuned blocking cannot silently escape the tests). A build is
+    checked where it runs (the `build` fixture): importing a module compiled for an instruction
+    set the CPU lacks may already execute it."""
+    name, blocking = build, csrc._kernels.BLOCKING
+    m_sizes = {m for m, _, _ in EDGE_SHAPES}
+    k_sizes = {k for _, k, _ in EDGE_SHAPES}
+    n_sizes = {n for _, _, n in EDGE_SHAPES}
+    assert any(m > blocking["MC"] for m in m_sizes), name
+    assert any(k > blocking["KC"] for k in k_sizes), name
+    assert any(n > blocking["NC"] for n in n_sizes), name
+    for dt in ("float32", "float64"):
+        mr, nr = blocking[f"MR_{dt}"], blocking[f"NR_{dt}"]
+        assert any(m % mr and m > mr for m in m_sizes), (name, dt)
+        assert any(n % nr and n > nr for n in n_sizes), (name, dt)
 
 
 @pytest.mark.parametrize("m,k,n", EDGE_SHAPES)
