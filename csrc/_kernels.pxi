@@ -129,23 +129,27 @@ cdef inline Py_ssize_t _cols_ld(Py_ssize_t P) noexcept nogil:
 cdef void _pack_a(Py_ssize_t mc, Py_ssize_t kc, const floating* A, Py_ssize_t rs, Py_ssize_t cs,
                   floating* Ap) noexcept nogil:
     """A[0:mc, 0:kc] -> consecutive MR x kc panels, element (i, p) of a panel at p*MR + i.
-    Rows past mc are zero so the micro-kernel always runs full tiles."""
+    Rows past mc are zero so the micro-kernel always runs full tiles. The panel is written in
+    order, a column of MR elements at a time: a row-major A is then read along MR rows at
+    once, MR streams the prefetchers follow together (row after row, each kc-element segment
+    was too short a stream for them: 1.4 ns per element at n = 1024)."""
     cdef Py_ssize_t MR = _mr(Ap)
     cdef Py_ssize_t ip, i, p, mr, ip_b
+    cdef const floating* src
     for ip_b in range((mc + MR - 1) // MR):
         ip = ip_b * MR
         mr = _imin(MR, mc - ip)
-        if cs <= rs:     # walk the source along its rows
-            for i in range(mr):
-                for p in range(kc):
-                    Ap[p * MR + i] = A[(ip + i) * rs + p * cs]
+        src = A + ip * rs
+        if mr == MR:
+            for p in range(kc):
+                for i in range(MR):
+                    Ap[p * MR + i] = src[i * rs + p * cs]
         else:
             for p in range(kc):
                 for i in range(mr):
-                    Ap[p * MR + i] = A[(ip + i) * rs + p * cs]
-        for p in range(kc):
-            for i in range(mr, MR):
-                Ap[p * MR + i] = 0
+                    Ap[p * MR + i] = src[i * rs + p * cs]
+                for i in range(mr, MR):
+                    Ap[p * MR + i] = 0
         Ap += MR * kc
 
 
