@@ -6,9 +6,6 @@
  *   build of the kernels from them at import time; 0 on non-x86 or non-GCC/Clang compilers.
  * nnf_openmp_enabled() / nnf_omp_max_threads(): whether this translation unit was compiled with
  *   OpenMP, and the default thread count (OMP_NUM_THREADS or the core count), 1 without OpenMP.
- * nnf_thread_id() / nnf_barrier(): the calling thread's number in its OpenMP team and a barrier
- *   of that team (an orphaned `omp barrier`: call it from a `with parallel():` block of Cython,
- *   never from a prange body, by every thread of the team); 0 and nothing without OpenMP.
  * nnf_alloc(bytes) / nnf_free(p): a buffer aligned to a 64-byte cache line (NULL when out of
  *   memory; nnf_free(NULL) does nothing). Packed GEMM panels start on a line, so that no vector
  *   load of the micro-kernel straddles two lines.
@@ -68,13 +65,6 @@ static int nnf_thread_id(void)
     return omp_get_thread_num();
 #else
     return 0;
-#endif
-}
-
-static void nnf_barrier(void)
-{
-#ifdef _OPENMP
-#pragma omp barrier
 #endif
 }
 
