@@ -105,13 +105,27 @@ static inline nnf_vd nnf_load_nnf_vd(const double *p) { nnf_vd v; memcpy(&v, p, 
         memcpy(row_, &lo_, sizeof lo_);                                                         \
         memcpy(row_ + sizeof lo_ / sizeof *row_, &hi_, sizeof hi_);                             \
     }
+/* The tile's rows of C are fetched into the cache while the k loop runs: they are added at the
+ * end, a row of C apart each (often a multiple of 4 KiB), which no hardware prefetcher follows. */
+#define NNF_PREFETCH_ROW(r)                                                                     \
+    if ((r) < rows) {                                                                           \
+        __builtin_prefetch(C + (r) * ldc, 1, 3);                                                \
+        __builtin_prefetch((const char *)(C + (r) * ldc) + 2 * sizeof(nnf_V_) - 1, 1, 3);       \
+    }
+#if defined(__clang__)
+#define NNF_UNROLL _Pragma("unroll 4")
+#else
+#define NNF_UNROLL _Pragma("GCC unroll 4")
+#endif
 #define NNF_DEFINE_MICRO(NAME, V, T, LANES, MR)                                                 \
     static inline void NAME##_add(ptrdiff_t kc, const T *A, const T *B, T *C, ptrdiff_t ldc,  \
                                   ptrdiff_t rows)                                               \
     {                                                                                           \
         typedef V nnf_V_;                                                                       \
         typedef T nnf_T_;                                                                       \
+        NNF_ROWS(MR)(NNF_PREFETCH_ROW)                                                          \
         NNF_ROWS(MR)(NNF_DECL_ROW)                                                              \
+        NNF_UNROLL                                                                              \
         for (ptrdiff_t p = 0; p < kc; ++p) {                                                   \
             V b0 = nnf_load_##V(B), b1 = nnf_load_##V(B + LANES);                              \
             NNF_ROWS(MR)(NNF_FMA_ROW)                                                           \

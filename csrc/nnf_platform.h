@@ -6,9 +6,15 @@
  *   build of the kernels from them at import time; 0 on non-x86 or non-GCC/Clang compilers.
  * nnf_openmp_enabled() / nnf_omp_max_threads(): whether this translation unit was compiled with
  *   OpenMP, and the default thread count (OMP_NUM_THREADS or the core count), 1 without OpenMP.
+ * nnf_alloc(bytes) / nnf_free(p): a buffer aligned to a 64-byte cache line (NULL when out of
+ *   memory; nnf_free(NULL) does nothing). Packed GEMM panels start on a line, so that no vector
+ *   load of the micro-kernel straddles two lines.
  */
 #ifndef NNF_PLATFORM_H
 #define NNF_PLATFORM_H
+
+#include <stdint.h>
+#include <stdlib.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -60,6 +66,27 @@ static int nnf_thread_id(void)
 #else
     return 0;
 #endif
+}
+
+#define NNF_LINE 64
+
+/* The block from malloc is over-allocated by a line; the pointer malloc returned is kept in the
+ * bytes just before the aligned start. */
+static void *nnf_alloc(size_t bytes)
+{
+    char *raw = (char *)malloc(bytes + NNF_LINE + sizeof(void *));
+    char *start;
+    if (raw == NULL)
+        return NULL;
+    start = (char *)(((uintptr_t)raw + sizeof(void *) + NNF_LINE - 1) & ~(uintptr_t)(NNF_LINE - 1));
+    ((void **)start)[-1] = raw;
+    return start;
+}
+
+static void nnf_free(void *p)
+{
+    if (p != NULL)
+        free(((void **)p)[-1]);
 }
 
 #endif

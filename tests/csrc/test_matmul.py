@@ -17,7 +17,9 @@ pytestmark = pytest.mark.usefixtures("build")
 # or 8 / 14 (avx512, float32 / float64) by NR = 16 / 8 columns (256-bit builds) or 32 / 16
 # (avx512); blocks MC = 120 or 168 rows, KC = 256 deep, NC = 3072 columns. Every combination of
 # the small sizes (each a tile and a bit, or less than one), 257 (past a KC block and past an MC
-# block of either build) in each position, and N = 3100 past one NC block.
+# block of either build) in each position, and N = 3100 past one NC block. (A call evens its MC
+# and KC blocks out, _even_step: 257 still makes several blocks, the last one shorter, and
+# depths that are not a multiple of the unrolled k step.)
 EDGE_SIZES = (1, 5, 17, 67)
 EDGE_SHAPES = list(itertools.product(EDGE_SIZES, repeat=3)) + [
     (257, 17, 67),
