@@ -30,8 +30,12 @@ class ScalarFunction(NamedTuple):
     fn: Callable[..., float]
 
 
+def _floats(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
 def _same_shape(x, like: np.ndarray, what: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
+    x = _floats(x)
     if x.shape != like.shape:
         raise ValueError(f"f takes an array of x's shape {like.shape} ({what}), got shape {x.shape}")
     return x
@@ -39,19 +43,19 @@ def _same_shape(x, like: np.ndarray, what: str) -> np.ndarray:
 
 def sum_of_squares(x) -> float:
     """Quadratic: a central difference is exact (f''' = 0), a one-sided one is off by h."""
-    x = np.asarray(x, dtype=np.float64)
+    x = _floats(x)
     return float(np.sum(x * x))
 
 
 def sum_of_cubes(x) -> float:
     """f''' = 6: a central difference is off the derivative 3x**2 by exactly h**2."""
-    x = np.asarray(x, dtype=np.float64)
+    x = _floats(x)
     return float(np.sum(x**3))
 
 
 def sin_exp(x) -> float:
     """Every entry moves every partial derivative (a later entry sees an earlier one's nudge)."""
-    x = np.asarray(x, dtype=np.float64)
+    x = _floats(x)
     return float(np.sum(np.sin(x)) * np.exp(np.mean(x)))
 
 
@@ -62,7 +66,7 @@ def weighted_tanh(x, w: np.ndarray) -> float:
 
 def softmax_loss(x, labels: np.ndarray) -> float:
     """Mean softmax cross-entropy of scores x (..., C) with integer labels of shape x.shape[:-1]."""
-    x = np.asarray(x, dtype=np.float64)
+    x = _floats(x)
     if x.ndim < 1 or x.shape[:-1] != labels.shape:
         raise ValueError(f"f takes scores of shape {labels.shape} + (C,), got shape {x.shape}")
     top = np.max(x, axis=-1, keepdims=True)
