@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from grader.dependencies import CREDIT_POLICIES, DEFAULT_CREDIT
+from grader.files import write_atomic
 from grader.reports import FORMATS
 from grader.results import ExitCode, Result
 from grader.runner import Limits, grade
@@ -243,8 +244,6 @@ def write_atomically(path: str, text: str) -> None:
 
     Only a regular file (or none) is replaced; a device or FIFO (``/dev/stdout``) is written to.
     """
-    import tempfile
-
     try:
         target = os.stat(path)  # through any link
     except FileNotFoundError:
@@ -253,22 +252,7 @@ def write_atomically(path: str, text: str) -> None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         return
-    path = os.path.realpath(path)  # through a link, to the file it names
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".nngrade-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(Path(os.path.realpath(path)), text)  # through a link, to the file it names
 
 
 def notebook_modules(folder: Path, catalogue: Mapping[str, Exercise]):

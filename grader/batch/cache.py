@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
+
+from grader.files import write_atomic
 
 CACHE_DIR = ".nngrade-cache"
 #: What the fingerprint reads: the packages whose code decides a grade.
@@ -51,33 +51,6 @@ def task_key(digest: str, exercises: list[str], seed: int, limits: dict, sandbox
         "sandbox": sandbox,
     }
     return hashlib.sha256(json.dumps(setup, sort_keys=True).encode()).hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-#: Mode of the files written: what ``open`` would give (mkstemp's own is 0600).
-FILE_MODE = 0o666 & ~_umask()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class Cache:

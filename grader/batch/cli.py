@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.batch import engine as engines
-from grader.batch.cache import Cache, grader_fingerprint, task_key, write_atomic
+from grader.batch.cache import Cache, grader_fingerprint, task_key
 from grader.batch.html import page
 from grader.batch.outputs import SUFFIXES, Outcome, grades_csv, report_paths, write_reports
 from grader.batch.sources import SourceError, Submission, discover
 from grader.batch.summary import class_stats, markdown
 from grader.batch.validate import BadAnswer, FatalAnswer, check_answer
 from grader.cli import MIN_MEMORY_MB, UsageError, _Parser, _positive, _seed, add_limit_options, load_catalogue, select
+from grader.files import write_atomic
 from grader.runner import Limits, default_jobs
 from grader.sandbox import MODES as SANDBOX_MODES
 

@@ -7,9 +7,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.cache import write_atomic
 from grader.batch.sources import safe_name
 from grader.batch.validate import to_report
+from grader.files import write_atomic
 from grader.reports import FORMATS
 from grader.results import Status
 
