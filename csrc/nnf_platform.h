@@ -59,15 +59,6 @@ static int nnf_omp_max_threads(void)
 #endif
 }
 
-static int nnf_thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 #define NNF_LINE 64
 
 /* The block from malloc is over-allocated by a line; the pointer malloc returned is kept in the
